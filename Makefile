@@ -1,0 +1,42 @@
+# fmsgo — run `make help` for the targets.
+GO        ?= go
+BIN       := bin
+PKGS      := ./...
+FUZZTIME  ?= 60s
+
+.PHONY: help build run test bench fuzz vet clean
+
+## help: list the targets
+help:
+	@grep -E '^## ' $(MAKEFILE_LIST) | sed 's/^## /  /'
+
+## build: build bin/origin and bin/edge
+build:
+	$(GO) build -o $(BIN)/origin ./origin/cmd/origin
+	$(GO) build -o $(BIN)/edge ./edge/cmd/edge
+
+## run: build, then start an origin and an edge on this machine (publish to rtmp://127.0.0.1:1935/live/test)
+run: build
+	@./samples/run-local.sh
+
+## test: the whole suite, with the race detector (what CI runs)
+test:
+	$(GO) vet $(PKGS)
+	$(GO) test -race -timeout 600s $(PKGS)
+
+## bench: Go benchmarks with allocations, then the loopback load runs
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	$(GO) run ./samples/bench
+
+## fuzz: run every fuzz target for FUZZTIME each (default 60s)
+fuzz:
+	@./samples/fuzz-all.sh $(FUZZTIME)
+
+## vet: go vet
+vet:
+	$(GO) vet $(PKGS)
+
+## clean: remove build output
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,4 @@
+// chat: placeholder until the scripting engine lands; accepts everyone.
+application.onConnect = function (client) {
+	return true;
+};

@@ -1,0 +1,47 @@
+// Package logging builds the process logger: zerolog, JSON by default (what log shippers want),
+// human-readable console output when asked. Every component derives a sub-logger from it that
+// carries its own identity (connection id, app/instance), so a line can always be traced back.
+package logging
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Options selects the level and format of the process logger.
+type Options struct {
+	Level  string // trace, debug, info, warn, error; "" = info
+	Format string // json or console; "" = json
+	Out    io.Writer
+}
+
+// New returns the root logger. The level is applied globally (zerolog.SetGlobalLevel) so that it
+// can be changed at run time without rebuilding sub-loggers.
+func New(opt Options) (zerolog.Logger, error) {
+	out := opt.Out
+	if out == nil {
+		out = os.Stderr
+	}
+	lvl := zerolog.InfoLevel
+	if opt.Level != "" {
+		l, err := zerolog.ParseLevel(opt.Level)
+		if err != nil {
+			return zerolog.Nop(), fmt.Errorf("log level %q: %w", opt.Level, err)
+		}
+		lvl = l
+	}
+	switch opt.Format {
+	case "", "json":
+	case "console":
+		out = zerolog.ConsoleWriter{Out: out, TimeFormat: time.TimeOnly}
+	default:
+		return zerolog.Nop(), fmt.Errorf("log format %q: want json or console", opt.Format)
+	}
+	zerolog.SetGlobalLevel(lvl)
+	zerolog.TimeFieldFormat = time.RFC3339Nano
+	return zerolog.New(out).With().Timestamp().Logger(), nil
+}

@@ -1,0 +1,122 @@
+// Package netserver is the accept loop shared by the origin and the edge: it backs off on accept
+// errors instead of spinning (EMFILE under load), tracks every live connection so that shutdown can
+// drain them, and hands each connection to a handler on its own goroutine.
+package netserver
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Handler serves one accepted connection; it returns when the connection is done. ctx is
+// cancelled when the server shuts down.
+type Handler func(ctx context.Context, c net.Conn)
+
+// Server accepts connections on one listener.
+type Server struct {
+	ln      net.Listener
+	handle  Handler
+	log     zerolog.Logger
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{}
+	maxConn int
+}
+
+// New wraps a bound listener. maxConns 0 means no limit; past it, new connections are closed at
+// once (and logged as periodic counts), which protects the process's file descriptors.
+func New(ln net.Listener, maxConns int, h Handler, log zerolog.Logger) *Server {
+	return &Server{ln: ln, handle: h, log: log, conns: make(map[net.Conn]struct{}), maxConn: maxConns}
+}
+
+// Addr is the bound address (useful with port 0).
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Serve accepts until ctx is cancelled or the listener fails for good. It closes the listener
+// when ctx ends, but leaves open connections to their handlers (see Wait and CloseAll).
+func (s *Server) Serve(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() { _ = s.ln.Close() })
+	defer stop()
+	var backoff time.Duration
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			backoff = nextBackoff(backoff)
+			s.log.Warn().Err(err).Dur("backoff", backoff).Msg("accept failed")
+			select {
+			case <-time.After(backoff):
+				continue
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		backoff = 0
+		if !s.track(c) {
+			_ = c.Close()
+			continue
+		}
+		s.wg.Add(1)
+		go s.serveConn(ctx, c)
+	}
+}
+
+func nextBackoff(d time.Duration) time.Duration {
+	if d == 0 {
+		return 5 * time.Millisecond
+	}
+	if d *= 2; d > time.Second {
+		d = time.Second
+	}
+	return d
+}
+
+func (s *Server) track(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.maxConn > 0 && len(s.conns) >= s.maxConn {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *Server) serveConn(ctx context.Context, c net.Conn) {
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		_ = c.Close()
+	}()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	s.handle(ctx, c)
+}
+
+// Count is the number of connections being served.
+func (s *Server) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// CloseAll closes every tracked connection (the last step of a drain).
+func (s *Server) CloseAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		_ = c.Close()
+	}
+}
+
+// Wait blocks until every handler has returned.
+func (s *Server) Wait() { s.wg.Wait() }

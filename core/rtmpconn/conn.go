@@ -1,0 +1,204 @@
+// Package rtmpconn is one RTMP connection: the handshake under a deadline, a read loop that turns
+// chunks into typed events for a Handler, the protocol-control replies that need no application
+// (acknowledgements, ping responses, chunk size), and an outbound queue drained by one writer
+// goroutine that puts small per-connection chunk headers around shared payloads and flushes many
+// messages in one writev. Both the origin and the edge build their sessions on it.
+//
+// Ownership: the read goroutine (Serve) owns the chunk reader and everything decoded from it; the
+// writer goroutine owns the chunk writer; the outbound queue between producers (the read goroutine,
+// stream hubs, JS loops) and the writer is a small bounded queue guarded by its own lock.
+package rtmpconn
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fmsgo/fmsgo/core/chunk"
+	"github.com/rs/zerolog"
+)
+
+// Config holds a connection's limits. Zero fields take the defaults of DefaultConfig.
+type Config struct {
+	HandshakeTimeout time.Duration // whole handshake must finish within it
+	IdleTimeout      time.Duration // close when nothing at all arrives for this long
+	WriteTimeout     time.Duration // one flush to the socket must finish within it
+	MaxQueuedBytes   int           // outbound bytes a client may leave unread before it is cut off
+	ChunkSize        uint32        // announced with the connect answer
+	WindowAckSize    uint32        // announced with the connect answer
+	ReadBufferSize   int
+	Limits           chunk.Limits
+}
+
+// DefaultConfig is what a server uses when nothing is configured.
+func DefaultConfig() Config {
+	return Config{
+		HandshakeTimeout: 10 * time.Second,
+		IdleTimeout:      120 * time.Second,
+		WriteTimeout:     15 * time.Second,
+		MaxQueuedBytes:   16 << 20,
+		ChunkSize:        4096,
+		WindowAckSize:    2500000,
+		ReadBufferSize:   16 << 10,
+		Limits:           chunk.DefaultLimits(),
+	}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = d.HandshakeTimeout
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = d.IdleTimeout
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = d.WriteTimeout
+	}
+	if c.MaxQueuedBytes <= 0 {
+		c.MaxQueuedBytes = d.MaxQueuedBytes
+	}
+	if c.ChunkSize == 0 {
+		c.ChunkSize = d.ChunkSize
+	}
+	if c.WindowAckSize == 0 {
+		c.WindowAckSize = d.WindowAckSize
+	}
+	if c.ReadBufferSize <= 0 {
+		c.ReadBufferSize = d.ReadBufferSize
+	}
+	if c.Limits == (chunk.Limits{}) {
+		c.Limits = d.Limits
+	}
+	return c
+}
+
+// ErrSlowConsumer closes a client that leaves more than MaxQueuedBytes unread.
+var ErrSlowConsumer = errors.New("slow consumer: outbound queue over its limit")
+
+// ErrClosed is returned by sends on a closed connection.
+var ErrClosed = errors.New("connection closed")
+
+var connSeq atomic.Uint64
+
+// Conn is one RTMP connection (server side).
+type Conn struct {
+	id      string
+	nc      net.Conn
+	cfg     Config
+	log     zerolog.Logger
+	handler Handler
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	objectEncoding atomic.Int32
+	out            outQueue
+	writerDone     chan struct{}
+	closeOnce      sync.Once
+
+	Stats Stats
+}
+
+// Stats are the connection's counters, readable from any goroutine.
+type Stats struct {
+	BytesIn, BytesOut   atomic.Uint64
+	MsgIn, MsgOut       atomic.Uint64
+	UnknownTypes        atomic.Uint64
+	LastPingRTT         atomic.Int64 // nanoseconds
+	ConnectedAtUnixNano int64
+}
+
+// New wraps an accepted TCP connection. Serve runs it.
+func New(nc net.Conn, cfg Config, h Handler, log zerolog.Logger) *Conn {
+	id := strconv.FormatUint(connSeq.Add(1), 36)
+	c := &Conn{
+		id:         id,
+		nc:         nc,
+		cfg:        cfg.withDefaults(),
+		handler:    h,
+		writerDone: make(chan struct{}),
+		log:        log.With().Str("conn", id).Str("remote", nc.RemoteAddr().String()).Logger(),
+	}
+	c.Stats.ConnectedAtUnixNano = time.Now().UnixNano()
+	c.out.init(c.cfg.MaxQueuedBytes)
+	return c
+}
+
+// ID is the server's identifier of this connection, unique in the process.
+func (c *Conn) ID() string { return c.id }
+
+// Log is the connection's sub-logger.
+func (c *Conn) Log() *zerolog.Logger { return &c.log }
+
+// SetLogger replaces the sub-logger (e.g. once the app is known). Call it on the read goroutine.
+func (c *Conn) SetLogger(l zerolog.Logger) { c.log = l }
+
+// RemoteAddr is the peer's address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// Context is cancelled when the connection closes; its cause says why.
+func (c *Conn) Context() context.Context { return c.ctx }
+
+// Config returns the connection's effective configuration.
+func (c *Conn) Config() Config { return c.cfg }
+
+// ObjectEncoding is 0 (AMF0) or 3 (AMF3): how commands to this client are encoded.
+func (c *Conn) ObjectEncoding() int { return int(c.objectEncoding.Load()) }
+
+// SetObjectEncoding selects AMF3 commands (type 17) for a client that connected with
+// objectEncoding 3.
+func (c *Conn) SetObjectEncoding(enc int) { c.objectEncoding.Store(int32(enc)) }
+
+// Serve runs the handshake and then the read loop until the connection ends. It returns the
+// reason; the handler's Closed method is called exactly once before it returns.
+func (c *Conn) Serve(ctx context.Context) error {
+	c.ctx, c.cancel = context.WithCancelCause(ctx)
+	stop := context.AfterFunc(c.ctx, func() { _ = c.nc.Close() })
+	defer stop()
+	br := bufio.NewReaderSize(c.nc, c.cfg.ReadBufferSize)
+	err := c.handshake(br)
+	if err == nil {
+		go c.writeLoop()
+		err = c.readLoop(br)
+		c.Close(err)
+		<-c.writerDone
+	} else {
+		c.Close(err)
+		close(c.writerDone)
+	}
+	cause := context.Cause(c.ctx)
+	c.handler.Closed(c, cause)
+	return cause
+}
+
+func (c *Conn) handshake(br *bufio.Reader) error {
+	_ = c.nc.SetDeadline(time.Now().Add(c.cfg.HandshakeTimeout))
+	if err := ServerHandshake(struct {
+		*bufio.Reader
+		net.Conn
+	}{br, c.nc}); err != nil {
+		return fmt.Errorf("handshake: %w", err)
+	}
+	return c.nc.SetDeadline(time.Time{})
+}
+
+// Close ends the connection at once with a reason (nil = normal close). Safe from any goroutine.
+func (c *Conn) Close(reason error) {
+	c.closeOnce.Do(func() {
+		if reason == nil {
+			reason = ErrClosed
+		}
+		if c.cancel != nil {
+			c.cancel(reason)
+		}
+		_ = c.nc.Close()
+		c.out.close()
+	})
+}

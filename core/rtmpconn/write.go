@@ -1,0 +1,232 @@
+package rtmpconn
+
+import (
+	"net"
+	"sync"
+	"time"
+
+	"github.com/fmsgo/fmsgo/core/chunk"
+	"github.com/fmsgo/fmsgo/core/media"
+)
+
+// Chunk stream ids we write on, as FMS and nginx-rtmp do: protocol control on 2, commands on
+// stream 0 on 3, commands and data on media streams on 5, audio on 6, video on 7.
+const (
+	csidControl = 2
+	csidCommand = 3
+	csidStream  = 5
+	csidAudio   = 6
+	csidVideo   = 7
+)
+
+// outMsg is one queued outbound message. Exactly one of payload (owned by the queue) and pkt
+// (a shared media packet, released after the write) carries the bytes.
+type outMsg struct {
+	h         chunk.Header
+	payload   []byte
+	pkt       *media.Packet
+	chunkSize uint32 // non-zero: switch the writer to this chunk size after this message
+	closeConn bool   // close the connection once this message is written
+}
+
+func (m *outMsg) bytes() []byte {
+	if m.pkt != nil {
+		return m.pkt.Payload
+	}
+	return m.payload
+}
+
+// outQueue sits between the producers and the writer goroutine. It is bounded in bytes: media
+// beyond a subscriber's budget is refused (the hub then skips to the next keyframe), anything
+// beyond the connection's hard limit closes it as a slow consumer.
+type outQueue struct {
+	mu     sync.Mutex
+	items  []outMsg
+	bytes  int
+	limit  int
+	closed bool
+	wake   chan struct{}
+}
+
+func (q *outQueue) init(limit int) {
+	q.limit = limit
+	q.wake = make(chan struct{}, 1)
+}
+
+// push queues m. budget > 0 makes it a soft push (refused when the queue holds more than budget
+// bytes); otherwise the hard limit applies and exceeding it reports overflow.
+func (q *outQueue) push(m outMsg, budget int) (ok, overflow bool) {
+	n := len(m.bytes())
+	q.mu.Lock()
+	switch {
+	case q.closed:
+		q.mu.Unlock()
+		return false, false
+	case budget > 0 && q.bytes+n > budget:
+		q.mu.Unlock()
+		return false, false
+	case q.bytes+n > q.limit:
+		q.mu.Unlock()
+		return false, true
+	}
+	q.items = append(q.items, m)
+	q.bytes += n
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+	return true, false
+}
+
+// take moves every queued message into dst (swapping buffers, so nothing allocates).
+func (q *outQueue) take(dst []outMsg) []outMsg {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	items := q.items
+	q.items = dst[:0]
+	q.bytes = 0
+	return items
+}
+
+// queued is the number of bytes waiting for the writer.
+func (q *outQueue) queued() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.bytes
+}
+
+func (q *outQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	items := q.items
+	q.items = nil
+	q.bytes = 0
+	q.mu.Unlock()
+	releaseAll(items)
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func releaseAll(items []outMsg) {
+	for i := range items {
+		if items[i].pkt != nil {
+			items[i].pkt.Release()
+			items[i].pkt = nil
+		}
+		items[i].payload = nil
+	}
+}
+
+// writeLoop is the writer goroutine: it owns the chunk writer and the socket's write side.
+func (c *Conn) writeLoop() {
+	defer close(c.writerDone)
+	w := chunk.NewWriter()
+	var batch []outMsg
+	var bufs net.Buffers
+	for {
+		select {
+		case <-c.out.wake:
+		case <-c.ctx.Done():
+			return
+		}
+		for {
+			batch = c.out.take(batch)
+			if len(batch) == 0 {
+				break
+			}
+			closeAfter, err := c.flush(w, batch, &bufs)
+			releaseAll(batch)
+			batch = batch[:0]
+			if err != nil {
+				c.Close(err)
+				return
+			}
+			if closeAfter {
+				c.Close(nil)
+				return
+			}
+		}
+	}
+}
+
+func (c *Conn) flush(w *chunk.Writer, batch []outMsg, bufs *net.Buffers) (closeAfter bool, err error) {
+	b := (*bufs)[:0]
+	var total int
+	for i := range batch {
+		m := &batch[i]
+		if m.closeConn && m.h.TypeID == 0 { // a bare close marker: nothing to write
+			closeAfter = true
+			continue
+		}
+		p := m.bytes()
+		b = w.Append(b, m.h, p)
+		total += len(p)
+		if m.chunkSize != 0 {
+			w.SetChunkSize(m.chunkSize)
+		}
+		closeAfter = closeAfter || m.closeConn
+	}
+	*bufs = b
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
+	n, err := b.WriteTo(c.nc)
+	w.Reset()
+	c.Stats.BytesOut.Add(uint64(n))
+	c.Stats.MsgOut.Add(uint64(len(batch)))
+	return closeAfter, err
+}
+
+// QueuedBytes is how much is waiting to be written to this client.
+func (c *Conn) QueuedBytes() int { return c.out.queued() }
+
+// SendMedia queues a shared media packet for stream streamID with this subscriber's timestamp.
+// It never blocks: false means the queue holds more than budget bytes (the caller skips ahead).
+// On true the connection owns one reference of p.
+func (c *Conn) SendMedia(streamID uint32, p *media.Packet, ts uint32, budget int) bool {
+	csid := uint32(csidVideo)
+	if p.TypeID == 8 {
+		csid = csidAudio
+	} else if p.TypeID != 9 {
+		csid = csidStream
+	}
+	m := outMsg{pkt: p, h: chunk.Header{CSID: csid, Timestamp: ts, Length: uint32(len(p.Payload)), TypeID: p.TypeID, StreamID: streamID}}
+	if budget <= 0 {
+		budget = c.cfg.MaxQueuedBytes
+	}
+	ok, _ := c.out.push(m, budget)
+	return ok
+}
+
+// send queues an owned payload; exceeding the hard limit closes the connection.
+func (c *Conn) send(m outMsg) error {
+	m.h.Length = uint32(len(m.payload))
+	ok, overflow := c.out.push(m, 0)
+	if overflow {
+		c.log.Warn().Int("limit", c.cfg.MaxQueuedBytes).Msg("closing slow consumer: outbound queue full")
+		c.Close(ErrSlowConsumer)
+	}
+	if !ok {
+		return ErrClosed
+	}
+	return nil
+}
+
+// SendProtocol queues a protocol-control or user-control message (chunk stream 2, stream 0).
+func (c *Conn) SendProtocol(typeID uint8, payload []byte) error {
+	return c.send(outMsg{h: chunk.Header{CSID: csidControl, TypeID: typeID}, payload: payload})
+}
+
+// SendMessage queues an arbitrary message on a stream (the chunk stream is chosen by type).
+func (c *Conn) SendMessage(streamID uint32, typeID uint8, ts uint32, payload []byte) error {
+	csid := uint32(csidStream)
+	if streamID == 0 {
+		csid = csidCommand
+	}
+	return c.send(outMsg{h: chunk.Header{CSID: csid, TypeID: typeID, StreamID: streamID, Timestamp: ts}, payload: payload})
+}
+
+func chunkHeaderControl(typeID uint8) chunk.Header {
+	return chunk.Header{CSID: csidControl, TypeID: typeID}
+}

@@ -1,0 +1,82 @@
+package origin
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/fmsgo/fmsgo/core/live"
+	"github.com/rs/zerolog"
+)
+
+// errUnknownApp rejects a connect to an app with no folder.
+var errUnknownApp = errors.New("application is not defined")
+
+// instance is one running application instance (APP/INSTANCE): its stream hub, and the count of
+// sessions using it so that an empty instance can be unloaded.
+type instance struct {
+	target Target
+	hub    *live.Hub
+	log    zerolog.Logger
+	users  int
+}
+
+// appRegistry maps "APP/INSTANCE" to running instances. Lookups happen once per connect (never
+// per message), so one small lock is enough.
+type appRegistry struct {
+	dir       string
+	log       zerolog.Logger
+	mu        sync.Mutex
+	instances map[string]*instance
+}
+
+func newAppRegistry(dir string, log zerolog.Logger) *appRegistry {
+	return &appRegistry{dir: dir, log: log, instances: make(map[string]*instance)}
+}
+
+// appExists tells whether apps/NAME is a folder: every folder there is an application.
+func (r *appRegistry) appExists(app string) bool {
+	st, err := os.Stat(filepath.Join(r.dir, app))
+	return err == nil && st.IsDir()
+}
+
+// acquire returns the instance for t, starting it if needed, and counts one more user.
+func (r *appRegistry) acquire(t Target) (*instance, error) {
+	if !r.appExists(t.App) {
+		return nil, errUnknownApp
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key := t.Name()
+	in := r.instances[key]
+	if in == nil {
+		l := r.log.With().Str("app", t.App).Str("instance", t.Instance).Logger()
+		in = &instance{target: t, log: l, hub: live.NewHub(live.Config{}, l)}
+		r.instances[key] = in
+		l.Info().Msg("instance started")
+	}
+	in.users++
+	return in, nil
+}
+
+// release drops one user; the last one unloads the instance.
+func (r *appRegistry) release(in *instance) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if in.users--; in.users > 0 {
+		return
+	}
+	delete(r.instances, in.target.Name())
+	in.hub.Close()
+	in.log.Info().Msg("instance unloaded")
+}
+
+func (r *appRegistry) closeAll() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k, in := range r.instances {
+		in.hub.Close()
+		delete(r.instances, k)
+	}
+}

@@ -1,0 +1,66 @@
+// Command origin runs the fmsgo origin: RTMP clients (and, later, edges) connect to the
+// applications found under -apps. It drains and exits on SIGINT/SIGTERM.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/fmsgo/fmsgo/core/config"
+	"github.com/fmsgo/fmsgo/core/logging"
+	"github.com/fmsgo/fmsgo/origin"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "origin:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	cfg := origin.DefaultConfig()
+	if path := config.FindFlag(args, "config"); path != "" {
+		if err := config.Load(path, &cfg); err != nil {
+			return err
+		}
+	}
+	fs := flag.NewFlagSet("origin", flag.ContinueOnError)
+	fs.String("config", "", "TOML config file (keys: the flag names in snake_case); flags win over it")
+	fs.StringVar(&cfg.RTMP, "rtmp", cfg.RTMP, "RTMP listen address for direct clients (empty: off)")
+	fs.StringVar(&cfg.Trunk, "trunk", cfg.Trunk, "trunk listen address for edges (empty: off)")
+	fs.StringVar(&cfg.TrunkSecret, "trunk-secret", cfg.TrunkSecret, "secret edges must present (empty: none)")
+	fs.StringVar(&cfg.TrunkCert, "trunk-cert", cfg.TrunkCert, "TLS certificate for the trunk")
+	fs.StringVar(&cfg.TrunkKey, "trunk-key", cfg.TrunkKey, "TLS key for the trunk")
+	fs.StringVar(&cfg.HTTP, "http", cfg.HTTP, "admin/metrics HTTP address (empty: off)")
+	fs.StringVar(&cfg.Apps, "apps", cfg.Apps, "applications folder: one subfolder per app")
+	fs.StringVar(&cfg.ScriptLib, "scriptlib", cfg.ScriptLib, "FMS script library folder for load()")
+	fs.StringVar(&cfg.Data, "data", cfg.Data, "persistent state folder")
+	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "trace|debug|info|warn|error")
+	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "json|console")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := logging.New(logging.Options{Level: cfg.LogLevel, Format: cfg.LogFormat})
+	if err != nil {
+		return err
+	}
+	srv, err := origin.New(cfg, log)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info().Msg("shutting down: draining connections")
+	srv.Shutdown()
+	log.Info().Msg("stopped")
+	return nil
+}

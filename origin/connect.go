@@ -1,0 +1,65 @@
+package origin
+
+import (
+	"errors"
+
+	"github.com/fmsgo/fmsgo/core/amf"
+	"github.com/fmsgo/fmsgo/core/rtmpconn"
+	"github.com/fmsgo/fmsgo/core/rtmpmsg"
+)
+
+// serverVersion is reported in the connect answer's data.version, FMS style.
+const serverVersion = "3,5,7,7009"
+
+// onConnect routes the connection to its app instance and answers. An unknown app gets FMS's
+// exact rejection text; a malformed name gets InvalidApp. The answer always goes out before any
+// close (OBS hangs otherwise).
+func (s *session) onConnect(_ uint32, cmd *rtmpmsg.Command) error {
+	if s.connected {
+		return s.onUnknownCommand(0, cmd)
+	}
+	obj, _ := cmd.Object.(*amf.Object)
+	if obj == nil {
+		obj = &amf.Object{}
+	}
+	enc, _ := obj.Number("objectEncoding")
+	t, err := ParseConnectTarget(obj.String("app"), obj.String("tcUrl"))
+	if err != nil {
+		return s.rejectConnect(cmd.TxnID, "NetConnection.Connect.InvalidApp", "Invalid application name ("+obj.String("app")+").")
+	}
+	inst, err := s.srv.apps.acquire(t)
+	if errors.Is(err, errUnknownApp) {
+		desc := "[ Server.Reject ] : (_defaultRoot_, _defaultVHost_) : Application (" + t.App + ") is not defined."
+		return s.rejectConnect(cmd.TxnID, "NetConnection.Connect.Rejected", desc)
+	}
+	if err != nil {
+		return s.rejectConnect(cmd.TxnID, "NetConnection.Connect.Rejected", err.Error())
+	}
+	s.inst, s.target, s.connected = inst, t, true
+	s.conn.SetLogger(s.conn.Log().With().Str("app", t.App).Str("instance", t.Instance).Logger())
+	s.conn.Log().Info().Str("agent", obj.String("flashVer")).Float64("object_encoding", enc).Msg("connected")
+	return s.acceptConnect(cmd.TxnID, enc)
+}
+
+func (s *session) acceptConnect(txn, enc float64) error {
+	if enc != 3 {
+		enc = 0
+	}
+	info := rtmpconn.StatusInfo("status", "NetConnection.Connect.Success", "Connection succeeded.",
+		amf.Prop{Key: "objectEncoding", Value: enc},
+		amf.Prop{Key: "data", Value: &amf.Array{ECMA: true, Assoc: []amf.Prop{{Key: "version", Value: serverVersion}}}})
+	if err := s.conn.SendConnectAccept(txn, info); err != nil {
+		return err
+	}
+	if enc == 3 {
+		s.conn.SetObjectEncoding(3)
+	}
+	// FMS calls onBWDone after connect; AS3 players without the handler only log #2095.
+	return s.conn.SendCommand(0, "onBWDone", 0, nil)
+}
+
+func (s *session) rejectConnect(txn float64, code, desc string) error {
+	s.conn.Log().Info().Str("code", code).Str("description", desc).Msg("connect rejected")
+	info := rtmpconn.StatusInfo("error", code, desc)
+	return s.conn.SendConnectReject(txn, info)
+}

@@ -1,0 +1,182 @@
+package origin
+
+import (
+	"github.com/fmsgo/fmsgo/core/amf"
+	"github.com/fmsgo/fmsgo/core/live"
+	"github.com/fmsgo/fmsgo/core/media"
+	"github.com/fmsgo/fmsgo/core/rtmpconn"
+	"github.com/fmsgo/fmsgo/core/rtmpmsg"
+)
+
+// playerQueueBytes is how much media a player may have waiting before the hub makes it skip to
+// the next keyframe: a few seconds of a high-bitrate stream.
+const playerQueueBytes = 4 << 20
+
+// player delivers a hub's media to one NetStream of a connection. Its methods are called by the
+// hub's goroutine and only use the connection's thread-safe queue.
+type player struct {
+	conn     *rtmpconn.Conn
+	streamID uint32
+	name     string
+}
+
+// Deliver implements live.Subscriber.
+func (p *player) Deliver(pkt *media.Packet, ts uint32) bool {
+	return p.conn.SendMedia(p.streamID, pkt, ts, playerQueueBytes)
+}
+
+// Notify implements live.Subscriber: publish/unpublish notifications as FMS sends them.
+func (p *player) Notify(ev live.Event) {
+	var code, desc string
+	switch ev.Kind {
+	case live.EventPublishNotify:
+		code, desc = "NetStream.Play.PublishNotify", p.name+" is now published."
+	case live.EventUnpublishNotify:
+		code, desc = "NetStream.Play.UnpublishNotify", p.name+" is now unpublished."
+	default:
+		return
+	}
+	_ = p.conn.SendStatus(p.streamID, rtmpconn.StatusInfo("status", code, desc,
+		amf.Prop{Key: "details", Value: p.name}, amf.Prop{Key: "clientid", Value: p.conn.ID()}))
+}
+
+// CutOff implements live.Subscriber: a player that stayed behind is disconnected.
+func (p *player) CutOff(reason error) {
+	p.conn.Log().Warn().Str("stream", p.name).Err(reason).Msg("player cut off: too slow")
+	p.conn.Close(reason)
+}
+
+// onPlay starts a live play. Every start value plays live: recorded media is not served yet, and
+// a live server answering start=0 with the live stream is what players expect (nginx-rtmp too).
+func (s *session) onPlay(streamID uint32, cmd *rtmpmsg.Command) error {
+	ns := s.stream(streamID)
+	if ns == nil {
+		return nil
+	}
+	name, _ := SplitStreamName(argString(cmd.Args, 0))
+	reset := argBool(cmd.Args, 3, true)
+	ns.stopPlay()
+	if name == "" {
+		return s.status(streamID, "error", "NetStream.Play.StreamNotFound", "No stream name given.", name)
+	}
+	if err := s.sendPlayStart(streamID, name, reset); err != nil {
+		return err
+	}
+	pl := &player{conn: s.conn, streamID: streamID, name: name}
+	sub, err := s.inst.hub.Subscribe(name, pl)
+	if err != nil {
+		return s.status(streamID, "error", "NetStream.Play.Failed", err.Error(), name)
+	}
+	ns.play, ns.playName, ns.sub = pl, name, sub
+	s.conn.Log().Info().Str("stream", name).Msg("play")
+	return nil
+}
+
+// sendPlayStart sends what players need before the first frame, in FMS's order (CLIENTS.md #16).
+func (s *session) sendPlayStart(streamID uint32, name string, reset bool) error {
+	if err := s.conn.SendUserControl(rtmpmsg.EventStreamBegin, streamID); err != nil {
+		return err
+	}
+	if reset {
+		if err := s.status(streamID, "status", "NetStream.Play.Reset", "Playing and resetting "+name+".", name); err != nil {
+			return err
+		}
+	}
+	if err := s.status(streamID, "status", "NetStream.Play.Start", "Started playing "+name+".", name); err != nil {
+		return err
+	}
+	if err := s.conn.SendData(streamID, "|RtmpSampleAccess", true, true); err != nil {
+		return err
+	}
+	return s.conn.SendData(streamID, "onStatus", &amf.Object{Props: []amf.Prop{{Key: "code", Value: "NetStream.Data.Start"}}})
+}
+
+func (ns *netStream) stopPlay() {
+	if ns.sub == nil {
+		return
+	}
+	ns.sub.Close()
+	ns.sub, ns.play = nil, nil
+	_ = ns.s.conn.SendUserControl(rtmpmsg.EventStreamEOF, ns.id)
+	_ = ns.s.status(ns.id, "status", "NetStream.Play.Stop", "Stopped playing "+ns.playName+".", ns.playName)
+}
+
+func (s *session) onPause(streamID uint32, cmd *rtmpmsg.Command) error {
+	ns := s.streams[streamID]
+	if ns == nil || ns.sub == nil {
+		return nil
+	}
+	pause := argBool(cmd.Args, 0, true)
+	ns.sub.Pause(pause)
+	if pause {
+		return s.status(streamID, "status", "NetStream.Pause.Notify", "Pausing "+ns.playName+".", ns.playName)
+	}
+	return s.status(streamID, "status", "NetStream.Unpause.Notify", "Unpausing "+ns.playName+".", ns.playName)
+}
+
+func (s *session) onSeek(streamID uint32, _ *rtmpmsg.Command) error {
+	ns := s.streams[streamID]
+	if ns == nil {
+		return nil
+	}
+	return s.status(streamID, "status", "NetStream.Seek.Notify", "Seeking "+ns.playName+" (live: no effect).", ns.playName)
+}
+
+func (s *session) onReceiveAudio(streamID uint32, cmd *rtmpmsg.Command) error {
+	if ns := s.streams[streamID]; ns != nil && ns.sub != nil {
+		ns.sub.SetReceiveAudio(argBool(cmd.Args, 0, true))
+	}
+	return nil
+}
+
+func (s *session) onReceiveVideo(streamID uint32, cmd *rtmpmsg.Command) error {
+	if ns := s.streams[streamID]; ns != nil && ns.sub != nil {
+		ns.sub.SetReceiveVideo(argBool(cmd.Args, 0, true))
+	}
+	return nil
+}
+
+// HandleMedia implements rtmpconn.Handler: a publisher's audio/video goes to the hub, shared by
+// every player from here on.
+func (s *session) HandleMedia(_ *rtmpconn.Conn, streamID uint32, typeID uint8, ts uint32, payload []byte) error {
+	ns := s.streams[streamID]
+	if ns == nil || ns.pub == nil || len(payload) == 0 {
+		return nil
+	}
+	ns.pub.Write(media.NewPacket(typeID, ts, payload))
+	return nil
+}
+
+// HandleData implements rtmpconn.Handler: @setDataFrame onMetaData becomes the stream's
+// metadata (sent to players as onMetaData, without @setDataFrame); other data messages of a
+// publisher are relayed to its players.
+func (s *session) HandleData(_ *rtmpconn.Conn, streamID uint32, ts uint32, d *rtmpmsg.Data) error {
+	ns := s.streams[streamID]
+	if ns == nil || ns.pub == nil {
+		return nil
+	}
+	name, args := d.Name, d.Args
+	switch name {
+	case "@setDataFrame":
+		if len(args) == 0 {
+			return nil
+		}
+		name, _ = args[0].(string)
+		args = args[1:]
+	case "@clearDataFrame":
+		ns.pub.SetMetadata(nil)
+		return nil
+	}
+	var e amf.Encoder
+	payload, err := rtmpmsg.AppendData(nil, &e, name, args...)
+	if err != nil {
+		return nil // not re-encodable: drop it, the stream goes on
+	}
+	pkt := media.NewPacket(rtmpmsg.TypeDataAMF0, ts, payload)
+	if name == "onMetaData" {
+		ns.pub.SetMetadata(pkt)
+		return nil
+	}
+	ns.pub.Write(pkt)
+	return nil
+}

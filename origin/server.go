@@ -1,0 +1,149 @@
+// Package origin is the origin server as a library: it accepts RTMP clients (directly, and later
+// through edges), routes each connection to an application instance found under the apps folder,
+// and serves live publish/play through the instance's stream hub. origin/cmd/origin wires it to
+// flags and signals.
+package origin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/fmsgo/fmsgo/core/netserver"
+	"github.com/fmsgo/fmsgo/core/rtmpconn"
+	"github.com/rs/zerolog"
+)
+
+// Config is the origin's configuration; the TOML keys are the flag names in snake_case.
+type Config struct {
+	RTMP        string `toml:"rtmp"`
+	Trunk       string `toml:"trunk"`
+	TrunkSecret string `toml:"trunk_secret"`
+	TrunkCert   string `toml:"trunk_cert"`
+	TrunkKey    string `toml:"trunk_key"`
+	HTTP        string `toml:"http"`
+	Apps        string `toml:"apps"`
+	ScriptLib   string `toml:"scriptlib"`
+	Data        string `toml:"data"`
+	LogLevel    string `toml:"log_level"`
+	LogFormat   string `toml:"log_format"`
+
+	Limits Limits `toml:"limits"`
+}
+
+// Limits protect the server from hostile or broken clients.
+type Limits struct {
+	MaxConnections   int           `toml:"max_connections"`    // 0 = no limit
+	MaxStreamsPerConn int          `toml:"max_streams_per_conn"`
+	DrainTimeout     time.Duration `toml:"drain_timeout"`
+	Conn             rtmpconn.Config `toml:"-"`
+}
+
+// DefaultConfig returns the defaults of DESIGN.md's flags.
+func DefaultConfig() Config {
+	return Config{
+		RTMP: ":1935", Trunk: ":19350", HTTP: ":8086",
+		Apps: "./apps", ScriptLib: "./scriptlib", Data: "./data",
+		LogLevel: "info", LogFormat: "json",
+		Limits: Limits{MaxStreamsPerConn: 64, DrainTimeout: 5 * time.Second, Conn: rtmpconn.DefaultConfig()},
+	}
+}
+
+// Server is one origin process's serving side.
+type Server struct {
+	cfg  Config
+	log  zerolog.Logger
+	apps *appRegistry
+
+	mu      sync.Mutex
+	rtmp    *netserver.Server
+	started bool
+}
+
+// New checks the configuration and prepares the server; nothing listens until Start.
+func New(cfg Config, log zerolog.Logger) (*Server, error) {
+	if cfg.Apps == "" {
+		return nil, errors.New("origin: apps folder not set")
+	}
+	if cfg.Limits.MaxStreamsPerConn <= 0 {
+		cfg.Limits.MaxStreamsPerConn = 64
+	}
+	if cfg.Limits.DrainTimeout <= 0 {
+		cfg.Limits.DrainTimeout = 5 * time.Second
+	}
+	s := &Server{cfg: cfg, log: log}
+	s.apps = newAppRegistry(cfg.Apps, log)
+	return s, nil
+}
+
+// Start binds the listeners and serves until ctx is cancelled; it returns once every listener is
+// bound (or with the first bind error). Use Wait to block until the drain has finished.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return errors.New("origin: already started")
+	}
+	s.started = true
+	if s.cfg.RTMP != "" {
+		ln, err := net.Listen("tcp", s.cfg.RTMP)
+		if err != nil {
+			return fmt.Errorf("origin: rtmp listener: %w", err)
+		}
+		s.rtmp = netserver.New(ln, s.cfg.Limits.MaxConnections, s.serveRTMP, s.log.With().Str("proto", "rtmp").Logger())
+		s.log.Info().Str("proto", "rtmp").Str("addr", ln.Addr().String()).Msg("listening")
+		go s.rtmp.Serve(ctx)
+	}
+	return nil
+}
+
+// RTMPAddr is the bound RTMP address (nil if RTMP is disabled or not started).
+func (s *Server) RTMPAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rtmp == nil {
+		return nil
+	}
+	return s.rtmp.Addr()
+}
+
+// Shutdown drains: the listener is already closed by the cancelled ctx of Start; sessions get
+// DrainTimeout to finish, then are closed.
+func (s *Server) Shutdown() {
+	s.mu.Lock()
+	rtmp := s.rtmp
+	s.mu.Unlock()
+	if rtmp == nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() { rtmp.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(s.cfg.Limits.DrainTimeout):
+		s.log.Info().Int("connections", rtmp.Count()).Msg("drain timeout: closing remaining connections")
+		rtmp.CloseAll()
+		<-done
+	}
+	s.apps.closeAll()
+}
+
+func (s *Server) serveRTMP(ctx context.Context, nc net.Conn) {
+	sess := newSession(s)
+	c := rtmpconn.New(nc, s.cfg.Limits.Conn, sess, s.log)
+	sess.conn = c
+	c.Log().Debug().Msg("accepted")
+	err := c.Serve(ctx)
+	logClose(c, err)
+}
+
+func logClose(c *rtmpconn.Conn, err error) {
+	ev := c.Log().Info()
+	if err != nil && !isNormalClose(err) {
+		ev = c.Log().Warn().Err(err)
+	}
+	ev.Uint64("bytes_in", c.Stats.BytesIn.Load()).Uint64("bytes_out", c.Stats.BytesOut.Load()).Msg("closed")
+}
