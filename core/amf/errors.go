@@ -1,0 +1,32 @@
+package amf
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel causes of decode errors, for errors.Is.
+var (
+	ErrTruncated   = errors.New("truncated input")
+	ErrTooDeep     = errors.New("nesting too deep")
+	ErrBadMarker   = errors.New("unknown or unsupported marker")
+	ErrBadRef      = errors.New("reference out of range")
+	ErrTooLarge    = errors.New("declared length exceeds the input")
+	ErrUnsupported = errors.New("unsupported value")
+)
+
+// DecodeError says where in the message decoding failed and why.
+type DecodeError struct {
+	Offset int
+	Err    error
+	Detail string
+}
+
+func (e *DecodeError) Error() string {
+	if e.Detail != "" {
+		return fmt.Sprintf("amf: at byte %d: %v: %s", e.Offset, e.Err, e.Detail)
+	}
+	return fmt.Sprintf("amf: at byte %d: %v", e.Offset, e.Err)
+}
+
+func (e *DecodeError) Unwrap() error { return e.Err }
