@@ -1,0 +1,274 @@
+// Package chunk is the RTMP chunk codec: it reassembles messages from interleaved chunks of up
+// to 65599 chunk streams and splits outbound messages into chunks. The reader is written for
+// hostile input and for speed: fixed per-stream state, payload buffers reused across messages (no
+// allocation per message in steady state), and hard limits on message size, number of chunk
+// streams and bytes buffered in partial messages, so that no length field from the wire can make
+// it allocate more than the bytes that actually arrived.
+package chunk
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Header describes one message as the chunk layer sees it; Timestamp is absolute (deltas
+// already applied).
+type Header struct {
+	CSID      uint32
+	Timestamp uint32
+	Length    uint32
+	TypeID    uint8
+	StreamID  uint32
+}
+
+// Limits bound what one connection's reader may hold.
+type Limits struct {
+	MaxMessageSize   uint32 // largest message accepted (the wire allows up to 16 MiB - 1)
+	MaxChunkStreams  int    // distinct chunk stream ids one connection may use
+	MaxBufferedBytes int    // bytes of partial messages held at once, over all chunk streams
+}
+
+// DefaultLimits: 8 MiB covers a keyframe of a high-bitrate 4K stream; real clients use a handful
+// of chunk streams (2..10), so 64 leaves room while refusing a 100k-id flood; 16 MiB of partial
+// data is two maximal messages in flight.
+func DefaultLimits() Limits {
+	return Limits{MaxMessageSize: 8 << 20, MaxChunkStreams: 64, MaxBufferedBytes: 16 << 20}
+}
+
+// Errors the reader returns; each ends the connection.
+var (
+	ErrMessageTooLarge     = errors.New("chunk: message larger than the limit")
+	ErrTooManyChunkStreams = errors.New("chunk: too many chunk streams")
+	ErrBufferLimit         = errors.New("chunk: too many bytes buffered in partial messages")
+	ErrBadChunkSize        = errors.New("chunk: invalid chunk size")
+	ErrNoPreviousHeader    = errors.New("chunk: continuation header on a chunk stream with no previous message")
+)
+
+const maxChunkSize = 1<<31 - 1
+
+// streamState is what the reader remembers about one chunk stream.
+type streamState struct {
+	hdr      Header // header of the current or last message
+	delta    uint32 // delta a fmt-3 chunk starting a new message repeats
+	extended bool   // the last fmt 0/1/2 header carried an extended timestamp
+	extField uint32 // ... and this was its 4-byte field
+	seen     bool   // a message header arrived on this chunk stream
+	inMsg    bool   // a partial message is being assembled
+	have     uint32 // payload bytes received of the current message
+	buf      []byte
+}
+
+// Reader reassembles messages from a byte stream.
+type Reader struct {
+	br          *bufio.Reader
+	lim         Limits
+	chunkSize   uint32
+	streams     map[uint32]*streamState
+	buffered    int
+	bytesRead   uint64
+	OddStarts   int // first chunks of a chunk stream that were fmt 1/2/3 (tolerated; for a log line)
+	scratch     [11]byte
+}
+
+// NewReader reads chunks from br with the default chunk size of 128.
+func NewReader(br *bufio.Reader, lim Limits) *Reader {
+	if lim == (Limits{}) {
+		lim = DefaultLimits()
+	}
+	return &Reader{br: br, lim: lim, chunkSize: 128, streams: make(map[uint32]*streamState, 4)}
+}
+
+// SetChunkSize applies a peer's Set Chunk Size to the chunks that follow.
+func (r *Reader) SetChunkSize(n uint32) error {
+	if n == 0 || n > maxChunkSize {
+		return fmt.Errorf("%w: %d", ErrBadChunkSize, n)
+	}
+	r.chunkSize = n
+	return nil
+}
+
+// Abort drops the partial message of csid (Abort Message, type 2).
+func (r *Reader) Abort(csid uint32) {
+	if cs := r.streams[csid]; cs != nil && cs.inMsg {
+		r.buffered -= int(cs.have)
+		cs.inMsg, cs.have = false, 0
+	}
+}
+
+// BytesRead counts every byte consumed, for acknowledgements.
+func (r *Reader) BytesRead() uint64 { return r.bytesRead }
+
+func (r *Reader) readFull(b []byte) error {
+	n, err := io.ReadFull(r.br, b)
+	r.bytesRead += uint64(n)
+	return err
+}
+
+// ReadMessage returns the next complete message. The payload is valid until the next call.
+func (r *Reader) ReadMessage() (Header, []byte, error) {
+	for {
+		cs, err := r.readChunkHeader()
+		if err != nil {
+			return Header{}, nil, err
+		}
+		if err := r.readChunkPayload(cs); err != nil {
+			return Header{}, nil, err
+		}
+		if cs.have == cs.hdr.Length {
+			cs.inMsg = false
+			r.buffered -= int(cs.have)
+			return cs.hdr, cs.buf[:cs.have], nil
+		}
+	}
+}
+
+func (r *Reader) basicHeader() (fmtType byte, csid uint32, err error) {
+	if err = r.readFull(r.scratch[:1]); err != nil {
+		return 0, 0, err
+	}
+	fmtType, csid = r.scratch[0]>>6, uint32(r.scratch[0]&0x3F)
+	switch csid {
+	case 0:
+		err = r.readFull(r.scratch[:1])
+		csid = 64 + uint32(r.scratch[0])
+	case 1:
+		err = r.readFull(r.scratch[:2])
+		csid = 64 + uint32(r.scratch[0]) + 256*uint32(r.scratch[1])
+	}
+	return fmtType, csid, err
+}
+
+func (r *Reader) stream(csid uint32) (*streamState, error) {
+	if cs := r.streams[csid]; cs != nil {
+		return cs, nil
+	}
+	if len(r.streams) >= r.lim.MaxChunkStreams {
+		return nil, fmt.Errorf("%w (%d)", ErrTooManyChunkStreams, r.lim.MaxChunkStreams)
+	}
+	cs := &streamState{hdr: Header{CSID: csid}}
+	r.streams[csid] = cs
+	return cs, nil
+}
+
+func u24(b []byte) uint32 { return uint32(b[0])<<16 | uint32(b[1])<<8 | uint32(b[2]) }
+
+// readChunkHeader reads a basic and message header and updates the chunk stream's state.
+func (r *Reader) readChunkHeader() (*streamState, error) {
+	fmtType, csid, err := r.basicHeader()
+	if err != nil {
+		return nil, err
+	}
+	cs, err := r.stream(csid)
+	if err != nil {
+		return nil, err
+	}
+	if !cs.seen && fmtType != 0 {
+		r.OddStarts++
+		if fmtType == 3 {
+			return nil, fmt.Errorf("%w (csid %d)", ErrNoPreviousHeader, csid)
+		}
+	}
+	if fmtType == 3 {
+		return cs, r.continuation(cs)
+	}
+	return cs, r.messageHeader(cs, fmtType)
+}
+
+var headerSizes = [3]int{11, 7, 3}
+
+func (r *Reader) messageHeader(cs *streamState, fmtType byte) error {
+	b := r.scratch[:headerSizes[fmtType]]
+	if err := r.readFull(b); err != nil {
+		return err
+	}
+	ts := u24(b)
+	if fmtType <= 1 {
+		cs.hdr.Length = u24(b[3:])
+		cs.hdr.TypeID = b[6]
+	}
+	if fmtType == 0 {
+		cs.hdr.StreamID = binary.LittleEndian.Uint32(b[7:])
+	}
+	cs.extended = ts == 0xFFFFFF
+	if cs.extended {
+		if err := r.readFull(r.scratch[:4]); err != nil {
+			return err
+		}
+		ts = binary.BigEndian.Uint32(r.scratch[:4])
+		cs.extField = ts
+	}
+	if fmtType == 0 {
+		cs.hdr.Timestamp = ts
+	} else {
+		cs.hdr.Timestamp += ts
+	}
+	cs.delta = ts
+	cs.seen = true
+	if cs.inMsg { // a new header in the middle of a message: the partial one is abandoned
+		r.buffered -= int(cs.have)
+	}
+	return r.startMessage(cs)
+}
+
+// continuation handles a fmt-3 chunk: the tolerant extended-timestamp read, and, when it starts a
+// new message, the repeated delta.
+func (r *Reader) continuation(cs *streamState) error {
+	if cs.extended {
+		// Read tolerantly: ffmpeg and Flash repeat the 4-byte field here, some encoders don't.
+		p, err := r.br.Peek(4)
+		if err == nil && binary.BigEndian.Uint32(p) == cs.extField {
+			_, _ = r.br.Discard(4)
+			r.bytesRead += 4
+		}
+	}
+	if cs.inMsg {
+		return nil
+	}
+	cs.hdr.Timestamp += cs.delta
+	return r.startMessage(cs)
+}
+
+func (r *Reader) startMessage(cs *streamState) error {
+	if cs.hdr.Length > r.lim.MaxMessageSize {
+		return fmt.Errorf("%w: %d bytes (limit %d)", ErrMessageTooLarge, cs.hdr.Length, r.lim.MaxMessageSize)
+	}
+	cs.inMsg, cs.have = true, 0
+	return nil
+}
+
+// readChunkPayload reads one chunk's worth of payload, growing the buffer only as bytes arrive.
+func (r *Reader) readChunkPayload(cs *streamState) error {
+	n := cs.hdr.Length - cs.have
+	if n > r.chunkSize {
+		n = r.chunkSize
+	}
+	if n == 0 {
+		return nil
+	}
+	if r.buffered+int(n) > r.lim.MaxBufferedBytes {
+		return fmt.Errorf("%w (limit %d)", ErrBufferLimit, r.lim.MaxBufferedBytes)
+	}
+	end := cs.have + n
+	if uint32(cap(cs.buf)) < end {
+		grown := 2 * cap(cs.buf)
+		if grown < int(end) {
+			grown = int(end)
+		}
+		if grown > int(cs.hdr.Length) {
+			grown = int(cs.hdr.Length)
+		}
+		nb := make([]byte, grown)
+		copy(nb, cs.buf[:cs.have])
+		cs.buf = nb
+	}
+	cs.buf = cs.buf[:cap(cs.buf)]
+	if err := r.readFull(cs.buf[cs.have:end]); err != nil {
+		return err
+	}
+	cs.have = end
+	r.buffered += int(n)
+	return nil
+}

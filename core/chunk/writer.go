@@ -1,0 +1,78 @@
+package chunk
+
+import (
+	"encoding/binary"
+	"net"
+)
+
+// Writer splits messages into chunks for one connection. Each message goes out as one fmt-0
+// chunk followed by fmt-3 continuations (simple, and every client reads it); payloads are
+// referenced, never copied, so a media payload shared by a thousand players is written from one
+// buffer. Header bytes live in a scratch buffer reused after Reset.
+type Writer struct {
+	chunkSize uint32
+	scratch   []byte
+}
+
+// NewWriter starts at RTMP's default chunk size of 128.
+func NewWriter() *Writer {
+	return &Writer{chunkSize: 128, scratch: make([]byte, 0, 4096)}
+}
+
+// SetChunkSize applies to messages appended after it (send Set Chunk Size first).
+func (w *Writer) SetChunkSize(n uint32) {
+	if n > 0 && n <= maxChunkSize {
+		w.chunkSize = n
+	}
+}
+
+// ChunkSize is the current outbound chunk size.
+func (w *Writer) ChunkSize() uint32 { return w.chunkSize }
+
+// Reset recycles the header scratch once the buffers returned by Append have been written.
+func (w *Writer) Reset() { w.scratch = w.scratch[:0] }
+
+func appendBasic(dst []byte, fmtType byte, csid uint32) []byte {
+	switch {
+	case csid < 64:
+		return append(dst, fmtType<<6|byte(csid))
+	case csid < 320:
+		return append(dst, fmtType<<6, byte(csid-64))
+	}
+	v := csid - 64
+	return append(dst, fmtType<<6|1, byte(v), byte(v>>8))
+}
+
+// Append adds the chunks of one message to bufs. The extended timestamp, when needed, is
+// repeated on every continuation: Debian's librtmp reads it unconditionally.
+func (w *Writer) Append(bufs net.Buffers, h Header, payload []byte) net.Buffers {
+	ext := h.Timestamp >= 0xFFFFFF
+	ts3 := h.Timestamp
+	if ext {
+		ts3 = 0xFFFFFF
+	}
+	start := len(w.scratch)
+	s := appendBasic(w.scratch, 0, h.CSID)
+	s = append(s, byte(ts3>>16), byte(ts3>>8), byte(ts3))
+	n := uint32(len(payload))
+	s = append(s, byte(n>>16), byte(n>>8), byte(n), h.TypeID)
+	s = binary.LittleEndian.AppendUint32(s, h.StreamID)
+	if ext {
+		s = binary.BigEndian.AppendUint32(s, h.Timestamp)
+	}
+	first := min(n, w.chunkSize)
+	bufs = append(bufs, s[start:len(s):len(s)])
+	if first > 0 {
+		bufs = append(bufs, payload[:first])
+	}
+	for off := first; off < n; off += w.chunkSize {
+		hs := len(s)
+		s = appendBasic(s, 3, h.CSID)
+		if ext {
+			s = binary.BigEndian.AppendUint32(s, h.Timestamp)
+		}
+		bufs = append(bufs, s[hs:len(s):len(s)], payload[off:min(n, off+w.chunkSize)])
+	}
+	w.scratch = s
+	return bufs
+}
