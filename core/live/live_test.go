@@ -1,0 +1,349 @@
+package live
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fmsgo/fmsgo/core/media"
+	"github.com/rs/zerolog"
+)
+
+// fakeSub records what it is given; cap limits how many it accepts (0 = unlimited).
+type fakeSub struct {
+	mu     sync.Mutex
+	cap    int
+	got    []rec
+	events []EventKind
+	cut    error
+}
+
+type rec struct {
+	typeID uint8
+	ts     uint32
+	info   media.Info
+	first  byte
+}
+
+func (f *fakeSub) Deliver(p *media.Packet, ts uint32) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cap > 0 && len(f.got) >= f.cap {
+		return false
+	}
+	var b byte
+	if len(p.Payload) > 0 {
+		b = p.Payload[len(p.Payload)-1]
+	}
+	f.got = append(f.got, rec{p.TypeID, ts, p.Info, b})
+	p.Release()
+	return true
+}
+func (f *fakeSub) Notify(ev Event) {
+	f.mu.Lock()
+	f.events = append(f.events, ev.Kind)
+	f.mu.Unlock()
+}
+func (f *fakeSub) CutOff(err error) {
+	f.mu.Lock()
+	f.cut = err
+	f.mu.Unlock()
+}
+func (f *fakeSub) drain() { f.mu.Lock(); f.got = nil; f.mu.Unlock() }
+
+type fakePub struct{ kicked error }
+
+func (p *fakePub) Kick(err error) { p.kicked = err }
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func newHub(c *clock) *Hub {
+	return NewHub(Config{Now: c.now}, zerolog.Nop())
+}
+
+var (
+	avcSeq = []byte{0x17, 0, 0, 0, 0, 1}
+	aacSeq = []byte{0xAF, 0, 0x12}
+)
+
+func key(tag byte) []byte   { return []byte{0x17, 1, 0, 0, 0, tag} }
+func inter(tag byte) []byte { return []byte{0x27, 1, 0, 0, 0, tag} }
+func audio(tag byte) []byte { return []byte{0xAF, 1, tag} }
+
+func write(pb *Publication, typeID uint8, ts uint32, b []byte) {
+	pb.Write(media.NewPacket(typeID, ts, b))
+}
+
+func TestLateJoinerOrder(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Unix(1000, 0)}
+	h := newHub(c)
+	defer h.Close()
+	pb, err := h.Publish("s", &fakePub{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb.SetMetadata(media.NewPacket(18, 0, []byte("meta")))
+	write(pb, 9, 0, avcSeq)
+	write(pb, 8, 0, aacSeq)
+	write(pb, 9, 0, key(1))
+	write(pb, 9, 40, inter(2))
+	write(pb, 9, 80, key(3))
+	write(pb, 8, 90, audio(4))
+	write(pb, 9, 120, inter(5))
+	sub := &fakeSub{}
+	if _, err := h.Subscribe("s", sub); err != nil {
+		t.Fatal(err)
+	}
+	got := sub.got
+	if len(got) != 6 {
+		t.Fatalf("got %d messages: %+v", len(got), got)
+	}
+	if got[0].typeID != 18 || !got[1].info.SeqHeader || got[1].typeID != 9 || !got[2].info.SeqHeader || got[2].typeID != 8 {
+		t.Fatalf("headers out of order: %+v", got[:3])
+	}
+	if !got[3].info.Keyframe || got[3].first != 3 || got[4].first != 4 || got[5].first != 5 {
+		t.Fatalf("GOP wrong: %+v", got[3:])
+	}
+	pb.Close()
+	h.Close()
+}
+
+func TestPlayBeforePublishAndUnpublish(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Unix(1000, 0)}
+	h := newHub(c)
+	defer h.Close()
+	sub := &fakeSub{}
+	s, _ := h.Subscribe("s", sub)
+	pb, _ := h.Publish("s", &fakePub{})
+	write(pb, 9, 0, inter(1)) // not a keyframe: a new player waits for one
+	write(pb, 9, 40, key(2))
+	pb.Close()
+	if len(sub.events) != 2 || sub.events[0] != EventPublishNotify || sub.events[1] != EventUnpublishNotify {
+		t.Fatalf("events %v", sub.events)
+	}
+	if len(sub.got) != 1 || sub.got[0].first != 2 {
+		t.Fatalf("got %+v", sub.got)
+	}
+	s.Close()
+	if len(h.Streams()) != 0 {
+		t.Fatal("idle stream not removed")
+	}
+}
+
+func TestBadNameAndTakeover(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Unix(1000, 0)}
+	h := newHub(c)
+	defer h.Close()
+	p1 := &fakePub{}
+	pb1, _ := h.Publish("s", p1)
+	sub := &fakeSub{}
+	h.Subscribe("s", sub)
+	write(pb1, 9, 5000, key(1))
+	c.add(time.Second)
+	if _, err := h.Publish("s", &fakePub{}); err != ErrBadName {
+		t.Fatalf("want ErrBadName, got %v", err)
+	}
+	c.add(5 * time.Second) // the first publisher went silent (half-open)
+	pb2, err := h.Publish("s", &fakePub{})
+	if err != nil || p1.kicked != ErrReplaced {
+		t.Fatalf("takeover: %v, kicked %v", err, p1.kicked)
+	}
+	pb1.Close() // the kicked session closes later: must not unpublish the new one
+	write(pb2, 9, 0, key(2))
+	write(pb2, 9, 40, inter(3))
+	if len(sub.got) != 3 {
+		t.Fatalf("got %+v", sub.got)
+	}
+	if sub.got[1].ts < sub.got[0].ts || sub.got[2].ts < sub.got[1].ts {
+		t.Fatalf("timestamps went backwards across the takeover: %+v", sub.got)
+	}
+	if sub.got[2].ts-sub.got[1].ts != 40 {
+		t.Fatalf("spacing lost: %+v", sub.got)
+	}
+	if !h.Streams()[0].Publishing {
+		t.Fatal("new publisher lost")
+	}
+}
+
+func TestSlowSubscriberSkipsToKeyframeAndIsCutOff(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Unix(1000, 0)}
+	h := newHub(c)
+	defer h.Close()
+	pb, _ := h.Publish("s", &fakePub{})
+	slow, fast := &fakeSub{cap: 2}, &fakeSub{}
+	h.Subscribe("s", slow)
+	h.Subscribe("s", fast)
+	write(pb, 9, 0, key(1))
+	write(pb, 9, 40, inter(2))
+	write(pb, 9, 80, inter(3)) // refused: slow starts skipping
+	slow.drain()
+	write(pb, 9, 120, inter(4)) // skipped although there is room again
+	write(pb, 9, 160, key(5))   // resumes here
+	if len(slow.got) != 1 || slow.got[0].first != 5 {
+		t.Fatalf("slow got %+v", slow.got)
+	}
+	if len(fast.got) != 5 {
+		t.Fatalf("fast got %d", len(fast.got))
+	}
+	// now it stays behind past CutOffAfter
+	slow.cap = 1
+	write(pb, 9, 200, inter(6))
+	c.add(11 * time.Second)
+	write(pb, 9, 240, inter(7))
+	if slow.cut != ErrTooSlow {
+		t.Fatalf("not cut off: %v", slow.cut)
+	}
+	if n := h.Streams()[0].Subscribers; n != 1 {
+		t.Fatalf("%d subscribers left", n)
+	}
+}
+
+func TestReceiveVideoAndPause(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Unix(1000, 0)}
+	h := newHub(c)
+	defer h.Close()
+	pb, _ := h.Publish("s", &fakePub{})
+	sub := &fakeSub{}
+	s, _ := h.Subscribe("s", sub)
+	write(pb, 9, 0, key(1))
+	s.SetReceiveVideo(false)
+	write(pb, 9, 40, inter(2))
+	write(pb, 8, 41, audio(3))
+	s.SetReceiveVideo(true)
+	write(pb, 9, 80, inter(4)) // waits for a keyframe
+	write(pb, 9, 120, key(5))
+	s.Pause(true)
+	write(pb, 9, 160, key(6))
+	s.Pause(false)
+	write(pb, 9, 200, key(7))
+	var tags []byte
+	for _, r := range sub.got {
+		tags = append(tags, r.first)
+	}
+	if string(tags) != "\x01\x03\x05\x07" {
+		t.Fatalf("got %v", tags)
+	}
+}
+
+func TestEnhancedKeyframesStartGOP(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Unix(1000, 0)}
+	h := newHub(c)
+	defer h.Close()
+	for _, fourcc := range []string{"hvc1", "av01", "vp09"} {
+		pb, _ := h.Publish(fourcc, &fakePub{})
+		write(pb, 9, 0, append([]byte{0x90}, fourcc...))            // sequence start
+		write(pb, 9, 0, append(append([]byte{0x93}, fourcc...), 1)) // keyframe, coded frames X
+		write(pb, 9, 40, append(append([]byte{0xA3}, fourcc...), 2))
+		sub := &fakeSub{}
+		h.Subscribe(fourcc, sub)
+		if len(sub.got) != 3 || !sub.got[0].info.SeqHeader || !sub.got[1].info.Keyframe {
+			t.Fatalf("%s: %+v", fourcc, sub.got)
+		}
+	}
+}
+
+func TestGOPCacheBounded(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Unix(1000, 0)}
+	h := NewHub(Config{Now: c.now, GOPCacheMaxBytes: 100}, zerolog.Nop())
+	defer h.Close()
+	pb, _ := h.Publish("s", &fakePub{})
+	write(pb, 9, 0, key(1))
+	for i := 0; i < 30; i++ {
+		write(pb, 9, uint32(40*i), inter(2))
+	}
+	sub := &fakeSub{}
+	h.Subscribe("s", sub)
+	if len(sub.got) != 0 {
+		t.Fatalf("an over-long GOP was served: %d messages", len(sub.got))
+	}
+}
+
+func TestPacketsReleased(t *testing.T) {
+	c := &clock{t: time.Unix(1000, 0)}
+	before := media.LivePackets()
+	h := newHub(c)
+	pb, _ := h.Publish("s", &fakePub{})
+	sub := &fakeSub{}
+	s, _ := h.Subscribe("s", sub)
+	pb.SetMetadata(media.NewPacket(18, 0, []byte("m")))
+	write(pb, 9, 0, avcSeq)
+	for i := 0; i < 10; i++ {
+		write(pb, 9, uint32(i*40), key(byte(i)))
+		write(pb, 8, uint32(i*40), audio(byte(i)))
+	}
+	s.Close()
+	pb.Close()
+	h.Close()
+	if n := media.LivePackets(); n != before {
+		t.Fatalf("%d packets still referenced", n-before)
+	}
+}
+
+// ringSub accepts into a preallocated ring, as a connection's queue would.
+type ringSub struct {
+	ring []*media.Packet
+	n    int
+}
+
+func (r *ringSub) Deliver(p *media.Packet, _ uint32) bool {
+	if r.ring[r.n] != nil {
+		r.ring[r.n].Release()
+	}
+	r.ring[r.n] = p
+	r.n = (r.n + 1) % len(r.ring)
+	return true
+}
+func (*ringSub) Notify(Event) {}
+func (*ringSub) CutOff(error) {}
+
+func BenchmarkFanout(b *testing.B) {
+	for _, n := range []int{1, 10, 100, 1000} {
+		b.Run(itoa(n), func(b *testing.B) {
+			h := NewHub(Config{}, zerolog.Nop())
+			defer h.Close()
+			pb, _ := h.Publish("s", &fakePub{})
+			for i := 0; i < n; i++ {
+				h.Subscribe("s", &ringSub{ring: make([]*media.Packet, 64)})
+			}
+			payload := inter(1)
+			write(pb, 9, 0, key(0))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				write(pb, 9, uint32(i), payload)
+				if i%500 == 499 { // keep the GOP cache short, as a real GOP would
+					write(pb, 9, uint32(i), key(0))
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/delivery")
+		})
+	}
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	s := ""
+	for ; n > 0; n /= 10 {
+		s = string(rune('0'+n%10)) + s
+	}
+	return s
+}

@@ -1,0 +1,213 @@
+package live
+
+import (
+	"time"
+
+	"github.com/fmsgo/fmsgo/core/media"
+	"github.com/rs/zerolog"
+)
+
+// stream is one named live stream; every field is guarded by mu.
+type stream struct {
+	hub     *Hub
+	name    string
+	log     zerolog.Logger
+	mu      streamMutex
+	removed bool
+
+	pub       *Publication
+	lastWrite time.Time
+	hasVideo  bool
+	meta      *media.Packet
+	videoSeq  *media.Packet
+	audioSeq  *media.Packet
+	gop       []*media.Packet // from the last keyframe on
+	gopBytes  int
+	subs      []*Subscription
+
+	bytesIn    uint64
+	drops      uint64
+	dropsShown uint64
+	lastReport time.Time
+}
+
+func setPacket(slot **media.Packet, p *media.Packet) {
+	if *slot != nil {
+		(*slot).Release()
+	}
+	*slot = p
+}
+
+func (st *stream) clearGOP() {
+	for i, p := range st.gop {
+		p.Release()
+		st.gop[i] = nil
+	}
+	st.gop, st.gopBytes = st.gop[:0], 0
+}
+
+func (st *stream) clearCaches() {
+	setPacket(&st.meta, nil)
+	setPacket(&st.videoSeq, nil)
+	setPacket(&st.audioSeq, nil)
+	st.clearGOP()
+	st.hasVideo = false
+}
+
+// Publication is a publisher's handle on its stream.
+type Publication struct {
+	st     *stream
+	pub    Publisher
+	closed bool // guarded by st.mu
+}
+
+// Publish makes pub the publisher of name. While another publisher is active it fails with
+// ErrBadName; if that one has been silent for TakeoverIdle, it is kicked and pub takes over, and
+// the stream's players carry on.
+func (h *Hub) Publish(name string, pub Publisher) (*Publication, error) {
+	st, err := h.lockStream(name)
+	if err != nil {
+		return nil, err
+	}
+	now := h.cfg.Now()
+	old := st.pub
+	if old != nil && now.Sub(st.lastWrite) < h.cfg.TakeoverIdle {
+		st.mu.Unlock()
+		return nil, ErrBadName
+	}
+	if old != nil {
+		old.closed = true
+		st.log.Info().Dur("silent_for", now.Sub(st.lastWrite)).Msg("publisher taken over by a new one")
+	}
+	pb := &Publication{st: st, pub: pub}
+	st.pub, st.lastWrite = pb, now
+	st.clearCaches()
+	for _, s := range st.subs {
+		s.newEpoch()
+		s.sub.Notify(Event{Kind: EventPublishNotify, Name: name})
+	}
+	st.mu.Unlock()
+	if old != nil {
+		old.pub.Kick(ErrReplaced)
+	}
+	return pb, nil
+}
+
+// Close unpublishes. It is a no-op once the publication was replaced or the hub closed.
+func (pb *Publication) Close() {
+	st := pb.st
+	st.mu.Lock()
+	if pb.closed {
+		st.mu.Unlock()
+		return
+	}
+	pb.closed = true
+	st.pub = nil
+	st.clearCaches()
+	for _, s := range st.subs {
+		s.sub.Notify(Event{Kind: EventUnpublishNotify, Name: st.name})
+	}
+	st.mu.Unlock()
+	st.hub.removeIfIdle(st)
+}
+
+// SetMetadata replaces the stream's metadata (an onMetaData data message, without
+// @setDataFrame); nil clears it. The hub takes over the caller's reference. Current players get
+// the new metadata too.
+func (pb *Publication) SetMetadata(p *media.Packet) {
+	st := pb.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if pb.closed {
+		if p != nil {
+			p.Release()
+		}
+		return
+	}
+	setPacket(&st.meta, p)
+	if p == nil {
+		return
+	}
+	for _, s := range st.subs {
+		s.offer(p, st)
+	}
+}
+
+// Write publishes one audio, video or data message; the hub takes over the caller's reference.
+// It never blocks on subscribers.
+func (pb *Publication) Write(p *media.Packet) {
+	st := pb.st
+	st.mu.Lock()
+	if pb.closed {
+		st.mu.Unlock()
+		p.Release()
+		return
+	}
+	now := st.hub.cfg.Now()
+	st.lastWrite = now
+	st.bytesIn += uint64(len(p.Payload))
+	st.cache(p)
+	var cut []*Subscription
+	for _, s := range st.subs {
+		if s.offer(p, st) && now.Sub(s.skipSince) > st.hub.cfg.CutOffAfter {
+			cut = append(cut, s)
+		}
+	}
+	st.maybeReport(now)
+	for _, s := range cut {
+		st.removeSub(s)
+	}
+	st.mu.Unlock()
+	p.Release()
+	for _, s := range cut {
+		st.log.Warn().Uint64("dropped", s.drops).Msg("subscriber cut off: it stayed behind the live stream")
+		s.sub.CutOff(ErrTooSlow)
+	}
+}
+
+// cache keeps what a late joiner needs: sequence headers, and the GOP from the last keyframe.
+func (st *stream) cache(p *media.Packet) {
+	switch {
+	case p.TypeID != 8 && p.TypeID != 9:
+		return
+	case p.SeqHeader && p.TypeID == 9:
+		st.hasVideo = true
+		setPacket(&st.videoSeq, p.Retain())
+		return
+	case p.SeqHeader:
+		setPacket(&st.audioSeq, p.Retain())
+		return
+	case p.TypeID == 9 && p.Keyframe:
+		st.hasVideo = true
+		st.clearGOP()
+	case len(st.gop) == 0:
+		return // nothing before the first keyframe is worth keeping
+	}
+	if st.gopBytes+len(p.Payload) > st.hub.cfg.GOPCacheMaxBytes {
+		st.clearGOP() // a GOP this long is no use to a joiner; wait for the next keyframe
+		return
+	}
+	st.gop = append(st.gop, p.Retain())
+	st.gopBytes += len(p.Payload)
+}
+
+func (st *stream) maybeReport(now time.Time) {
+	if st.drops == st.dropsShown || now.Sub(st.lastReport) < st.hub.cfg.ReportEvery {
+		return
+	}
+	st.log.Info().Uint64("dropped", st.drops-st.dropsShown).Int("subscribers", len(st.subs)).Msg("messages dropped for slow subscribers")
+	st.dropsShown, st.lastReport = st.drops, now
+}
+
+func (st *stream) removeSub(s *Subscription) {
+	for i, x := range st.subs {
+		if x == s {
+			last := len(st.subs) - 1
+			st.subs[i] = st.subs[last]
+			st.subs[last] = nil
+			st.subs = st.subs[:last]
+			break
+		}
+	}
+	s.closed = true
+}

@@ -1,0 +1,154 @@
+package live
+
+import (
+	"sync"
+	"time"
+
+	"github.com/fmsgo/fmsgo/core/media"
+)
+
+// streamMutex is the per-stream lock (a named type so the ownership rule reads in one place).
+type streamMutex = sync.Mutex
+
+// Subscription is a subscriber's handle on its stream. Its state is guarded by the stream's lock.
+type Subscription struct {
+	st  *stream
+	sub Subscriber
+
+	closed    bool
+	paused    bool
+	noAudio   bool
+	noVideo   bool
+	wantKey   bool      // deliver no video until a keyframe
+	skipping  bool      // the queue refused media: skip everything until the next keyframe
+	skipSince time.Time // when skipping began (zero when not skipping)
+	drops     uint64
+
+	started bool  // a message has been delivered in this publisher epoch
+	rebase  bool  // the next delivered message re-anchors the offset (new publisher)
+	offset  int64 // added to the publisher's timestamps
+	lastTS  uint32
+	anyTS   bool // lastTS is meaningful
+}
+
+// Subscribe adds sub to the stream name. Before any publisher it waits (and gets
+// EventPublishNotify when one starts); with a live publisher it gets metadata, video and audio
+// sequence headers and the cached GOP at once, so playback starts on a keyframe.
+func (h *Hub) Subscribe(name string, sub Subscriber) (*Subscription, error) {
+	st, err := h.lockStream(name)
+	if err != nil {
+		return nil, err
+	}
+	defer st.mu.Unlock()
+	s := &Subscription{st: st, sub: sub, wantKey: true}
+	if st.pub != nil {
+		for _, p := range []*media.Packet{st.meta, st.videoSeq, st.audioSeq} {
+			if p != nil {
+				s.offer(p, st)
+			}
+		}
+		for _, p := range st.gop {
+			s.offer(p, st)
+		}
+	}
+	st.subs = append(st.subs, s)
+	return s, nil
+}
+
+// newEpoch prepares for a new publisher: its timestamps restart, ours must not go backwards.
+func (s *Subscription) newEpoch() {
+	s.rebase = s.anyTS
+	s.wantKey = true
+}
+
+// mapTS turns a publisher timestamp into this subscriber's, never going backwards.
+func (s *Subscription) mapTS(ts uint32) uint32 {
+	if s.rebase {
+		s.offset = int64(s.lastTS) - int64(ts)
+		s.rebase = false
+	}
+	out := uint32(int64(ts) + s.offset)
+	if s.anyTS && int32(out-s.lastTS) < 0 {
+		out = s.lastTS // small backward jitter between audio and video: clamp
+	}
+	return out
+}
+
+// offer tries to hand p to the subscriber, applying receiveAudio/Video, pause, keyframe waits
+// and skipping. It reports whether the subscriber is (still) refusing media.
+func (s *Subscription) offer(p *media.Packet, st *stream) (behind bool) {
+	if s.closed || s.paused {
+		return false
+	}
+	isVideo := p.TypeID == 9
+	if (isVideo && s.noVideo) || (p.TypeID == 8 && s.noAudio) {
+		return false
+	}
+	key := isVideo && p.Keyframe
+	if isVideo && s.wantKey && !key && !p.SeqHeader {
+		return s.skipping
+	}
+	if s.skipping && !key && !p.SeqHeader && st.hasVideo {
+		s.drops++
+		st.drops++
+		return true
+	}
+	ts := s.mapTS(p.Timestamp)
+	if !s.sub.Deliver(p.Retain(), ts) {
+		p.Release()
+		s.drops++
+		st.drops++
+		if !s.skipping {
+			s.skipping, s.skipSince = true, st.hub.cfg.Now()
+		}
+		return true
+	}
+	s.lastTS, s.anyTS = ts, true
+	if key {
+		s.wantKey = false
+	}
+	if s.skipping && (key || !st.hasVideo) {
+		s.skipping, s.skipSince = false, time.Time{}
+	}
+	return false
+}
+
+// Close detaches the subscriber.
+func (s *Subscription) Close() {
+	st := s.st
+	st.mu.Lock()
+	if s.closed {
+		st.mu.Unlock()
+		return
+	}
+	st.removeSub(s)
+	st.mu.Unlock()
+	st.hub.removeIfIdle(st)
+}
+
+// Pause stops (true) or resumes (false) delivery; resuming waits for a keyframe.
+func (s *Subscription) Pause(pause bool) {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	if s.paused && !pause {
+		s.wantKey = true
+	}
+	s.paused = pause
+}
+
+// SetReceiveAudio turns audio delivery on or off (NetStream.receiveAudio).
+func (s *Subscription) SetReceiveAudio(on bool) {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	s.noAudio = !on
+}
+
+// SetReceiveVideo turns video delivery on or off; turning it on resumes at the next keyframe.
+func (s *Subscription) SetReceiveVideo(on bool) {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	if s.noVideo && on {
+		s.wantKey = true
+	}
+	s.noVideo = !on
+}
