@@ -80,3 +80,19 @@ func (r *appRegistry) closeAll() {
 		delete(r.instances, k)
 	}
 }
+
+// hasPublisher reports whether APP/INSTANCE has a live publisher of name (tests, stats).
+func (s *Server) hasPublisher(app, inst, name string) bool {
+	s.apps.mu.Lock()
+	in := s.apps.instances[app+"/"+inst]
+	s.apps.mu.Unlock()
+	if in == nil {
+		return false
+	}
+	for _, st := range in.hub.Streams() {
+		if st.Name == name && st.Publishing {
+			return true
+		}
+	}
+	return false
+}

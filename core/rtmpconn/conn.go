@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"sync"
@@ -181,8 +182,8 @@ func (c *Conn) Serve(ctx context.Context) error {
 func (c *Conn) handshake(br *bufio.Reader) error {
 	_ = c.nc.SetDeadline(time.Now().Add(c.cfg.HandshakeTimeout))
 	if err := ServerHandshake(struct {
-		*bufio.Reader
-		net.Conn
+		io.Reader
+		io.Writer
 	}{br, c.nc}); err != nil {
 		return fmt.Errorf("handshake: %w", err)
 	}
