@@ -96,3 +96,28 @@ func (s *Server) hasPublisher(app, inst, name string) bool {
 	}
 	return false
 }
+
+func (s *Server) streamInfo(app, name string) (info live.StreamInfo, ok bool) {
+	s.apps.mu.Lock()
+	in := s.apps.instances[app+"/"+DefaultInstance]
+	s.apps.mu.Unlock()
+	if in == nil {
+		return info, false
+	}
+	for _, st := range in.hub.Streams() {
+		if st.Name == name {
+			return st, true
+		}
+	}
+	return info, false
+}
+
+func (s *Server) streamBytes(app, name string) uint64 {
+	st, _ := s.streamInfo(app, name)
+	return st.BytesIn
+}
+
+func (s *Server) subscriberCount(app, name string) int {
+	st, _ := s.streamInfo(app, name)
+	return st.Subscribers
+}

@@ -36,10 +36,10 @@ type Config struct {
 
 // Limits protect the server from hostile or broken clients.
 type Limits struct {
-	MaxConnections   int           `toml:"max_connections"`    // 0 = no limit
-	MaxStreamsPerConn int          `toml:"max_streams_per_conn"`
-	DrainTimeout     time.Duration `toml:"drain_timeout"`
-	Conn             rtmpconn.Config `toml:"-"`
+	MaxConnections    int             `toml:"max_connections"` // 0 = no limit
+	MaxStreamsPerConn int             `toml:"max_streams_per_conn"`
+	DrainTimeout      time.Duration   `toml:"drain_timeout"`
+	Conn              rtmpconn.Config `toml:"-"`
 }
 
 // DefaultConfig returns the defaults of DESIGN.md's flags.

@@ -63,14 +63,14 @@ type streamState struct {
 
 // Reader reassembles messages from a byte stream.
 type Reader struct {
-	br          *bufio.Reader
-	lim         Limits
-	chunkSize   uint32
-	streams     map[uint32]*streamState
-	buffered    int
-	bytesRead   uint64
-	OddStarts   int // first chunks of a chunk stream that were fmt 1/2/3 (tolerated; for a log line)
-	scratch     [11]byte
+	br        *bufio.Reader
+	lim       Limits
+	chunkSize uint32
+	streams   map[uint32]*streamState
+	buffered  int
+	bytesRead uint64
+	OddStarts int // first chunks of a chunk stream that were fmt 1/2/3 (tolerated; for a log line)
+	scratch   [11]byte
 }
 
 // NewReader reads chunks from br with the default chunk size of 128.
