@@ -26,13 +26,14 @@ type instance struct {
 // per message), so one small lock is enough.
 type appRegistry struct {
 	dir       string
+	liveCfg   live.Config
 	log       zerolog.Logger
 	mu        sync.Mutex
 	instances map[string]*instance
 }
 
-func newAppRegistry(dir string, log zerolog.Logger) *appRegistry {
-	return &appRegistry{dir: dir, log: log, instances: make(map[string]*instance)}
+func newAppRegistry(dir string, liveCfg live.Config, log zerolog.Logger) *appRegistry {
+	return &appRegistry{dir: dir, liveCfg: liveCfg, log: log, instances: make(map[string]*instance)}
 }
 
 // appExists tells whether apps/NAME is a folder: every folder there is an application.
@@ -52,7 +53,7 @@ func (r *appRegistry) acquire(t Target) (*instance, error) {
 	in := r.instances[key]
 	if in == nil {
 		l := r.log.With().Str("app", t.App).Str("instance", t.Instance).Logger()
-		in = &instance{target: t, log: l, hub: live.NewHub(live.Config{}, l)}
+		in = &instance{target: t, log: l, hub: live.NewHub(r.liveCfg, l)}
 		r.instances[key] = in
 		l.Info().Msg("instance started")
 	}

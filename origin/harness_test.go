@@ -42,6 +42,12 @@ func (s *syncBuffer) String() string {
 // startOrigin starts an origin serving the given app folders (each gets an empty folder).
 func startOrigin(t testing.TB, apps ...string) *testOrigin {
 	t.Helper()
+	return startOriginWith(t, nil, apps...)
+}
+
+// startOriginWith lets a test adjust the configuration first.
+func startOriginWith(t testing.TB, adjust func(*Config), apps ...string) *testOrigin {
+	t.Helper()
 	if len(apps) == 0 {
 		apps = []string{"live"}
 	}
@@ -55,6 +61,9 @@ func startOrigin(t testing.TB, apps ...string) *testOrigin {
 	cfg.RTMP, cfg.Trunk, cfg.HTTP = "127.0.0.1:0", "", ""
 	cfg.Apps, cfg.Data = dir, t.TempDir()
 	cfg.Limits.DrainTimeout = time.Second
+	if adjust != nil {
+		adjust(&cfg)
+	}
 	logs := &syncBuffer{}
 	srv, err := New(cfg, zerolog.New(logs).With().Timestamp().Logger())
 	if err != nil {

@@ -8,21 +8,18 @@ import (
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
 )
 
-// playerQueueBytes is how much media a player may have waiting before the hub makes it skip to
-// the next keyframe: a few seconds of a high-bitrate stream.
-const playerQueueBytes = 4 << 20
-
 // player delivers a hub's media to one NetStream of a connection. Its methods are called by the
 // hub's goroutine and only use the connection's thread-safe queue.
 type player struct {
 	conn     *rtmpconn.Conn
 	streamID uint32
 	name     string
+	budget   int
 }
 
 // Deliver implements live.Subscriber.
 func (p *player) Deliver(pkt *media.Packet, ts uint32) bool {
-	return p.conn.SendMedia(p.streamID, pkt, ts, playerQueueBytes)
+	return p.conn.SendMedia(p.streamID, pkt, ts, p.budget)
 }
 
 // Notify implements live.Subscriber: publish/unpublish notifications as FMS sends them.
@@ -62,7 +59,7 @@ func (s *session) onPlay(streamID uint32, cmd *rtmpmsg.Command) error {
 	if err := s.sendPlayStart(streamID, name, reset); err != nil {
 		return err
 	}
-	pl := &player{conn: s.conn, streamID: streamID, name: name}
+	pl := &player{conn: s.conn, streamID: streamID, name: name, budget: s.srv.cfg.Limits.PlayerQueueBytes}
 	sub, err := s.inst.hub.Subscribe(name, pl)
 	if err != nil {
 		return s.status(streamID, "error", "NetStream.Play.Failed", err.Error(), name)

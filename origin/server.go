@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/netserver"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/rs/zerolog"
@@ -39,7 +40,9 @@ type Limits struct {
 	MaxConnections    int             `toml:"max_connections"` // 0 = no limit
 	MaxStreamsPerConn int             `toml:"max_streams_per_conn"`
 	DrainTimeout      time.Duration   `toml:"drain_timeout"`
+	PlayerQueueBytes  int             `toml:"player_queue_bytes"` // media a player may have waiting before it skips to the next keyframe
 	Conn              rtmpconn.Config `toml:"-"`
+	Live              live.Config     `toml:"-"`
 }
 
 // DefaultConfig returns the defaults of DESIGN.md's flags.
@@ -71,11 +74,14 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	if cfg.Limits.MaxStreamsPerConn <= 0 {
 		cfg.Limits.MaxStreamsPerConn = 64
 	}
+	if cfg.Limits.PlayerQueueBytes <= 0 {
+		cfg.Limits.PlayerQueueBytes = 4 << 20 // a few seconds of a high-bitrate stream
+	}
 	if cfg.Limits.DrainTimeout <= 0 {
 		cfg.Limits.DrainTimeout = 5 * time.Second
 	}
 	s := &Server{cfg: cfg, log: log}
-	s.apps = newAppRegistry(cfg.Apps, log)
+	s.apps = newAppRegistry(cfg.Apps, cfg.Limits.Live, log)
 	return s, nil
 }
 

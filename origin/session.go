@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -128,7 +129,7 @@ func (s *session) Closed(_ *rtmpconn.Conn, _ error) {
 }
 
 func isNormalClose(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, rtmpconn.ErrClosed) || strings.Contains(err.Error(), "use of closed network connection")
+	return errors.Is(err, io.EOF) || errors.Is(err, rtmpconn.ErrClosed) || errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "use of closed network connection")
 }
 
 // argString returns args[i] as a string ("" if absent or not a string).

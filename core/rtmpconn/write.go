@@ -1,6 +1,8 @@
 package rtmpconn
 
 import (
+	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -173,6 +175,10 @@ func (c *Conn) flush(w *chunk.Writer, batch []outMsg, bufs *net.Buffers) (closeA
 	_ = c.nc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
 	n, err := b.WriteTo(c.nc)
 	w.Reset()
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		err = fmt.Errorf("write timeout after %v: the client stopped reading: %w", c.cfg.WriteTimeout, err)
+	}
 	c.Stats.BytesOut.Add(uint64(n))
 	c.Stats.MsgOut.Add(uint64(len(batch)))
 	return closeAfter, err
