@@ -16,7 +16,7 @@ import (
 func TestRealClientsPublishPlay(t *testing.T) {
 	t.Parallel()
 	o := startOrigin(t)
-	ffmpegPublish(t, o.url("live/real"), 12)
+	ffmpegPublish(t, o.url("live/real"), 60)
 	o.waitPublished(t, "live", "real")
 
 	t.Run("ffprobe", func(t *testing.T) {

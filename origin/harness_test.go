@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -121,8 +122,14 @@ func waitFor(t testing.TB, bound time.Duration, what string, cond func() bool) t
 	return time.Since(start)
 }
 
+// proc is a real client running in the background; done is closed when it exits.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
 // ffmpegPublish starts ffmpeg publishing a lavfi H.264+AAC test source for secs seconds.
-func ffmpegPublish(t testing.TB, url string, secs float64, extra ...string) *exec.Cmd {
+func ffmpegPublish(t testing.TB, url string, secs float64, extra ...string) *proc {
 	t.Helper()
 	ff := requireTool(t, "ffmpeg")
 	args := []string{"-nostdin", "-loglevel", "error", "-re",
@@ -138,14 +145,17 @@ func ffmpegPublish(t testing.TB, url string, secs float64, extra ...string) *exe
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGCONT)
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		<-p.done
 		if t.Failed() && stderr.String() != "" {
 			t.Logf("ffmpeg publisher stderr:\n%s", tail(stderr.String(), 20))
 		}
 	})
-	return cmd
+	return p
 }
 
 // waitPublished waits until the instance has a publisher for name.
