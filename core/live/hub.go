@@ -21,14 +21,20 @@ import (
 
 // Config tunes a hub. Zero values take the defaults.
 type Config struct {
-	CutOffAfter      time.Duration    // a subscriber that keeps refusing media this long is cut off (10 s)
-	TakeoverIdle     time.Duration    // a new publisher may replace one silent this long (3 s)
-	GOPCacheMaxBytes int              // beyond this the GOP cache is dropped until the next keyframe (16 MiB)
-	ReportEvery      time.Duration    // period of drop reports in the log (10 s)
-	Now              func() time.Time // clock (tests inject one)
+	// SubscriberQueueBytes is the byte budget a subscriber should give its own queue (4 MiB): the
+	// hub does not queue, it only reads Deliver's verdict; sessions size their queues from here.
+	SubscriberQueueBytes int
+	CutOffAfter          time.Duration    // a subscriber that keeps refusing media this long is cut off (10 s)
+	TakeoverIdle         time.Duration    // a new publisher may replace one silent this long (3 s)
+	GOPCacheMaxBytes     int              // beyond this the GOP cache is dropped until the next keyframe (16 MiB)
+	ReportEvery          time.Duration    // period of drop reports in the log (10 s)
+	Now                  func() time.Time // clock (tests inject one)
 }
 
 func (c Config) withDefaults() Config {
+	if c.SubscriberQueueBytes <= 0 {
+		c.SubscriberQueueBytes = 4 << 20
+	}
 	if c.CutOffAfter <= 0 {
 		c.CutOffAfter = 10 * time.Second
 	}
@@ -55,7 +61,8 @@ var (
 )
 
 // Publisher is the hub's handle on a publishing session: Kick tells it that a new publisher took
-// its name over (it was silent longer than TakeoverIdle, e.g. a half-open encoder connection).
+// its name over (it was silent longer than TakeoverIdle, e.g. a half-open encoder connection) or
+// that the hub closed. Kick is called without the hub's locks; it may call Publication.Close.
 type Publisher interface {
 	Kick(reason error)
 }
@@ -67,6 +74,10 @@ type EventKind int
 const (
 	EventPublishNotify EventKind = iota + 1
 	EventUnpublishNotify
+	// EventReset follows EventPublishNotify when a publisher starts (also one taking over): the
+	// codec headers that follow replace the old ones, and the new publisher's timestamps are
+	// already shifted to continue the subscriber's.
+	EventReset
 )
 
 // Event is a stream lifecycle notification.
@@ -75,7 +86,9 @@ type Event struct {
 	Name string
 }
 
-// Subscriber receives a stream's media. Both methods must not block.
+// Subscriber receives a stream's media. Deliver and Notify are called with the stream's lock
+// held: they must neither block nor call back into the hub (queue, then act on the subscriber's
+// own goroutine). CutOff is called without the lock.
 type Subscriber interface {
 	// Deliver queues p with the subscriber's own timestamp ts; false means its queue is full. On
 	// true the subscriber owns one reference of p (released after writing).
@@ -103,13 +116,17 @@ func NewHub(cfg Config, log zerolog.Logger) *Hub {
 	return &Hub{cfg: cfg.withDefaults(), log: log, streams: make(map[string]*stream)}
 }
 
+// Config returns the hub's configuration with defaults filled in.
+func (h *Hub) Config() Config { return h.cfg }
+
 // StreamInfo is a snapshot of one stream, for stats.
 type StreamInfo struct {
 	Name        string
 	Publishing  bool
 	Subscribers int
 	BytesIn     uint64
-	Drops       uint64
+	MessagesIn  uint64
+	Drops       uint64 // messages not delivered to slow subscribers
 }
 
 // Streams returns a snapshot of every stream.
@@ -123,7 +140,7 @@ func (h *Hub) Streams() []StreamInfo {
 	out := make([]StreamInfo, 0, len(list))
 	for _, st := range list {
 		st.mu.Lock()
-		out = append(out, StreamInfo{Name: st.name, Publishing: st.pub != nil, Subscribers: len(st.subs), BytesIn: st.bytesIn, Drops: st.drops})
+		out = append(out, StreamInfo{Name: st.name, Publishing: st.pub != nil, Subscribers: len(st.subs), BytesIn: st.bytesIn, MessagesIn: st.messagesIn, Drops: st.drops})
 		st.mu.Unlock()
 	}
 	return out
@@ -173,7 +190,8 @@ func (h *Hub) removeIfIdle(st *stream) {
 	}
 }
 
-// Close ends every stream: publishers and subscribers are detached and caches released.
+// Close ends every stream: caches are released, publishers are kicked and subscribers cut off
+// with ErrClosed (outside any lock), and later Publish/Subscribe calls fail.
 func (h *Hub) Close() {
 	h.mu.Lock()
 	h.closed = true
@@ -181,17 +199,33 @@ func (h *Hub) Close() {
 	h.streams = map[string]*stream{}
 	h.mu.Unlock()
 	for _, st := range list {
-		st.mu.Lock()
-		if st.pub != nil {
-			st.pub.closed = true
-			st.pub = nil
+		pub, subs := st.detachAll()
+		if pub != nil {
+			pub.Kick(ErrClosed)
 		}
-		for _, s := range st.subs {
-			s.closed = true
+		for _, s := range subs {
+			s.CutOff(ErrClosed)
 		}
-		st.subs = nil
-		st.removed = true
-		st.clearCaches()
-		st.mu.Unlock()
 	}
+}
+
+// detachAll empties a stream for Hub.Close and returns whom to tell.
+func (st *stream) detachAll() (Publisher, []Subscriber) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var pub Publisher
+	if st.pub != nil {
+		st.pub.closed = true
+		pub = st.pub.pub
+		st.pub = nil
+	}
+	subs := make([]Subscriber, 0, len(st.subs))
+	for _, s := range st.subs {
+		s.closed = true
+		subs = append(subs, s.sub)
+	}
+	st.subs = nil
+	st.removed = true
+	st.clearCaches()
+	return pub, subs
 }

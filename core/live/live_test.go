@@ -1,6 +1,8 @@
 package live
 
 import (
+	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -109,6 +111,11 @@ func TestLateJoinerOrder(t *testing.T) {
 	if len(got) != 6 {
 		t.Fatalf("got %d messages: %+v", len(got), got)
 	}
+	for i, r := range got[:4] {
+		if r.ts != 80 {
+			t.Fatalf("message %d: ts %d, want the GOP start 80 so the player's clock does not jump", i, r.ts)
+		}
+	}
 	if got[0].typeID != 18 || !got[1].info.SeqHeader || got[1].typeID != 9 || !got[2].info.SeqHeader || got[2].typeID != 8 {
 		t.Fatalf("headers out of order: %+v", got[:3])
 	}
@@ -130,7 +137,7 @@ func TestPlayBeforePublishAndUnpublish(t *testing.T) {
 	write(pb, 9, 0, inter(1)) // not a keyframe: a new player waits for one
 	write(pb, 9, 40, key(2))
 	pb.Close()
-	if len(sub.events) != 2 || sub.events[0] != EventPublishNotify || sub.events[1] != EventUnpublishNotify {
+	if len(sub.events) != 3 || sub.events[0] != EventPublishNotify || sub.events[1] != EventReset || sub.events[2] != EventUnpublishNotify {
 		t.Fatalf("events %v", sub.events)
 	}
 	if len(sub.got) != 1 || sub.got[0].first != 2 {
@@ -153,7 +160,7 @@ func TestBadNameAndTakeover(t *testing.T) {
 	h.Subscribe("s", sub)
 	write(pb1, 9, 5000, key(1))
 	c.add(time.Second)
-	if _, err := h.Publish("s", &fakePub{}); err != ErrBadName {
+	if _, err := h.Publish("s", &fakePub{}); !errors.Is(err, ErrBadName) {
 		t.Fatalf("want ErrBadName, got %v", err)
 	}
 	c.add(5 * time.Second) // the first publisher went silent (half-open)
@@ -288,6 +295,22 @@ func TestPacketsReleased(t *testing.T) {
 		write(pb, 9, uint32(i*40), key(byte(i)))
 		write(pb, 8, uint32(i*40), audio(byte(i)))
 	}
+	slow := &fakeSub{cap: 3} // refuses, skips, gets cut off
+	h.Subscribe("s", slow)
+	c.add(5 * time.Second)
+	pb2, err := h.Publish("s", &fakePub{}) // takeover
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(pb2, 9, 0, avcSeq)
+	write(pb2, 9, 0, key(1))
+	c.add(11 * time.Second)
+	write(pb2, 9, 40, inter(2))
+	if slow.cut == nil {
+		t.Fatal("slow subscriber not cut off")
+	}
+	write(pb, 9, 0, key(9)) // the replaced publisher's late write
+	h.Subscribe("s", &fakeSub{})
 	s.Close()
 	pb.Close()
 	h.Close()
@@ -296,54 +319,146 @@ func TestPacketsReleased(t *testing.T) {
 	}
 }
 
-// ringSub accepts into a preallocated ring, as a connection's queue would.
-type ringSub struct {
-	ring []*media.Packet
-	n    int
-}
-
-func (r *ringSub) Deliver(p *media.Packet, _ uint32) bool {
-	if r.ring[r.n] != nil {
-		r.ring[r.n].Release()
+func TestTimestampsNeverGoBackwards(t *testing.T) {
+	t.Parallel()
+	type msg struct {
+		typeID uint8
+		ts     uint32
 	}
-	r.ring[r.n] = p
-	r.n = (r.n + 1) % len(r.ring)
-	return true
-}
-func (*ringSub) Notify(Event) {}
-func (*ringSub) CutOff(error) {}
-
-func BenchmarkFanout(b *testing.B) {
-	for _, n := range []int{1, 10, 100, 1000} {
-		b.Run(itoa(n), func(b *testing.B) {
-			h := NewHub(Config{}, zerolog.Nop())
-			defer h.Close()
-			pb, _ := h.Publish("s", &fakePub{})
-			for i := 0; i < n; i++ {
-				h.Subscribe("s", &ringSub{ring: make([]*media.Packet, 64)})
+	cases := []struct {
+		name string
+		in   []msg
+		want []uint32
+	}{
+		{"audio/video jitter is clamped", []msg{{9, 100}, {8, 90}, {9, 140}, {8, 130}}, []uint32{100, 100, 140, 140}},
+		{"encoder clock restart is rebased", []msg{{9, 10000}, {9, 10040}, {9, 0}, {9, 40}}, []uint32{10000, 10040, 10040, 10080}},
+		{"forward steps kept", []msg{{9, 0}, {8, 23}, {9, 40}}, []uint32{0, 23, 40}},
+	}
+	for _, tc := range cases {
+		c := &clock{t: time.Unix(1000, 0)}
+		h := newHub(c)
+		pb, _ := h.Publish("s", &fakePub{})
+		write(pb, 9, tc.in[0].ts, key(0))
+		sub := &fakeSub{}
+		h.Subscribe("s", sub)
+		sub.drain()
+		for i, m := range tc.in {
+			if m.typeID == 9 {
+				write(pb, 9, m.ts, inter(byte(i)))
+			} else {
+				write(pb, 8, m.ts, audio(byte(i)))
 			}
-			payload := inter(1)
-			write(pb, 9, 0, key(0))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				write(pb, 9, uint32(i), payload)
-				if i%500 == 499 { // keep the GOP cache short, as a real GOP would
-					write(pb, 9, uint32(i), key(0))
+		}
+		var got []uint32
+		for _, r := range sub.got {
+			got = append(got, r.ts)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+		h.Close()
+	}
+}
+
+func TestAudioOnlySlowSubscriberResumesWhenQueueAccepts(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Unix(1000, 0)}
+	h := newHub(c)
+	defer h.Close()
+	pb, _ := h.Publish("s", &fakePub{})
+	slow := &fakeSub{cap: 1}
+	h.Subscribe("s", slow)
+	write(pb, 8, 0, audio(1))
+	write(pb, 8, 23, audio(2)) // refused
+	slow.drain()
+	write(pb, 8, 46, audio(3)) // accepted at once: no keyframe to wait for
+	if len(slow.got) != 1 || slow.got[0].first != 3 || slow.cut != nil {
+		t.Fatalf("got %+v cut %v", slow.got, slow.cut)
+	}
+	if d := h.Streams()[0].Drops; d != 1 {
+		t.Fatalf("drops %d", d)
+	}
+}
+
+func TestMetadataUpdateReachesPlayers(t *testing.T) {
+	t.Parallel()
+	c := &clock{t: time.Unix(1000, 0)}
+	h := newHub(c)
+	defer h.Close()
+	pb, _ := h.Publish("s", &fakePub{})
+	sub := &fakeSub{}
+	h.Subscribe("s", sub)
+	write(pb, 9, 5000, key(1))
+	pb.SetMetadata(media.NewPacket(18, 0, []byte("m2")))
+	write(pb, 9, 5040, inter(2))
+	if len(sub.got) != 3 || sub.got[1].typeID != 18 || sub.got[1].ts != 5000 || sub.got[2].ts != 5040 {
+		t.Fatalf("got %+v", sub.got)
+	}
+	pb.SetMetadata(nil)
+	late := &fakeSub{}
+	h.Subscribe("s", late)
+	if len(late.got) == 0 || late.got[0].typeID == 18 {
+		t.Fatalf("cleared metadata still served: %+v", late.got)
+	}
+}
+
+func TestHubCloseEndsEverything(t *testing.T) {
+	t.Parallel()
+	h := newHub(&clock{t: time.Unix(1000, 0)})
+	pub, sub := &fakePub{}, &fakeSub{}
+	pb, _ := h.Publish("s", pub)
+	h.Subscribe("s", sub)
+	write(pb, 9, 0, key(1))
+	h.Close()
+	if !errors.Is(pub.kicked, ErrClosed) || !errors.Is(sub.cut, ErrClosed) {
+		t.Fatalf("kicked %v cut %v", pub.kicked, sub.cut)
+	}
+	write(pb, 9, 40, inter(2)) // late writes are released, not delivered
+	pb.Close()
+	if _, err := h.Subscribe("s", &fakeSub{}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("subscribe after close: %v", err)
+	}
+	if _, err := h.Publish("s", &fakePub{}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("publish after close: %v", err)
+	}
+}
+
+// TestConcurrentChurn runs players joining and leaving while a publisher writes and another
+// stream comes and goes; -race checks the locking, and every packet must be released at the end.
+func TestConcurrentChurn(t *testing.T) {
+	before := media.LivePackets()
+	h := newHub(&clock{t: time.Unix(1000, 0)})
+	pb, _ := h.Publish("s", &fakePub{})
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				s, err := h.Subscribe("s", &fakeSub{cap: 5})
+				if err != nil {
+					t.Error(err)
+					return
 				}
+				s.SetReceiveVideo(i%2 == 0)
+				s.Close()
+				o, _ := h.Subscribe("other", &fakeSub{})
+				o.Close()
+				_ = h.Streams()
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/delivery")
-		})
+		}()
 	}
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
+	for i := 0; i < 2000; i++ {
+		if i%30 == 0 {
+			write(pb, 9, uint32(i), key(1))
+		} else {
+			write(pb, 9, uint32(i), inter(2))
+		}
 	}
-	s := ""
-	for ; n > 0; n /= 10 {
-		s = string(rune('0'+n%10)) + s
+	wg.Wait()
+	pb.Close()
+	h.Close()
+	if n := media.LivePackets(); n != before {
+		t.Fatalf("%d packets still referenced", n-before)
 	}
-	return s
 }

@@ -1,6 +1,7 @@
 package live
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/fmsgo/fmsgo/core/media"
@@ -17,6 +18,7 @@ type stream struct {
 
 	pub       *Publication
 	lastWrite time.Time
+	lastTS    uint32 // timestamp of the last audio/video message
 	hasVideo  bool
 	meta      *media.Packet
 	videoSeq  *media.Packet
@@ -26,6 +28,7 @@ type stream struct {
 	subs      []*Subscription
 
 	bytesIn    uint64
+	messagesIn uint64
 	drops      uint64
 	dropsShown uint64
 	lastReport time.Time
@@ -73,7 +76,7 @@ func (h *Hub) Publish(name string, pub Publisher) (*Publication, error) {
 	old := st.pub
 	if old != nil && now.Sub(st.lastWrite) < h.cfg.TakeoverIdle {
 		st.mu.Unlock()
-		return nil, ErrBadName
+		return nil, fmt.Errorf("publish %q: %w", name, ErrBadName)
 	}
 	if old != nil {
 		old.closed = true
@@ -85,6 +88,7 @@ func (h *Hub) Publish(name string, pub Publisher) (*Publication, error) {
 	for _, s := range st.subs {
 		s.newEpoch()
 		s.sub.Notify(Event{Kind: EventPublishNotify, Name: name})
+		s.sub.Notify(Event{Kind: EventReset, Name: name})
 	}
 	st.mu.Unlock()
 	if old != nil {
@@ -129,7 +133,7 @@ func (pb *Publication) SetMetadata(p *media.Packet) {
 		return
 	}
 	for _, s := range st.subs {
-		s.offer(p, st)
+		s.offer(p, st.lastTS, st)
 	}
 }
 
@@ -146,10 +150,14 @@ func (pb *Publication) Write(p *media.Packet) {
 	now := st.hub.cfg.Now()
 	st.lastWrite = now
 	st.bytesIn += uint64(len(p.Payload))
+	st.messagesIn++
+	if p.TypeID == 8 || p.TypeID == 9 {
+		st.lastTS = p.Timestamp
+	}
 	st.cache(p)
 	var cut []*Subscription
 	for _, s := range st.subs {
-		if s.offer(p, st) && now.Sub(s.skipSince) > st.hub.cfg.CutOffAfter {
+		if s.offer(p, p.Timestamp, st) && now.Sub(s.skipSince) > st.hub.cfg.CutOffAfter {
 			cut = append(cut, s)
 		}
 	}
@@ -195,7 +203,7 @@ func (st *stream) maybeReport(now time.Time) {
 	if st.drops == st.dropsShown || now.Sub(st.lastReport) < st.hub.cfg.ReportEvery {
 		return
 	}
-	st.log.Info().Uint64("dropped", st.drops-st.dropsShown).Int("subscribers", len(st.subs)).Msg("messages dropped for slow subscribers")
+	st.log.Info().Uint64("dropped", st.drops-st.dropsShown).Uint64("messages_in", st.messagesIn).Int("subscribers", len(st.subs)).Msg("messages dropped for slow subscribers")
 	st.dropsShown, st.lastReport = st.drops, now
 }
 

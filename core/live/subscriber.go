@@ -42,13 +42,18 @@ func (h *Hub) Subscribe(name string, sub Subscriber) (*Subscription, error) {
 	defer st.mu.Unlock()
 	s := &Subscription{st: st, sub: sub, wantKey: true}
 	if st.pub != nil {
-		for _, p := range []*media.Packet{st.meta, st.videoSeq, st.audioSeq} {
+		// the headers carry the timestamp the player starts at, so its clock does not jump
+		start := st.lastTS
+		if len(st.gop) > 0 {
+			start = st.gop[0].Timestamp
+		}
+		for _, p := range [...]*media.Packet{st.meta, st.videoSeq, st.audioSeq} {
 			if p != nil {
-				s.offer(p, st)
+				s.offer(p, start, st)
 			}
 		}
 		for _, p := range st.gop {
-			s.offer(p, st)
+			s.offer(p, p.Timestamp, st)
 		}
 	}
 	st.subs = append(st.subs, s)
@@ -61,14 +66,23 @@ func (s *Subscription) newEpoch() {
 	s.wantKey = true
 }
 
-// mapTS turns a publisher timestamp into this subscriber's, never going backwards.
-func (s *Subscription) mapTS(ts uint32) uint32 {
-	if s.rebase {
+// rebaseAfter is the backward jump of a publisher's audio/video timestamps (an encoder restarting
+// its clock) beyond which the offset is moved rather than the timestamps clamped: clamping would
+// freeze the player's clock until the publisher caught up.
+const rebaseAfter = 3000
+
+// mapTS turns a publisher timestamp into this subscriber's, never going backwards. Data
+// messages (metadata, cue points) are only clamped: their timestamps are often 0.
+func (s *Subscription) mapTS(ts uint32, media bool) uint32 {
+	if s.rebase && media {
 		s.offset = int64(s.lastTS) - int64(ts)
 		s.rebase = false
 	}
 	out := uint32(int64(ts) + s.offset)
-	if s.anyTS && int32(out-s.lastTS) < 0 {
+	if back := int32(s.lastTS - out); s.anyTS && back > 0 {
+		if media && back > rebaseAfter {
+			s.offset += int64(back)
+		}
 		out = s.lastTS // small backward jitter between audio and video: clamp
 	}
 	return out
@@ -76,7 +90,7 @@ func (s *Subscription) mapTS(ts uint32) uint32 {
 
 // offer tries to hand p to the subscriber, applying receiveAudio/Video, pause, keyframe waits
 // and skipping. It reports whether the subscriber is (still) refusing media.
-func (s *Subscription) offer(p *media.Packet, st *stream) (behind bool) {
+func (s *Subscription) offer(p *media.Packet, pubTS uint32, st *stream) (behind bool) {
 	if s.closed || s.paused {
 		return false
 	}
@@ -88,12 +102,13 @@ func (s *Subscription) offer(p *media.Packet, st *stream) (behind bool) {
 	if isVideo && s.wantKey && !key && !p.SeqHeader {
 		return s.skipping
 	}
-	if s.skipping && !key && !p.SeqHeader && st.hasVideo {
+	isMedia := isVideo || p.TypeID == 8
+	if s.skipping && isMedia && !key && !p.SeqHeader && st.hasVideo {
 		s.drops++
 		st.drops++
 		return true
 	}
-	ts := s.mapTS(p.Timestamp)
+	ts := s.mapTS(pubTS, isMedia)
 	if !s.sub.Deliver(p.Retain(), ts) {
 		p.Release()
 		s.drops++

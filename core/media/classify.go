@@ -64,10 +64,13 @@ func classifyVideo(p []byte) Info {
 		return Info{}
 	}
 	if p[0]&0x80 != 0 { // enhanced RTMP: frame type in bits 4..6, packet type in the low 4
-		frameType, pktType := (p[0]>>4)&0x07, p[0]&0x0F
+		frameType, pktType, fourcc := (p[0]>>4)&0x07, p[0]&0x0F, p[1:]
+		if pktType == pktMultitrack && len(p) >= 2 { // byte 1: multitrack type, inner packet type
+			pktType, fourcc = p[1]&0x0F, p[2:]
+		}
 		var info Info
-		if len(p) >= 5 && pktType != pktMultitrack {
-			info.Codec = Codec(binary.BigEndian.Uint32(p[1:5]))
+		if len(fourcc) >= 4 {
+			info.Codec = Codec(binary.BigEndian.Uint32(fourcc))
 		}
 		info.SeqHeader = pktType == pktSequenceStart || pktType == pktMPEG2TSStart
 		info.Keyframe = (frameType == 1 || frameType == 4) && !info.SeqHeader && pktType != 4
@@ -122,3 +125,17 @@ func classifyAudio(p []byte) Info {
 	}
 	return Info{}
 }
+
+// IsVideoKeyframe reports whether a raw video payload is a frame a player can start from.
+func IsVideoKeyframe(payload []byte) bool { return classifyVideo(payload).Keyframe }
+
+// IsSequenceHeader reports whether a raw audio (8) or video (9) payload carries decoder
+// configuration, which every player needs before any frame.
+func IsSequenceHeader(typeID uint8, payload []byte) bool { return Classify(typeID, payload).SeqHeader }
+
+// VideoCodec names the codec of a raw video payload (legacy id or enhanced FourCC); 0 if unknown.
+func VideoCodec(payload []byte) Codec { return classifyVideo(payload).Codec }
+
+// AudioCodec names the codec of a raw audio payload (legacy format or enhanced FourCC); 0 if
+// unknown or not one the hub tells apart.
+func AudioCodec(payload []byte) Codec { return classifyAudio(payload).Codec }

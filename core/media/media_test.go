@@ -36,6 +36,18 @@ var classifyFixtures = []struct {
 	{"MP3", 8, "2f ff", Info{Codec: CodecMP3}},
 	{"enhanced Opus sequence start", 8, "90 4f707573 00", Info{SeqHeader: true, Codec: CodecOpus}},
 	{"enhanced Opus frame", 8, "91 4f707573 00", Info{Codec: CodecOpus}},
+	{"enhanced multitrack hvc1 keyframe", 9, "96 01 68766331 00", Info{Keyframe: true, Codec: CodecHEVC}},
+	{"enhanced multitrack av01 sequence start", 9, "96 00 61763031 00", Info{SeqHeader: true, Codec: CodecAV1}},
+	{"enhanced truncated", 9, "91 6876", Info{Keyframe: true}},
+	{"enhanced fLaC sequence start", 8, "90 664c6143 00", Info{SeqHeader: true, Codec: CodecFLAC}},
+	{"enhanced ac-3 frame", 8, "91 61632d33 00", Info{Codec: CodecAC3}},
+	{"enhanced ec-3 frame", 8, "91 65632d33 00", Info{Codec: CodecEAC3}},
+	{"enhanced mp4a sequence start", 8, "90 6d703461 1210", Info{SeqHeader: true, Codec: CodecAAC}},
+	{"enhanced .mp3 frame", 8, "91 2e6d7033 ff", Info{Codec: CodecMP3}},
+	{"H.263 keyframe", 9, "12 00", Info{Keyframe: true, Codec: CodecH263}},
+	{"VP6 inter", 9, "24 00", Info{Codec: CodecVP6}},
+	{"data is not classified", 18, "02000a6f6e4d65746144617461", Info{}},
+	{"empty audio", 8, "", Info{}},
 	{"empty video", 9, "", Info{}},
 }
 
@@ -45,6 +57,25 @@ func TestClassify(t *testing.T) {
 		if got := Classify(f.typeID, unhex(f.hex)); got != f.want {
 			t.Errorf("%s: got %+v (%s), want %+v", f.name, got, got.Codec, f.want)
 		}
+	}
+}
+
+func TestHelpersAgreeWithClassify(t *testing.T) {
+	t.Parallel()
+	for _, f := range classifyFixtures {
+		p := unhex(f.hex)
+		if IsSequenceHeader(f.typeID, p) != f.want.SeqHeader {
+			t.Errorf("%s: IsSequenceHeader", f.name)
+		}
+		if f.typeID == 9 && (IsVideoKeyframe(p) != f.want.Keyframe || VideoCodec(p) != f.want.Codec) {
+			t.Errorf("%s: IsVideoKeyframe/VideoCodec", f.name)
+		}
+		if f.typeID == 8 && AudioCodec(p) != f.want.Codec {
+			t.Errorf("%s: AudioCodec", f.name)
+		}
+	}
+	if CodecHEVC.String() != "hvc1" || Codec(0).String() != "" {
+		t.Error("Codec.String")
 	}
 }
 
