@@ -1,0 +1,213 @@
+// Command bench runs the loopback load runs of `make bench`: one ~2 Mb/s stream played by 1000
+// and 2000 players from the load generator (its own process), against bin/origin and, when
+// Debian's nginx with the RTMP module is installed, against nginx-rtmp in the same run. It prints
+// the server's CPU (from /proc, the server process only), resident memory per player, and the
+// startup time from dial to first keyframe, and the players-per-CPU-second ratio to nginx-rtmp.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type summary struct {
+	PlayersConnected    int     `json:"players_connected"`
+	PlayersWithKeyframe int     `json:"players_with_keyframe"`
+	Disconnects         int     `json:"disconnects"`
+	FirstKeyframeP50Ms  float64 `json:"first_keyframe_p50_ms"`
+	FirstKeyframeP99Ms  float64 `json:"first_keyframe_p99_ms"`
+	MbitPerSec          float64 `json:"mbit_per_sec"`
+	LoadgenCPUSeconds   float64 `json:"loadgen_cpu_seconds"`
+}
+
+type result struct {
+	server                       string
+	players                      int
+	cpuPct, rssMiB, kibPerPlayer float64
+	s                            summary
+}
+
+func main() {
+	counts := flag.String("players", "1000,2000", "player counts to run")
+	dur := flag.Duration("duration", 20*time.Second, "length of each run (ramp included)")
+	ramp := flag.Duration("ramp", 5*time.Second, "player ramp")
+	bitrate := flag.String("bitrate", "2M", "stream bit rate")
+	flag.Parse()
+	if err := run(*counts, *dur, *ramp, *bitrate); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(counts string, dur, ramp time.Duration, bitrate string) error {
+	dir, err := os.MkdirTemp("", "fmsgo-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	for _, b := range [][2]string{{"origin", "./origin/cmd/origin"}, {"loadtest", "./samples/loadtest"}} {
+		if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, b[0]), b[1]).CombinedOutput(); err != nil {
+			return fmt.Errorf("build %s: %v\n%s", b[0], err, out)
+		}
+	}
+	os.MkdirAll(filepath.Join(dir, "apps", "live"), 0o755)
+	fmt.Printf("loopback fan-out: 1 publisher at %s, players read in batches; %s per run (ramp %s); %d cores\n",
+		bitrate, dur, ramp, numCPU())
+	var results []result
+	for _, f := range strings.Split(counts, ",") {
+		n, _ := strconv.Atoi(strings.TrimSpace(f))
+		servers := []func(string) (*exec.Cmd, string, error){startOrigin}
+		if _, err := os.Stat("/usr/lib/nginx/modules/ngx_rtmp_module.so"); err == nil {
+			servers = append(servers, startNginx)
+		}
+		for _, start := range servers {
+			r, err := measure(dir, start, n, dur, ramp, bitrate)
+			if err != nil {
+				return err
+			}
+			results = append(results, r)
+			print(r)
+		}
+	}
+	printRatios(results)
+	return nil
+}
+
+func freePort() string {
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func startOrigin(dir string) (*exec.Cmd, string, error) {
+	addr := freePort()
+	cmd := exec.Command(filepath.Join(dir, "origin"), "-rtmp", addr, "-trunk", "", "-http", "",
+		"-apps", filepath.Join(dir, "apps"), "-data", filepath.Join(dir, "data"), "-log-level", "warn")
+	cmd.Stderr = os.Stderr
+	return cmd, addr, cmd.Start()
+}
+
+func startNginx(dir string) (*exec.Cmd, string, error) {
+	addr := freePort()
+	nd := filepath.Join(dir, "nginx")
+	os.MkdirAll(nd, 0o755)
+	conf := fmt.Sprintf(`daemon off; master_process off; worker_processes 1;
+pid %[1]s/nginx.pid; error_log %[1]s/error.log warn;
+load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+worker_rlimit_nofile 20000; events { worker_connections 20000; }
+rtmp { server { listen %[2]s; chunk_size 4096; application live { live on; record off; } } }
+`, nd, addr)
+	os.WriteFile(filepath.Join(nd, "nginx.conf"), []byte(conf), 0o644)
+	cmd := exec.Command("nginx", "-p", nd, "-e", filepath.Join(nd, "error.log"), "-c", filepath.Join(nd, "nginx.conf"))
+	return cmd, addr, cmd.Start()
+}
+
+func waitListening(addr string) error {
+	for i := 0; i < 200; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	return fmt.Errorf("server at %s never listened", addr)
+}
+
+func measure(dir string, start func(string) (*exec.Cmd, string, error), n int, dur, ramp time.Duration, bitrate string) (result, error) {
+	srv, addr, err := start(dir)
+	if err != nil {
+		return result{}, err
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	if err := waitListening(addr); err != nil {
+		return result{}, err
+	}
+	name := "fmsgo"
+	if strings.Contains(srv.Path, "nginx") {
+		name = "nginx-rtmp"
+	}
+	baseRSS := rssKiB(srv.Process.Pid)
+	lt := exec.Command(filepath.Join(dir, "loadtest"), "-url", "rtmp://"+addr+"/live", "-stream", "bench",
+		"-players", strconv.Itoa(n), "-publishers", "1", "-bitrate", bitrate,
+		"-ramp", ramp.String(), "-duration", dur.String(), "-json")
+	var out bytes.Buffer
+	lt.Stdout = &out
+	lt.Stderr = os.Stderr
+	if err := lt.Start(); err != nil {
+		return result{}, err
+	}
+	time.Sleep(ramp + 2*time.Second)
+	c0, t0 := cpuSeconds(srv.Process.Pid), time.Now()
+	time.Sleep(dur - ramp - 4*time.Second)
+	c1, t1 := cpuSeconds(srv.Process.Pid), time.Now()
+	rss := rssKiB(srv.Process.Pid)
+	if err := lt.Wait(); err != nil {
+		return result{}, fmt.Errorf("loadtest: %v", err)
+	}
+	var s summary
+	if err := json.Unmarshal(out.Bytes(), &s); err != nil {
+		return result{}, fmt.Errorf("loadtest output: %v: %q", err, out.String())
+	}
+	r := result{server: name, players: n, s: s, cpuPct: 100 * (c1 - c0) / t1.Sub(t0).Seconds(), rssMiB: rss / 1024}
+	if s.PlayersConnected > 0 {
+		r.kibPerPlayer = (rss - baseRSS) / float64(s.PlayersConnected)
+	}
+	return r, nil
+}
+
+func print(r result) {
+	fmt.Printf("%-11s players=%-5d connected=%-5d keyframe=%-5d disconnects=%-3d cpu=%5.1f%% of a core (%.1f%%/1000 players) rss=%6.1f MiB (%.1f KiB/player) startup p50=%.1f ms p99=%.1f ms  %.0f Mb/s delivered  loadgen cpu=%.1fs\n",
+		r.server, r.players, r.s.PlayersConnected, r.s.PlayersWithKeyframe, r.s.Disconnects, r.cpuPct,
+		r.cpuPct*1000/float64(max(1, r.s.PlayersConnected)), r.rssMiB, r.kibPerPlayer,
+		r.s.FirstKeyframeP50Ms, r.s.FirstKeyframeP99Ms, r.s.MbitPerSec, r.s.LoadgenCPUSeconds)
+}
+
+func printRatios(rs []result) {
+	for _, a := range rs {
+		for _, b := range rs {
+			if a.server == "fmsgo" && b.server == "nginx-rtmp" && a.players == b.players && a.cpuPct > 0 && b.cpuPct > 0 {
+				pa := float64(a.s.PlayersConnected) / (a.cpuPct / 100)
+				pb := float64(b.s.PlayersConnected) / (b.cpuPct / 100)
+				fmt.Printf("players per server CPU-second at %d players: fmsgo %.0f, nginx-rtmp %.0f, ratio %.2f\n", a.players, pa, pb, pa/pb)
+			}
+		}
+	}
+}
+
+// cpuSeconds reads utime+stime of a process from /proc (clock ticks of 100 Hz on Linux/amd64).
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100
+}
+
+func rssKiB(pid int) float64 {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmRSS:") {
+			v, _ := strconv.ParseFloat(strings.Fields(l)[1], 64)
+			return v
+		}
+	}
+	return 0
+}
+
+func numCPU() int {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	return bytes.Count(b, []byte("processor\t:"))
+}
