@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"syscall"
 
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
@@ -129,7 +130,7 @@ func (s *session) Closed(_ *rtmpconn.Conn, _ error) {
 }
 
 func isNormalClose(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, rtmpconn.ErrClosed) || errors.Is(err, context.Canceled) || strings.Contains(err.Error(), "use of closed network connection")
+	return errors.Is(err, io.EOF) || errors.Is(err, rtmpconn.ErrClosed) || errors.Is(err, context.Canceled) || errors.Is(err, syscall.ECONNRESET) || strings.Contains(err.Error(), "use of closed network connection")
 }
 
 // argString returns args[i] as a string ("" if absent or not a string).

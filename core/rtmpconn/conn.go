@@ -46,7 +46,7 @@ func DefaultConfig() Config {
 		MaxQueuedBytes:   16 << 20,
 		ChunkSize:        4096,
 		WindowAckSize:    2500000,
-		ReadBufferSize:   16 << 10,
+		ReadBufferSize:   4 << 10, // per connection: idle players dominate; publishers read often anyway
 		Limits:           chunk.DefaultLimits(),
 	}
 }
