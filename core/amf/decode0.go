@@ -169,6 +169,12 @@ func (d *Decoder) DecodeAMF0() (any, error) {
 		return d.DecodeAMF3()
 	}
 	d.off--
+	switch m {
+	case 0x04:
+		return nil, d.fail(ErrBadMarker, "AMF0 movieclip (0x04) is reserved and not supported")
+	case 0x0E:
+		return nil, d.fail(ErrBadMarker, "AMF0 recordset (0x0e) is reserved and not supported")
+	}
 	return nil, d.fail(ErrBadMarker, "AMF0 marker 0x"+strconv.FormatUint(uint64(m), 16))
 }
 

@@ -165,7 +165,8 @@ func (d *Decoder) byteArray3() (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := ByteArray(append([]byte(nil), b...))
+	v := make(ByteArray, len(b))
+	copy(v, b)
 	_, err = d.addObj(v)
 	return v, err
 }
@@ -266,7 +267,10 @@ func (d *Decoder) object3() (any, error) {
 	if t.extern {
 		return d.externalizable(t)
 	}
-	o := &Object{Class: t.class, Props: make([]Prop, 0, len(t.sealed))}
+	o := &Object{Class: t.class}
+	if n := min(len(t.sealed), d.Len()); n > 0 { // traits are shared: cap by the bytes left
+		o.Props = make([]Prop, 0, n)
+	}
 	if _, err := d.addObj(o); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"time"
 )
 
@@ -122,7 +123,9 @@ func (e *Encoder) enter() error {
 	return nil
 }
 
-// AppendAMF0 appends one AMF0 value.
+// AppendAMF0 appends one AMF0 value. AMF0 has no string references, so a value decoded from
+// AMF3 (where one long string may be referenced by many two-byte references) can grow a lot when
+// re-encoded as AMF0: forward untrusted values in the encoding they arrived in, or bound the output.
 func (e *Encoder) AppendAMF0(dst []byte, v any) ([]byte, error) {
 	switch x := normalize(v).(type) {
 	case nil:
@@ -170,12 +173,19 @@ func (e *Encoder) ref0(dst []byte, p any) ([]byte, bool) {
 	return dst, false
 }
 
-func (e *Encoder) props0(dst []byte, props []Prop) ([]byte, error) {
+// props0 writes dense values under the keys "0", "1", ... then props, then the object end.
+func (e *Encoder) props0(dst []byte, dense []any, props []Prop) ([]byte, error) {
 	if err := e.enter(); err != nil {
 		return nil, err
 	}
 	defer func() { e.depth-- }()
 	var err error
+	for i, v := range dense {
+		dst = appendIndexKey0(dst, i)
+		if dst, err = e.AppendAMF0(dst, v); err != nil {
+			return nil, err
+		}
+	}
 	for _, p := range props {
 		dst = appendKey0(dst, p.Key)
 		if dst, err = e.AppendAMF0(dst, p.Value); err != nil {
@@ -194,7 +204,7 @@ func (e *Encoder) object0(dst []byte, o *Object) ([]byte, error) {
 	} else {
 		dst = append(dst, 0x03)
 	}
-	return e.props0(dst, o.Props)
+	return e.props0(dst, nil, o.Props)
 }
 
 func (e *Encoder) array0(dst []byte, a *Array) ([]byte, error) {
@@ -215,13 +225,16 @@ func (e *Encoder) array0(dst []byte, a *Array) ([]byte, error) {
 		}
 		return dst, nil
 	}
-	props := make([]Prop, 0, len(a.Dense)+len(a.Assoc))
-	for i, v := range a.Dense {
-		props = append(props, Prop{Key: itoa(i), Value: v})
-	}
-	props = append(props, a.Assoc...)
-	dst = binary.BigEndian.AppendUint32(append(dst, 0x08), uint32(len(props)))
-	return e.props0(dst, props)
+	dst = binary.BigEndian.AppendUint32(append(dst, 0x08), uint32(len(a.Dense)+len(a.Assoc)))
+	return e.props0(dst, a.Dense, a.Assoc)
+}
+
+// appendIndexKey0 writes the key "i" of a dense element of an ECMA array, without allocating.
+func appendIndexKey0(dst []byte, i int) []byte {
+	at := len(dst)
+	dst = strconv.AppendInt(append(dst, 0, 0), int64(i), 10)
+	binary.BigEndian.PutUint16(dst[at:], uint16(len(dst)-at-2))
+	return dst
 }
 
 func itoa(i int) string {

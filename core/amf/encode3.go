@@ -34,9 +34,23 @@ func (e *Encoder) AppendAMF3(dst []byte, v any) ([]byte, error) {
 	case float64:
 		return appendNumber3(dst, x), nil
 	case string:
+		if err := fitsU29(len(x)); err != nil {
+			return nil, err
+		}
 		return e.string3(append(dst, 0x06), x), nil
 	}
 	return e.complex3(dst, normalize(v))
+}
+
+// maxLen3 is the largest length an AMF3 U29 header can carry (28 bits after the flag bit).
+const maxLen3 = 1<<28 - 1
+
+// fitsU29 refuses values whose length AMF3 cannot express, instead of silently truncating it.
+func fitsU29(n int) error {
+	if n > maxLen3 {
+		return fmt.Errorf("amf: encode: length %d exceeds AMF3's %d", n, maxLen3)
+	}
+	return nil
 }
 
 func appendNumber3(dst []byte, f float64) []byte {
@@ -79,19 +93,26 @@ func (e *Encoder) complex3(dst []byte, v any) ([]byte, error) {
 		return nil, err
 	}
 	defer func() { e.depth-- }()
+	if err := fitsU29(len3(v)); err != nil {
+		return nil, err
+	}
 	switch x := v.(type) {
 	case Date:
 		e.nobj++ // dates are values here: never referenced, but they take a table slot
 		return appendF64(append(dst, 0x08, 0x01), x.Millis), nil
 	case XMLDocument:
-		e.nobj++
-		return append(appendU29(append(dst, 0x07), uint32(len(x))<<1|1), x...), nil
+		dst, body := e.blob3(dst, 0x07, xmlKey{0x07, string(x)}, len(x))
+		return append(dst, x[:body]...), nil
 	case XML:
-		e.nobj++
-		return append(appendU29(append(dst, 0x0B), uint32(len(x))<<1|1), x...), nil
+		dst, body := e.blob3(dst, 0x0B, xmlKey{0x0B, string(x)}, len(x))
+		return append(dst, x[:body]...), nil
 	case ByteArray:
-		e.nobj++
-		return append(appendU29(append(dst, 0x0C), uint32(len(x))<<1|1), x...), nil
+		var key any
+		if len(x) > 0 {
+			key = bytesKey{&x[0], len(x)}
+		}
+		dst, body := e.blob3(dst, 0x0C, key, len(x))
+		return append(dst, x[:body]...), nil
 	case *Object:
 		return e.object3(append(dst, 0x0A), x)
 	case *Array:
@@ -102,6 +123,51 @@ func (e *Encoder) complex3(dst []byte, v any) ([]byte, error) {
 		return e.dict3(append(dst, 0x11), x)
 	}
 	return nil, fmt.Errorf("amf: cannot encode %T", v)
+}
+
+// bytesKey identifies a byte array by where its bytes live, xmlKey an XML value by its text: a
+// decoded message that references one big value many times must not be re-encoded as many copies.
+type bytesKey struct {
+	p *byte
+	n int
+}
+
+type xmlKey struct {
+	m byte
+	s string
+}
+
+// blob3 writes the marker and either a reference to key (body 0) or the inline header of n
+// bytes (body n); the caller appends body bytes.
+func (e *Encoder) blob3(dst []byte, m byte, key any, n int) ([]byte, int) {
+	dst = append(dst, m)
+	if n == 0 {
+		e.nobj++
+		return append(dst, 0x01), 0
+	}
+	if out, ok := e.objRef3(dst, key); ok {
+		return out, 0
+	}
+	return appendU29(dst, uint32(n)<<1|1), n
+}
+
+// len3 is the length a complex value puts in its U29 header.
+func len3(v any) int {
+	switch x := v.(type) {
+	case XMLDocument:
+		return len(x)
+	case XML:
+		return len(x)
+	case ByteArray:
+		return len(x)
+	case *Array:
+		return len(x.Dense)
+	case *Vector:
+		return len(x.Items)
+	case *Dictionary:
+		return len(x.Entries)
+	}
+	return 0
 }
 
 func (e *Encoder) object3(dst []byte, o *Object) ([]byte, error) {

@@ -22,6 +22,7 @@ type DecodeError struct {
 	Detail string
 }
 
+// Error reports the offset first, so a logged error points straight at the bad byte.
 func (e *DecodeError) Error() string {
 	if e.Detail != "" {
 		return fmt.Sprintf("amf: at byte %d: %v: %s", e.Offset, e.Err, e.Detail)
@@ -29,4 +30,5 @@ func (e *DecodeError) Error() string {
 	return fmt.Sprintf("amf: at byte %d: %v", e.Offset, e.Err)
 }
 
+// Unwrap exposes the sentinel cause for errors.Is.
 func (e *DecodeError) Unwrap() error { return e.Err }

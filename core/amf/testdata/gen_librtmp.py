@@ -7,8 +7,10 @@ from collections import OrderedDict
 cases = [
     ("number", 3.5),
     ("negative", -1.0),
+    ("negative zero", -0.0),
     ("string", "hello"),
     ("utf8", u"h\u00e9llo \u263a"),
+    ("emoji", u"\U0001F600 ok"),
     ("true", True),
     ("false", False),
     ("null", None),
