@@ -15,20 +15,21 @@ func (c *Client) CreateStream(ctx context.Context) (uint32, error) {
 		return 0, err
 	}
 	f, ok := v.(float64)
-	if !ok {
-		return 0, fmt.Errorf("createStream answered %T", v)
+	if !ok || f < 0 || f > 0xFFFFFFFF {
+		return 0, fmt.Errorf("rtmp: createStream answered %T %v", v, v)
 	}
 	return uint32(f), nil
 }
 
-// DeleteStream releases a stream id.
+// DeleteStream releases a stream id (no answer is expected).
 func (c *Client) DeleteStream(id uint32) error {
 	return c.SendCommand(0, "deleteStream", 0, nil, float64(id))
 }
 
-// Publish starts publishing name on streamID and waits for NetStream.Publish.Start; another
-// status (BadName, ...) is returned as a *StatusError. Events that arrive meanwhile other than
-// that stream's statuses are kept for Events().
+// Publish starts publishing name on streamID (mode "live", "record" or "append") and waits for
+// NetStream.Publish.Start, whose info it returns; an error-level status (BadName, Rejected, ...)
+// is returned as a *StatusError. It reads Events() meanwhile: other events that arrive before
+// the verdict are dropped, so call it before playing on the same client.
 func (c *Client) Publish(ctx context.Context, streamID uint32, name, mode string) (*amf.Object, error) {
 	if err := c.SendCommand(streamID, "publish", 0, nil, name, mode); err != nil {
 		return nil, err
@@ -36,25 +37,27 @@ func (c *Client) Publish(ctx context.Context, streamID uint32, name, mode string
 	for {
 		ev, err := c.NextEvent(ctx)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("rtmp: publish %q: %w", name, err)
 		}
 		if ev.Kind != EventStatus || ev.StreamID != streamID || ev.Info == nil {
 			continue
 		}
-		if code := ev.Info.String("code"); code == "NetStream.Publish.Start" {
+		if ev.Info.String("code") == "NetStream.Publish.Start" {
 			return ev.Info, nil
-		} else if ev.Info.String("level") == "error" {
+		}
+		if ev.Info.String("level") == "error" {
 			return ev.Info, &StatusError{Info: ev.Info}
 		}
 	}
 }
 
-// NextEvent waits for the next event.
+// NextEvent waits for the next event; after the connection ended it returns an error wrapping
+// ErrClosed.
 func (c *Client) NextEvent(ctx context.Context) (Event, error) {
 	select {
 	case ev, ok := <-c.events:
 		if !ok {
-			return Event{}, fmt.Errorf("%w (%v)", errClosed, c.err)
+			return Event{}, fmt.Errorf("%w (%v)", ErrClosed, c.err)
 		}
 		return ev, nil
 	case <-ctx.Done():
@@ -62,30 +65,33 @@ func (c *Client) NextEvent(ctx context.Context) (Event, error) {
 	}
 }
 
-// Play asks to play name (start -2 live-or-recorded, -1 live only, >= 0 recorded); it does not
-// wait: statuses and media arrive as events.
+// Play asks to play name on streamID (start -2: live or recorded, -1: live only, >= 0: recorded
+// from that second), after announcing a 3 s buffer like Flash Player. It does not wait: statuses
+// and media arrive as events.
 func (c *Client) Play(streamID uint32, name string, start float64) error {
-	if err := c.writeMsg(2, 0, rtmpmsg.TypeUserControl, 0, rtmpmsg.AppendUserControl(nil, rtmpmsg.EventSetBufferLength, streamID, 3000)); err != nil {
+	buf := rtmpmsg.AppendUserControl(nil, rtmpmsg.EventSetBufferLength, streamID, 3000)
+	if err := c.writeMsg(csidControl, 0, rtmpmsg.TypeUserControl, 0, buf); err != nil {
 		return err
 	}
 	return c.SendCommand(streamID, "play", 0, nil, name, start)
 }
 
-// WriteMedia sends an audio (8) or video (9) message on a stream.
+// WriteMedia sends an audio (8) or video (9) message on a stream; payload is an FLV tag body.
 func (c *Client) WriteMedia(streamID uint32, typeID uint8, ts uint32, payload []byte) error {
-	csid := uint32(6)
+	csid := uint32(csidAudio)
 	if typeID == rtmpmsg.TypeVideo {
-		csid = 7
+		csid = csidVideo
 	}
 	return c.writeMsg(csid, streamID, typeID, ts, payload)
 }
 
-// WriteData sends an AMF0 data message (e.g. "@setDataFrame", "onMetaData", {...}).
+// WriteData sends an AMF0 data message on a stream, e.g. WriteData(sid, "@setDataFrame",
+// "onMetaData", meta).
 func (c *Client) WriteData(streamID uint32, name string, args ...any) error {
 	var e amf.Encoder
 	p, err := rtmpmsg.AppendData(nil, &e, name, args...)
 	if err != nil {
-		return err
+		return fmt.Errorf("rtmp: encode %s: %w", name, err)
 	}
-	return c.writeMsg(5, streamID, rtmpmsg.TypeDataAMF0, 0, p)
+	return c.writeMsg(csidData, streamID, rtmpmsg.TypeDataAMF0, 0, p)
 }
