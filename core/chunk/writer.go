@@ -16,7 +16,7 @@ type Writer struct {
 
 // NewWriter starts at RTMP's default chunk size of 128.
 func NewWriter() *Writer {
-	return &Writer{chunkSize: 128, scratch: make([]byte, 0, 4096)}
+	return &Writer{chunkSize: 128, scratch: make([]byte, 0, 256)} // grows to what the connection needs
 }
 
 // SetChunkSize applies to messages appended after it (send Set Chunk Size first).
