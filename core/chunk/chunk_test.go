@@ -65,6 +65,30 @@ var readerFixtures = []struct {
 		want: []msg{{3, 0, 0, 20, 0, 0}, {3, 1, 1, 20, 0, 0xAA}}},
 	{name: "first chunk fmt1 (FMLE/librtmp)", hex: "45 000010 000001 14 aa",
 		want: []msg{{5, 16, 1, 20, 0, 0xAA}}},
+	{name: "extended delta fmt1 continuation WITH the 4 bytes", hex: "08 000010 000001 09 01000000 aa 48 ffffff 000082 09 01000000" + rep(0x11, 128) + "c8 01000000" + rep(0x11, 2),
+		want: []msg{{8, 16, 1, 9, 1, 0xAA}, {8, 16 + 0x1000000, 130, 9, 1, 0x11}}},
+	{name: "extended delta fmt1 continuation WITHOUT the 4 bytes", hex: "08 000010 000001 09 01000000 aa 48 ffffff 000082 09 01000000" + rep(0x11, 128) + "c8" + rep(0x11, 2) + "c8 01000000" + rep(0x22, 128) + "c8 01000000" + rep(0x22, 2),
+		want: []msg{{8, 16, 1, 9, 1, 0xAA}, {8, 16 + 0x1000000, 130, 9, 1, 0x11}, {8, 16 + 0x2000000, 130, 9, 1, 0x22}}},
+	{name: "extended fmt0 then fmt3 new message WITHOUT field", hex: "07 ffffff 000001 09 01000000 01000000 aa c7 bb",
+		want: []msg{{7, 0x1000000, 1, 9, 1, 0xAA}, {7, 0x2000000, 1, 9, 1, 0xBB}}},
+	{name: "extended fmt0 then fmt3 new message WITH field", hex: "07 ffffff 000001 09 01000000 01000000 aa c7 01000000 bb",
+		want: []msg{{7, 0x1000000, 1, 9, 1, 0xAA}, {7, 0x2000000, 1, 9, 1, 0xBB}}},
+	{name: "fmt0 absolute past 0xFFFFFF on every message", hex: "07 ffffff 000001 09 01000000 01000000 aa 07 ffffff 000001 09 01000000 01000028 bb",
+		want: []msg{{7, 0x1000000, 1, 9, 1, 0xAA}, {7, 0x1000028, 1, 9, 1, 0xBB}}},
+	{name: "timestamp wraps", hex: "07 ffffff 000001 09 01000000 fffffff0 aa 87 000020 bb",
+		want: []msg{{7, 0xFFFFFFF0, 1, 9, 1, 0xAA}, {7, 0x10, 1, 9, 1, 0xBB}}},
+	{name: "2-byte basic header csid 319", hex: "00 ff 000001 000001 14 00000000 aa",
+		want: []msg{{319, 1, 1, 20, 0, 0xAA}}},
+	{name: "3-byte basic header csid 320", hex: "01 00 01 000001 000001 14 00000000 aa",
+		want: []msg{{320, 1, 1, 20, 0, 0xAA}}},
+	{name: "fmt1/fmt3 with 2-byte basic header", hex: "00 01 000001 000001 14 00000000 aa 40 01 000002 000001 14 bb c0 01 cc",
+		want: []msg{{65, 1, 1, 20, 0, 0xAA}, {65, 3, 1, 20, 0, 0xBB}, {65, 5, 1, 20, 0, 0xCC}}},
+	{name: "first chunk fmt2 (zero length assumed)", hex: "85 000010",
+		want: []msg{{5, 16, 0, 0, 0, 0}}},
+	{name: "new header mid-message abandons the partial one", hex: "06 000000 000082 09 01000000" + rep(0x11, 128) + "06 000005 000001 09 01000000 22",
+		want: []msg{{6, 5, 1, 9, 1, 0x22}}},
+	{name: "chunk size 1", chunkSize: 1, hex: "06 000000 000003 09 01000000 33 c6 33 c6 33",
+		want: []msg{{6, 0, 3, 9, 1, 0x33}}},
 	{name: "large chunk size", chunkSize: 1 << 20, hex: "06 000000 000100 09 01000000" + rep(0x33, 256),
 		want: []msg{{6, 0, 256, 9, 1, 0x33}}},
 }
@@ -168,22 +192,6 @@ func TestBufferedLimit(t *testing.T) {
 	}
 }
 
-func TestAbort(t *testing.T) {
-	t.Parallel()
-	b := unhex("06 000000 000082 09 01000000" + rep(0x11, 128))
-	b = append(b, unhex("06 000000 000001 09 01000000 22")...)
-	r := NewReader(bufio.NewReader(bytes.NewReader(b)), DefaultLimits())
-	// Reading the first chunk leaves a partial message; abort it through a new fmt0 header.
-	h, p, err := r.ReadMessage()
-	if err != nil || h.Length != 1 || p[0] != 0x22 {
-		t.Fatalf("got %+v %x %v", h, p, err)
-	}
-	r.Abort(6)
-	if r.buffered != 0 {
-		t.Fatalf("buffered %d after abort", r.buffered)
-	}
-}
-
 func TestWriterRoundTrip(t *testing.T) {
 	t.Parallel()
 	for _, cs := range []uint32{128, 4096, 60000} {
@@ -232,6 +240,12 @@ func FuzzReader(f *testing.F) {
 	for _, x := range readerFixtures {
 		f.Add(unhex(x.hex))
 	}
+	for _, x := range capturedConnects {
+		f.Add(unhex(x.hex))
+	}
+	for _, x := range writerFixtures {
+		f.Add(unhex(x.hex))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r := NewReader(bufio.NewReader(bytes.NewReader(b)), Limits{MaxMessageSize: 1 << 16, MaxChunkStreams: 16, MaxBufferedBytes: 1 << 17})
 		for i := 0; i < 1000; i++ {
@@ -242,8 +256,14 @@ func FuzzReader(f *testing.F) {
 			if uint32(len(p)) != h.Length {
 				t.Fatalf("payload %d, header %d", len(p), h.Length)
 			}
-			if h.TypeID == 1 && len(p) >= 4 {
+			if r.buffered < 0 || r.buffered > r.lim.MaxBufferedBytes {
+				t.Fatalf("buffered %d", r.buffered)
+			}
+			switch {
+			case h.TypeID == 1 && len(p) >= 4:
 				_ = r.SetChunkSize(uint32(p[0]&0x7f)<<24 | uint32(p[1])<<16 | uint32(p[2])<<8 | uint32(p[3]))
+			case h.TypeID == 2 && len(p) >= 1:
+				r.Abort(uint32(p[0]))
 			}
 		}
 	})

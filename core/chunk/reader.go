@@ -66,19 +66,40 @@ type Reader struct {
 	br        *bufio.Reader
 	lim       Limits
 	chunkSize uint32
-	streams   map[uint32]*streamState
+	streams   streamTable
 	buffered  int
 	bytesRead uint64
-	OddStarts int // first chunks of a chunk stream that were fmt 1/2/3 (tolerated; for a log line)
+	oddStarts int
 	scratch   [11]byte
 }
 
 // NewReader reads chunks from br with the default chunk size of 128.
 func NewReader(br *bufio.Reader, lim Limits) *Reader {
-	if lim == (Limits{}) {
-		lim = DefaultLimits()
+	def := DefaultLimits()
+	if lim.MaxMessageSize == 0 {
+		lim.MaxMessageSize = def.MaxMessageSize
 	}
-	return &Reader{br: br, lim: lim, chunkSize: 128, streams: make(map[uint32]*streamState, 4)}
+	if lim.MaxChunkStreams <= 0 {
+		lim.MaxChunkStreams = def.MaxChunkStreams
+	}
+	if lim.MaxBufferedBytes <= 0 {
+		lim.MaxBufferedBytes = def.MaxBufferedBytes
+	}
+	return &Reader{br: br, lim: lim, chunkSize: 128}
+}
+
+// OddStarts counts chunk streams whose first chunk was fmt 1 or 2 (FMLE, librtmp). They are
+// accepted; the count lets the connection log the quirk once instead of per chunk.
+func (r *Reader) OddStarts() int { return r.oddStarts }
+
+// Release returns the reassembly buffers to the shared pools; call it once the connection is
+// done with the reader (no payload returned earlier may be used afterwards).
+func (r *Reader) Release() {
+	r.streams.each(func(cs *streamState) {
+		putBuf(cs.buf)
+		cs.buf, cs.inMsg, cs.have = nil, false, 0
+	})
+	r.buffered = 0
 }
 
 // SetChunkSize applies a peer's Set Chunk Size to the chunks that follow.
@@ -92,7 +113,7 @@ func (r *Reader) SetChunkSize(n uint32) error {
 
 // Abort drops the partial message of csid (Abort Message, type 2).
 func (r *Reader) Abort(csid uint32) {
-	if cs := r.streams[csid]; cs != nil && cs.inMsg {
+	if cs := r.streams.get(csid); cs != nil && cs.inMsg {
 		r.buffered -= int(cs.have)
 		cs.inMsg, cs.have = false, 0
 	}
@@ -126,10 +147,12 @@ func (r *Reader) ReadMessage() (Header, []byte, error) {
 }
 
 func (r *Reader) basicHeader() (fmtType byte, csid uint32, err error) {
-	if err = r.readFull(r.scratch[:1]); err != nil {
+	b, err := r.br.ReadByte()
+	if err != nil {
 		return 0, 0, err
 	}
-	fmtType, csid = r.scratch[0]>>6, uint32(r.scratch[0]&0x3F)
+	r.bytesRead++
+	fmtType, csid = b>>6, uint32(b&0x3F)
 	switch csid {
 	case 0:
 		err = r.readFull(r.scratch[:1])
@@ -142,15 +165,13 @@ func (r *Reader) basicHeader() (fmtType byte, csid uint32, err error) {
 }
 
 func (r *Reader) stream(csid uint32) (*streamState, error) {
-	if cs := r.streams[csid]; cs != nil {
+	if cs := r.streams.get(csid); cs != nil {
 		return cs, nil
 	}
-	if len(r.streams) >= r.lim.MaxChunkStreams {
+	if r.streams.n >= r.lim.MaxChunkStreams {
 		return nil, fmt.Errorf("%w (%d)", ErrTooManyChunkStreams, r.lim.MaxChunkStreams)
 	}
-	cs := &streamState{hdr: Header{CSID: csid}}
-	r.streams[csid] = cs
-	return cs, nil
+	return r.streams.add(csid), nil
 }
 
 func u24(b []byte) uint32 { return uint32(b[0])<<16 | uint32(b[1])<<8 | uint32(b[2]) }
@@ -166,10 +187,10 @@ func (r *Reader) readChunkHeader() (*streamState, error) {
 		return nil, err
 	}
 	if !cs.seen && fmtType != 0 {
-		r.OddStarts++
-		if fmtType == 3 {
+		if fmtType == 3 { // no length to repeat: nothing sensible to assume
 			return nil, fmt.Errorf("%w (csid %d)", ErrNoPreviousHeader, csid)
 		}
+		r.oddStarts++ // missing fields read as zero: message stream 0, time base 0
 	}
 	if fmtType == 3 {
 		return cs, r.continuation(cs)
@@ -209,6 +230,7 @@ func (r *Reader) messageHeader(cs *streamState, fmtType byte) error {
 	cs.seen = true
 	if cs.inMsg { // a new header in the middle of a message: the partial one is abandoned
 		r.buffered -= int(cs.have)
+		cs.inMsg, cs.have = false, 0
 	}
 	return r.startMessage(cs)
 }
@@ -218,6 +240,11 @@ func (r *Reader) messageHeader(cs *streamState, fmtType byte) error {
 func (r *Reader) continuation(cs *streamState) error {
 	if cs.extended {
 		// Read tolerantly: ffmpeg and Flash repeat the 4-byte field here, some encoders don't.
+		// A payload that happens to start with the same 4 bytes is indistinguishable; that is the
+		// accepted price (SRS and nginx-rtmp make the same trade). Peek may wait for the next
+		// chunk when fewer than 4 payload bytes remain and the field was omitted: for media that
+		// only delays by one chunk; a command ending that way and followed by silence would
+		// stall (it needs a timestamp past 4.6 hours and an encoder that omits the field).
 		p, err := r.br.Peek(4)
 		if err == nil && binary.BigEndian.Uint32(p) == cs.extField {
 			_, _ = r.br.Discard(4)
@@ -253,18 +280,8 @@ func (r *Reader) readChunkPayload(cs *streamState) error {
 	}
 	end := cs.have + n
 	if uint32(cap(cs.buf)) < end {
-		grown := 2 * cap(cs.buf)
-		if grown < int(end) {
-			grown = int(end)
-		}
-		if grown > int(cs.hdr.Length) {
-			grown = int(cs.hdr.Length)
-		}
-		nb := make([]byte, grown)
-		copy(nb, cs.buf[:cs.have])
-		cs.buf = nb
+		cs.grow(end)
 	}
-	cs.buf = cs.buf[:cap(cs.buf)]
 	if err := r.readFull(cs.buf[cs.have:end]); err != nil {
 		return err
 	}

@@ -44,8 +44,11 @@ const (
 	EventBufferReady      uint16 = 32
 )
 
-// ErrShort is returned for a control message shorter than its fixed layout.
-var ErrShort = errors.New("rtmpmsg: message too short")
+// Errors the decoders wrap, so that callers can tell a truncated message from a malformed one.
+var (
+	ErrShort   = errors.New("rtmpmsg: message too short")
+	ErrInvalid = errors.New("rtmpmsg: invalid message")
+)
 
 func u32(p []byte) (uint32, error) {
 	if len(p) < 4 {
@@ -61,7 +64,7 @@ func ParseSetChunkSize(p []byte) (uint32, error) {
 		return 0, err
 	}
 	if n&0x80000000 != 0 || n == 0 {
-		return 0, fmt.Errorf("rtmpmsg: invalid chunk size %d", n)
+		return 0, fmt.Errorf("%w: chunk size %d", ErrInvalid, n)
 	}
 	return n, nil
 }

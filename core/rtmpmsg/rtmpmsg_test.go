@@ -54,6 +54,8 @@ var commandFixtures = []struct {
 	{"play", 20, enc0("play", 0.0, nil, "test", -2.0, -1.0, true), "play", 0, 4},
 	{"bare name", 20, enc0("onBWDone"), "onBWDone", 0, 0},
 	{"Flex connect as type 17", 17, append([]byte{0}, enc0("connect", 1.0, obj("app", "live", "objectEncoding", 3.0))...), "connect", 1, 0},
+	{"type 17 without the format byte (tolerated)", 17, enc0("deleteStream", 6.0, nil, 1.0), "deleteStream", 6, 1},
+	{"Flash publish as type 17 (object null, name switched)", 17, append([]byte{0}, unhex("0200077075626c697368 00 4014000000000000 05 11 06 09 74657374 11 06 09 6c697665")...), "publish", 5, 2},
 	{"AMF3 call with switched args", 17, append([]byte{0}, unhex("02000465 63686f 00 4000000000000000 05 11 06 05 6869")...), "echo", 2, 1},
 }
 
@@ -70,7 +72,11 @@ func TestDecodeCommandFixtures(t *testing.T) {
 	if cmd.Args[0] != "alice" || cmd.Args[1] != 7.0 {
 		t.Errorf("extra args: %#v", cmd.Args)
 	}
-	cmd, _ = DecodeCommand(17, commandFixtures[10].payload, &d)
+	cmd, _ = DecodeCommand(17, commandFixtures[len(commandFixtures)-2].payload, &d)
+	if cmd.Args[0] != "test" || cmd.Args[1] != "live" || cmd.Object != nil {
+		t.Errorf("Flash publish: %#v", cmd)
+	}
+	cmd, _ = DecodeCommand(17, commandFixtures[len(commandFixtures)-1].payload, &d)
 	if cmd.Args[0] != "hi" {
 		t.Errorf("switched arg: %#v", cmd.Args)
 	}
@@ -107,6 +113,7 @@ var dataFixtures = []struct {
 }{
 	{"@setDataFrame type 18", 18, enc0("@setDataFrame", "onMetaData", &amf.Array{ECMA: true, Assoc: []amf.Prop{{Key: "width", Value: 320.0}}}), "@setDataFrame"},
 	{"@setDataFrame type 15 with leading 0", 15, append([]byte{0}, enc0("@setDataFrame", "onMetaData", obj("width", 320.0))...), "@setDataFrame"},
+	{"@setDataFrame type 15 with a switched AMF3 object", 15, append([]byte{0}, append(enc0("@setDataFrame", "onMetaData"), unhex("11 0a 0b 01 0b 77696474 68 04 8140 01")...)...), "@setDataFrame"},
 	{"@setDataFrame type 15 without leading 0", 15, enc0("@setDataFrame", "onMetaData", obj("width", 320.0)), "@setDataFrame"},
 }
 
@@ -118,6 +125,10 @@ func TestDecodeData(t *testing.T) {
 		if err != nil || data.Name != f.want || len(data.Args) != 2 || data.Args[0] != "onMetaData" {
 			t.Errorf("%s: %+v %v", f.name, data, err)
 		}
+	}
+	data, _ := DecodeData(15, dataFixtures[2].payload, &d)
+	if o, ok := data.Args[1].(*amf.Object); !ok || o.Props[0].Key != "width" {
+		t.Errorf("switched metadata: %#v", data.Args[1])
 	}
 }
 
@@ -210,9 +221,25 @@ func FuzzDecodeCommand(f *testing.F) {
 	for _, c := range commandFixtures {
 		f.Add(c.typeID, c.payload)
 	}
+	for _, c := range capturedConnects {
+		f.Add(uint8(TypeCommandAMF0), dechunk128(unhex(c.hex)))
+	}
 	f.Fuzz(func(t *testing.T, typeID uint8, p []byte) {
 		var d amf.Decoder
-		_, _ = DecodeCommand(17+typeID%2*3, p, &d)
+		var e amf.Encoder
+		typeID = 17 + typeID%2*3
+		cmd, err := DecodeCommand(typeID, p, &d)
+		if err != nil {
+			return
+		}
+		b, err := AppendCommand(nil, &e, cmd.AMF3, cmd.Name, cmd.TxnID, cmd.Object, cmd.Args...)
+		if err != nil {
+			return // decoded values the encoder refuses (e.g. AMF3-only types in AMF0)
+		}
+		again, err := DecodeCommand(typeID, b, &d)
+		if err != nil || again.Name != cmd.Name || len(again.Args) != len(cmd.Args) {
+			t.Fatalf("re-encoded %x: %+v %v (was %+v)", b, again, err, cmd)
+		}
 	})
 }
 
@@ -222,16 +249,23 @@ func FuzzDecodeData(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, typeID uint8, p []byte) {
 		var d amf.Decoder
-		_, _ = DecodeData(15+typeID%2*3, p, &d)
+		data, err := DecodeData(15+typeID%2*3, p, &d)
+		if err == nil && len(data.Args) > MaxArgs {
+			t.Fatalf("%d args", len(data.Args))
+		}
 	})
 }
 
 func FuzzSplitAggregate(f *testing.F) {
-	f.Add(aggregateFixture)
+	for _, c := range aggregateFixtures {
+		f.Add(unhex(c.hex))
+	}
 	f.Fuzz(func(t *testing.T, p []byte) {
+		used := 0
 		_ = SplitAggregate(7, p, func(_ uint8, _ uint32, body []byte) error {
-			if len(body) > len(p) {
-				t.Fatal("body larger than payload")
+			used += 11 + len(body)
+			if used > len(p) {
+				t.Fatal("sub-messages larger than the payload")
 			}
 			return nil
 		})
@@ -239,8 +273,20 @@ func FuzzSplitAggregate(f *testing.F) {
 }
 
 func FuzzDecodeSharedObject(f *testing.F) {
-	f.Add(uint8(19), soFixture)
+	for _, c := range sharedObjectFixtures {
+		f.Add(c.typeID, unhex(c.hex))
+	}
 	f.Fuzz(func(t *testing.T, typeID uint8, p []byte) {
-		_, _ = DecodeSharedObject(16+typeID%2*3, p)
+		m, err := DecodeSharedObject(16+typeID%2*3, p)
+		if err != nil {
+			return
+		}
+		n := 0
+		for _, ev := range m.Events {
+			n += 5 + len(ev.Data)
+		}
+		if n > len(p) || len(m.Events) > MaxSharedObjectEvents {
+			t.Fatalf("events of %d bytes from %d", n, len(p))
+		}
 	})
 }

@@ -34,7 +34,7 @@ func DecodeSharedObject(typeID uint8, payload []byte) (SharedObjectMessage, erro
 	p := payload
 	if typeID == TypeSharedObjectAMF3 {
 		if len(p) == 0 || (p[0] != 0 && p[0] != 3) {
-			return m, fmt.Errorf("rtmpmsg: bad AMF3 shared object format byte")
+			return m, fmt.Errorf("%w: AMF3 shared object format byte", ErrInvalid)
 		}
 		p = p[1:]
 	}
@@ -52,14 +52,14 @@ func DecodeSharedObject(typeID uint8, payload []byte) (SharedObjectMessage, erro
 	p = p[12:]
 	for len(p) > 0 {
 		if len(m.Events) >= MaxSharedObjectEvents {
-			return m, fmt.Errorf("rtmpmsg: more than %d shared object events", MaxSharedObjectEvents)
+			return m, fmt.Errorf("%w: more than %d shared object events", ErrInvalid, MaxSharedObjectEvents)
 		}
 		if len(p) < 5 {
 			return m, fmt.Errorf("%w: shared object event header", ErrShort)
 		}
 		l := binary.BigEndian.Uint32(p[1:])
 		if uint64(l) > uint64(len(p)-5) {
-			return m, fmt.Errorf("rtmpmsg: shared object event of %d bytes, %d left", l, len(p)-5)
+			return m, fmt.Errorf("%w: shared object event of %d bytes, %d left", ErrShort, l, len(p)-5)
 		}
 		m.Events = append(m.Events, SharedObjectEvent{Type: p[0], Data: p[5 : 5+l]})
 		p = p[5+l:]
