@@ -36,6 +36,7 @@ type readState struct {
 
 func (c *Conn) readLoop(br *bufio.Reader) error {
 	rs := &readState{cr: chunk.NewReader(br, c.cfg.Limits)}
+	defer rs.cr.Release() // reassembly buffers back to the shared pools
 	for {
 		if err := c.refreshReadDeadline(rs); err != nil {
 			return err
