@@ -1,7 +1,9 @@
 package origin
 
 import (
+	"context"
 	"errors"
+	"time"
 
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
@@ -27,7 +29,13 @@ func (s *session) onConnect(_ uint32, cmd *rtmpmsg.Command) error {
 	if err != nil {
 		return s.rejectConnect(cmd.TxnID, "NetConnection.Connect.InvalidApp", "Invalid application name ("+obj.String("app")+").")
 	}
-	inst, err := s.srv.apps.acquire(t)
+	if !s.srv.engine.AppExists(t.App) {
+		err = errUnknownApp
+	}
+	var inst *instance
+	if err == nil {
+		inst, err = s.srv.apps.acquire(t)
+	}
 	if errors.Is(err, errUnknownApp) {
 		desc := "[ Server.Reject ] : (_defaultRoot_, _defaultVHost_) : Application (" + t.App + ") is not defined."
 		return s.rejectConnect(cmd.TxnID, "NetConnection.Connect.Rejected", desc)
@@ -35,11 +43,36 @@ func (s *session) onConnect(_ uint32, cmd *rtmpmsg.Command) error {
 	if err != nil {
 		return s.rejectConnect(cmd.TxnID, "NetConnection.Connect.Rejected", err.Error())
 	}
-	s.inst, s.target, s.connected = inst, t, true
+	s.inst, s.target = inst, t
 	s.conn.SetLogger(s.conn.Log().With().Str("app", t.App).Str("instance", t.Instance).Logger())
+	jss := newJSSession(s, cmd.TxnID, enc, obj, cmd.Args, t)
+	client, err := s.srv.engine.Connect(t.App, t.Instance, jss)
+	if err != nil {
+		return s.rejectConnect(cmd.TxnID, "NetConnection.Connect.Rejected", err.Error())
+	}
+	// The app decides, possibly much later (a pending connection); this connection's reader waits
+	// for it, so that everything the session owns stays on this goroutine.
+	select {
+	case ok := <-jss.verdict:
+		if !ok {
+			client.Disconnect()
+			return nil // the rejection is queued; the connection closes once it is written
+		}
+	case <-s.conn.Context().Done():
+		client.Disconnect()
+		return context.Cause(s.conn.Context())
+	case <-time.After(maxVerdictWait):
+		client.Disconnect()
+		return s.rejectConnect(cmd.TxnID, "NetConnection.Connect.Rejected", "no decision in time")
+	}
+	s.js, s.jss, s.connected = client, jss, true
 	s.conn.Log().Info().Str("agent", obj.String("flashVer")).Float64("object_encoding", enc).Msg("connected")
-	return s.acceptConnect(cmd.TxnID, enc)
+	return nil
 }
+
+// maxVerdictWait bounds how long a connection waits for its app's verdict, beyond the app's own
+// pendingConnectTimeoutMs (which the engine enforces): a safety net, never the normal path.
+const maxVerdictWait = 10 * time.Minute
 
 func (s *session) acceptConnect(txn, enc float64) error {
 	if enc != 3 {

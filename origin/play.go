@@ -6,6 +6,7 @@ import (
 	"github.com/fmsgo/fmsgo/core/media"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
+	"github.com/fmsgo/fmsgo/scripting"
 )
 
 // player delivers a hub's media to one NetStream of a connection. Its methods are called by the
@@ -50,11 +51,15 @@ func (s *session) onPlay(streamID uint32, cmd *rtmpmsg.Command) error {
 	if ns == nil {
 		return nil
 	}
-	name, _ := SplitStreamName(argString(cmd.Args, 0))
+	name, query := SplitStreamName(argString(cmd.Args, 0))
 	reset := argBool(cmd.Args, 3, true)
 	ns.stopPlay()
 	if name == "" {
 		return s.status(streamID, "error", "NetStream.Play.StreamNotFound", "No stream name given.", name)
+	}
+	ref := scripting.StreamRef{Name: name, Query: query}
+	if ok, info := s.askApp(func(v func(bool, *amf.Object)) { s.js.Play(ref, v) }); !ok {
+		return s.statusFrom(streamID, info, "NetStream.Play.Failed", "The application refused to play "+name+".", name)
 	}
 	if err := s.sendPlayStart(streamID, name, reset); err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/netserver"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
+	"github.com/fmsgo/fmsgo/scripting"
 	"github.com/rs/zerolog"
 )
 
@@ -57,9 +58,10 @@ func DefaultConfig() Config {
 
 // Server is one origin process's serving side.
 type Server struct {
-	cfg  Config
-	log  zerolog.Logger
-	apps *appRegistry
+	cfg    Config
+	log    zerolog.Logger
+	apps   *appRegistry
+	engine *scripting.Engine
 
 	mu      sync.Mutex
 	rtmp    *netserver.Server
@@ -82,6 +84,11 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: log}
 	s.apps = newAppRegistry(cfg.Apps, cfg.Limits.Live, log)
+	eng, err := scripting.NewEngine(scripting.EngineConfig{AppsDir: cfg.Apps, ScriptLibDir: cfg.ScriptLib, DataDir: cfg.Data}, log)
+	if err != nil {
+		return nil, fmt.Errorf("origin: %w", err)
+	}
+	s.engine = eng
 	return s, nil
 }
 
@@ -94,6 +101,11 @@ func (s *Server) Start(ctx context.Context) error {
 		return errors.New("origin: already started")
 	}
 	s.started = true
+	go func() {
+		if err := s.engine.Run(ctx); err != nil {
+			s.log.Error().Err(err).Msg("app engine stopped")
+		}
+	}()
 	if s.cfg.RTMP != "" {
 		ln, err := net.Listen("tcp", s.cfg.RTMP)
 		if err != nil {

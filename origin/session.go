@@ -11,6 +11,7 @@ import (
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
+	"github.com/fmsgo/fmsgo/scripting"
 )
 
 // session is the origin's side of one client connection. All its state is owned by the
@@ -22,6 +23,8 @@ type session struct {
 	inst      *instance
 	target    Target
 	connected bool
+	js        *scripting.Client // the app's handle on this connection
+	jss       *jsSession
 	streams   map[uint32]*netStream
 	nextID    uint32
 }
@@ -87,6 +90,10 @@ func (s *session) HandleCommand(c *rtmpconn.Conn, streamID uint32, cmd *rtmpmsg.
 // onUnknownCommand answers a call the origin has no handler for: _error when an answer is
 // wanted, never a close (CLIENTS.md #23).
 func (s *session) onUnknownCommand(streamID uint32, cmd *rtmpmsg.Command) error {
+	if s.js != nil && streamID == 0 {
+		s.js.Call(cmd.Name, cmd.TxnID, cmd.Args) // the app answers (or _error for a missing method)
+		return nil
+	}
 	if cmd.TxnID == 0 {
 		return nil
 	}
@@ -106,7 +113,18 @@ func (s *session) answer(streamID uint32, cmd *rtmpmsg.Command, v any) error {
 	return s.conn.SendCommand(streamID, "_result", cmd.TxnID, nil, v)
 }
 
-func (s *session) onClientResult(uint32, *rtmpmsg.Command) error { return nil }
+// onClientResult routes a client's answer to a server→client call made by the app.
+func (s *session) onClientResult(_ uint32, cmd *rtmpmsg.Command) error {
+	if s.jss == nil {
+		return nil
+	}
+	var v any = cmd.Object
+	if len(cmd.Args) > 0 {
+		v = cmd.Args[0]
+	}
+	s.jss.answer(cmd.TxnID, cmd.Name == "_error", v)
+	return nil
+}
 
 func (s *session) onGetStreamLength(streamID uint32, cmd *rtmpmsg.Command) error {
 	return s.answer(streamID, cmd, float64(0))
@@ -122,6 +140,10 @@ func (s *session) Closed(_ *rtmpconn.Conn, _ error) {
 	for id, ns := range s.streams {
 		ns.close()
 		delete(s.streams, id)
+	}
+	if s.js != nil {
+		s.js.Disconnect()
+		s.js = nil
 	}
 	if s.inst != nil {
 		s.srv.apps.release(s.inst)

@@ -8,6 +8,7 @@ import (
 	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
+	"github.com/fmsgo/fmsgo/scripting"
 )
 
 // netStream is one message stream of a connection (NetStream on the client): it publishes or
@@ -17,6 +18,7 @@ type netStream struct {
 	s        *session
 	pub      *live.Publication
 	pubName  string
+	pubQuery string
 	play     *player
 	sub      *live.Subscription
 	playName string
@@ -117,14 +119,21 @@ func (s *session) onPublish(streamID uint32, cmd *rtmpmsg.Command) error {
 		return s.status(streamID, "status", "NetStream.Publish.Start", name+" is now published.", name)
 	}
 	ns.close()
+	ref := scripting.StreamRef{Name: name, Query: query}
+	if ok, info := s.askApp(func(v func(bool, *amf.Object)) { s.js.Publish(ref, v) }); !ok {
+		return s.statusFrom(streamID, info, "NetStream.Publish.BadName", "The application refused to publish "+name+".", name)
+	}
 	pub, err := s.inst.hub.Publish(name, &publisher{ns: ns})
+	if err != nil && s.js != nil {
+		s.js.Unpublish(ref)
+	}
 	if errors.Is(err, live.ErrBadName) {
 		return s.status(streamID, "error", "NetStream.Publish.BadName", name+" is already being published.", name)
 	}
 	if err != nil {
 		return s.status(streamID, "error", "NetStream.Publish.Failed", err.Error(), name)
 	}
-	ns.pub, ns.pubName = pub, name
+	ns.pub, ns.pubName, ns.pubQuery = pub, name, query
 	s.conn.Log().Info().Str("stream", name).Str("query", query).Str("type", argString(cmd.Args, 1)).Msg("publish")
 	if err := s.conn.SendUserControl(rtmpmsg.EventStreamBegin, streamID); err != nil {
 		return err
@@ -138,6 +147,9 @@ func (ns *netStream) stopPublish() {
 	}
 	ns.pub.Close()
 	ns.pub = nil
+	if ns.s.js != nil {
+		ns.s.js.Unpublish(scripting.StreamRef{Name: ns.pubName, Query: ns.pubQuery})
+	}
 	ns.s.conn.Log().Info().Str("stream", ns.pubName).Msg("unpublish")
 	_ = ns.s.status(ns.id, "status", "NetStream.Unpublish.Success", ns.pubName+" is now unpublished.", ns.pubName)
 }

@@ -1,0 +1,245 @@
+package scripting
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/dop251/goja"
+	"github.com/rs/zerolog"
+)
+
+// ServerName is what application.server reports.
+const ServerName = "fmsgo/1.0 (FMS compatible)"
+
+// ErrNoApp is returned by Connect for an app folder that does not exist.
+var ErrNoApp = errors.New("no such application")
+
+// EngineConfig names the folders the engine works with.
+type EngineConfig struct {
+	AppsDir      string // apps/NAME/ folders
+	ScriptLibDir string // FMS server script library for load() ("" = none)
+	DataDir      string // persistent state
+}
+
+// Engine runs the apps of one apps folder: it starts an instance on its first connection,
+// unloads it when idle, and reloads the instances of an app when its files change. Connect and
+// AppExists are safe from any goroutine.
+type Engine struct {
+	cfg      EngineConfig
+	log      zerolog.Logger
+	cache    *ProgramCache
+	watcher  *Watcher
+	hostname string
+
+	mu        sync.Mutex // guards instances (lookups and the start/unload hand-over only)
+	instances map[string]*instance
+	closed    bool
+
+	// afterReload, if set (tests), is called once per reload attempt of each instance, on its loop.
+	afterReload func(app string, err error)
+}
+
+// NewEngine checks the folders and starts watching the apps folder (events are handled by Run).
+func NewEngine(cfg EngineConfig, log zerolog.Logger) (*Engine, error) {
+	for _, p := range []*string{&cfg.AppsDir, &cfg.ScriptLibDir, &cfg.DataDir} {
+		if *p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+		*p = abs
+	}
+	w, err := NewWatcher(cfg.AppsDir, log, 0)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	host, _ := os.Hostname()
+	return &Engine{cfg: cfg, log: log.With().Str("component", "scripting").Logger(), cache: NewProgramCache(),
+		watcher: w, hostname: host, instances: map[string]*instance{}}, nil
+}
+
+// Run handles file changes (reloads, removed apps) until ctx ends, then unloads every instance
+// (clients get NetConnection.Connect.AppShutdown) and returns.
+func (e *Engine) Run(ctx context.Context) error {
+	wctx, cancel := context.WithCancel(ctx)
+	werr := make(chan error, 1)
+	go func() { werr <- e.watcher.Run(wctx) }()
+	defer func() {
+		cancel()
+		<-werr
+		e.shutdownAll()
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-werr:
+			werr <- err
+			if err != nil {
+				return fmt.Errorf("engine: %w", err)
+			}
+			return nil
+		case ch := <-e.watcher.Events():
+			e.handleChange(ch)
+		}
+	}
+}
+
+func (e *Engine) handleChange(ch AppChange) {
+	switch ch.Kind {
+	case Changed:
+		e.reloadApp(ch.App)
+	case Removed:
+		e.log.Info().Str("app", ch.App).Msg("app folder removed; shutting its instances down")
+		for _, inst := range e.instancesOf(ch.App) {
+			inst.post(func() { inst.unload("Application.Shutdown", "application removed") })
+		}
+	case Added:
+		e.log.Info().Str("app", ch.App).Msg("new app")
+	}
+}
+
+// shutdownAll unloads every instance and waits (bounded) for their loops to end.
+func (e *Engine) shutdownAll() {
+	e.mu.Lock()
+	e.closed = true
+	all := make([]*instance, 0, len(e.instances))
+	for _, inst := range e.instances {
+		all = append(all, inst)
+	}
+	e.mu.Unlock()
+	for _, inst := range all {
+		inst.post(func() { inst.unload("Application.Shutdown", "server shutting down") })
+	}
+	deadline := time.After(5 * time.Second)
+	for _, inst := range all {
+		select {
+		case <-inst.loop.Done():
+		case <-deadline:
+			inst.loop.Stop()
+		}
+	}
+}
+
+func (e *Engine) instancesOf(app string) []*instance {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []*instance
+	for _, inst := range e.instances {
+		if inst.appName == app {
+			out = append(out, inst)
+		}
+	}
+	return out
+}
+
+// AppExists reports whether apps/name is an app folder.
+func (e *Engine) AppExists(name string) bool {
+	if !ValidAppName(name) {
+		return false
+	}
+	st, err := os.Stat(filepath.Join(e.cfg.AppsDir, name))
+	return err == nil && st.IsDir()
+}
+
+// Connect asks the app instance (started on first use; onAppStart) whether s may connect. The
+// verdict is delivered later through s.Accept / s.Reject (pending connections included). The
+// returned *Client is the origin's handle for that connection's later events.
+func (e *Engine) Connect(app, instName string, s Session) (*Client, error) {
+	if !e.AppExists(app) {
+		return nil, fmt.Errorf("connect %s: %w", app, ErrNoApp)
+	}
+	if instName == "" {
+		instName = "_definst_"
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		inst, err := e.acquire(app, instName)
+		if err != nil {
+			return nil, err
+		}
+		c := &Client{inst: inst, sess: s, info: s.Info(), connectedAt: time.Now()}
+		if err := inst.loop.Post(func(rt *goja.Runtime) error { inst.connect(c); return nil }); err == nil {
+			return c, nil
+		}
+		e.release(inst)
+	}
+	return nil, fmt.Errorf("connect %s/%s: instance not accepting connections", app, instName)
+}
+
+// acquire returns the running instance app/instName, starting it if needed, and counts a
+// connection on its way to it so that an idle unload does not race with it.
+func (e *Engine) acquire(app, instName string) (*instance, error) {
+	key := app + "/" + instName
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, fmt.Errorf("connect %s: engine closed", key)
+	}
+	inst := e.instances[key]
+	if inst == nil {
+		var err error
+		if inst, err = e.startInstance(app, instName); err != nil {
+			return nil, err
+		}
+		e.instances[key] = inst
+	}
+	inst.refs++
+	return inst, nil
+}
+
+func (e *Engine) release(inst *instance) {
+	e.mu.Lock()
+	inst.refs--
+	e.mu.Unlock()
+}
+
+// forget removes inst from the table if it has no connection on its way; ok reports removal.
+func (e *Engine) forget(inst *instance, force bool) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !force && inst.refs > 0 {
+		return false
+	}
+	if e.instances[inst.name] == inst {
+		delete(e.instances, inst.name)
+	}
+	return true
+}
+
+// loadApp reads an app folder; a bad app.json is logged and the defaults are used.
+func (e *Engine) loadApp(name string) (*App, error) {
+	app, err := LoadApp(e.cfg.AppsDir, name)
+	if err == nil {
+		return app, nil
+	}
+	dir := filepath.Join(e.cfg.AppsDir, name)
+	if st, serr := os.Stat(dir); serr != nil || !st.IsDir() {
+		return nil, err
+	}
+	e.log.Error().Str("app", name).Err(err).Msg("bad app.json; using the default limits")
+	return &App{Name: name, Dir: dir, Entry: EntryFile(dir, name), Config: DefaultAppConfig()}, nil
+}
+
+// compile compiles an app's entry file (nil program for an app without code).
+func (e *Engine) compile(app *App) (*goja.Program, error) {
+	if app.Entry == "" {
+		return nil, nil
+	}
+	return e.cache.Compile(app.Entry, filepath.ToSlash(filepath.Join(app.Name, filepath.Base(app.Entry))))
+}
+
+// readSource is what load() and require() read files with.
+func readSource(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return NormalizeSource(b), nil
+}

@@ -1,0 +1,194 @@
+package scripting
+
+import (
+	"errors"
+
+	"github.com/dop251/goja"
+
+	"github.com/fmsgo/fmsgo/core/amf"
+	"github.com/fmsgo/fmsgo/scripting/jsapi"
+	"github.com/fmsgo/fmsgo/scripting/jsloop"
+)
+
+// callFailed is the _error status of a client call.
+func callFailed(description string) *amf.Object {
+	return status("error", "NetConnection.Call.Failed", description)
+}
+
+// Call runs the client's NetConnection.call(name, ...) and answers it through the session:
+// _result with the handler's value (when a returned Promise settles), _error for a missing
+// method, a throw, or a rejected promise.
+func (c *Client) Call(name string, txn float64, args []any) {
+	inst := c.inst
+	if err := inst.loop.Post(func(*goja.Runtime) error { return inst.call(c, name, txn, args) }); err != nil {
+		c.sess.ReplyError(txn, callFailed("application busy: "+err.Error()))
+	}
+}
+
+func (inst *instance) call(c *Client, name string, txn float64, args []any) error {
+	g := inst.gen
+	if c.state != stateAccepted || g == nil {
+		c.sess.ReplyError(txn, callFailed("connection not accepted"))
+		return nil
+	}
+	jc := g.objIn(c)
+	fn, this, err := g.app.ResolveMethod(jc, name)
+	if err == nil && fn == nil {
+		c.sess.ReplyError(txn, callFailed("Method not found ("+name+")"))
+		return nil
+	}
+	var v goja.Value
+	if err == nil {
+		jsArgs := make([]goja.Value, len(args))
+		for i, a := range args {
+			jsArgs[i] = g.app.Conv.ToJS(a)
+		}
+		v, err = fn(this, jsArgs...)
+	}
+	if err != nil {
+		c.sess.ReplyError(txn, callFailed(firstLine(err)))
+		return err
+	}
+	if p, ok := v.Export().(*goja.Promise); ok && txn != 0 {
+		return inst.answerPromise(g, c, txn, v.(*goja.Object), p)
+	}
+	if txn != 0 {
+		inst.reply(g, c, txn, v)
+	}
+	return nil
+}
+
+// reply sends v as the _result, or _error when it cannot be converted.
+func (inst *instance) reply(g *generation, c *Client, txn float64, v goja.Value) {
+	out, err := g.app.Conv.FromJS(v)
+	if err != nil {
+		c.sess.ReplyError(txn, callFailed("result not sendable: "+err.Error()))
+		return
+	}
+	c.sess.Reply(txn, out)
+}
+
+// answerPromise answers when p settles. A reload fails it ("application reloaded").
+func (inst *instance) answerPromise(g *generation, c *Client, txn float64, obj *goja.Object, p *goja.Promise) error {
+	r := &pendingRPC{c: c, txn: txn}
+	inst.rpcs[r] = struct{}{}
+	settle := func(ok bool) func(goja.FunctionCall) goja.Value {
+		return func(call goja.FunctionCall) goja.Value {
+			if _, live := inst.rpcs[r]; !live || c.state != stateAccepted {
+				return goja.Undefined()
+			}
+			delete(inst.rpcs, r)
+			if ok {
+				inst.reply(g, c, txn, call.Argument(0))
+			} else {
+				c.sess.ReplyError(txn, callFailed(call.Argument(0).String()))
+			}
+			return goja.Undefined()
+		}
+	}
+	then, ok := goja.AssertFunction(obj.Get("then"))
+	if !ok {
+		delete(inst.rpcs, r)
+		c.sess.ReplyError(txn, callFailed("broken promise"))
+		return nil
+	}
+	_, err := then(obj, g.rt.ToValue(settle(true)), g.rt.ToValue(settle(false)))
+	return err
+}
+
+// failPromises answers every unsettled promise RPC with _error (after a reload).
+func (inst *instance) failPromises(why string) {
+	for r := range inst.rpcs {
+		delete(inst.rpcs, r)
+		if r.c.state == stateAccepted {
+			r.c.sess.ReplyError(r.txn, callFailed(why))
+		}
+	}
+}
+
+// Publish asks onPublish whether the client may publish st; verdict is called exactly once.
+func (c *Client) Publish(st StreamRef, verdict func(ok bool, info *amf.Object)) {
+	c.streamEvent("onPublish", "NetStream.Publish.BadName", st, verdict)
+}
+
+// Play asks onPlay (ext) whether the client may play st; verdict is called exactly once.
+func (c *Client) Play(st StreamRef, verdict func(ok bool, info *amf.Object)) {
+	c.streamEvent("onPlay", "NetStream.Play.Failed", st, verdict)
+}
+
+// Unpublish tells onUnpublish that the client stopped publishing st.
+func (c *Client) Unpublish(st StreamRef) {
+	inst := c.inst
+	inst.post(func() {
+		g := inst.gen
+		if g == nil || c.state != stateAccepted {
+			return
+		}
+		jc := g.objIn(c)
+		stream := g.app.Stream(jc, st.Name, st.Query)
+		if _, _, err := g.app.CallHandler("onUnpublish", jc.Obj, stream); err != nil {
+			inst.log.Error().Str("err", jsloop.FormatError(err)).Msg("onUnpublish threw")
+		}
+		g.app.ForgetStream(jc, st.Name)
+	})
+}
+
+func (c *Client) streamEvent(handler, failCode string, st StreamRef, verdict func(bool, *amf.Object)) {
+	inst := c.inst
+	err := inst.loop.Post(func(*goja.Runtime) error {
+		ok, info, err := inst.streamVerdict(c, handler, failCode, st)
+		verdict(ok, info)
+		return err
+	})
+	if err != nil {
+		verdict(false, status("error", failCode, "application not running"))
+	}
+}
+
+// streamVerdict runs onPublish / onPlay: false (or a returned object) rejects, a throw rejects
+// with the thrown object as info when it is a plain object.
+func (inst *instance) streamVerdict(c *Client, handler, failCode string, st StreamRef) (bool, *amf.Object, error) {
+	g := inst.gen
+	if g == nil || c.state != stateAccepted {
+		return false, status("error", failCode, "connection not accepted"), nil
+	}
+	jc := g.objIn(c)
+	stream := g.app.Stream(jc, st.Name, st.Query)
+	v, _, err := g.app.CallHandler(handler, jc.Obj, stream)
+	if err != nil {
+		return false, inst.thrownInfo(g, err, failCode), err
+	}
+	switch x := v.Export().(type) {
+	case bool:
+		if !x {
+			return false, status("error", failCode, handler+" refused "+st.Name), nil
+		}
+	case map[string]any:
+		if o, ok := asObject(g.app, v); ok {
+			return false, o, nil
+		}
+	}
+	return true, nil, nil
+}
+
+// thrownInfo uses a thrown plain object as the status, else a failCode status with the message.
+func (inst *instance) thrownInfo(g *generation, err error, failCode string) *amf.Object {
+	var ex *goja.Exception
+	if errors.As(err, &ex) && ex.Value() != nil {
+		if o, ok := asObject(g.app, ex.Value()); ok {
+			return o
+		}
+	}
+	return status("error", failCode, firstLine(err))
+}
+
+// asObject converts a plain (non-Error) JS object to an AMF object.
+func asObject(app *jsapi.App, v goja.Value) (*amf.Object, bool) {
+	obj, ok := v.(*goja.Object)
+	if !ok || obj.ClassName() == "Error" {
+		return nil, false
+	}
+	out, err := app.Conv.FromJS(v)
+	o, isObj := out.(*amf.Object)
+	return o, err == nil && isObj
+}

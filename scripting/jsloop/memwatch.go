@@ -1,0 +1,131 @@
+package jsloop
+
+import (
+	"runtime/metrics"
+	"sync"
+	"time"
+)
+
+// The memory sampler: goja has no memory accounting, so while a callback of an instance with a
+// memory limit runs, ONE process-wide goroutine reads runtime/metrics every SampleInterval and
+// interrupts the callback (ErrMemoryLimit) once the heap has grown by more than the limit since
+// the callback began. It sleeps while no callback is watched.
+//
+// The heap is the process's, so growth is attributed to whichever callbacks are running. Two
+// measures keep garbage from counting as growth: the live heap marked by the last GC, and the
+// allocated heap beyond the GC goal that held when the callback began (garbage alone cannot
+// pass the goal: the collector runs first). Slow growth spread over many callbacks is not
+// caught; neither is growth from other goroutines, unless it is as large as a limit.
+
+// SampleInterval is how often the sampler reads the heap while a watched callback runs.
+const SampleInterval = 5 * time.Millisecond
+
+const (
+	metricObjects = "/memory/classes/heap/objects:bytes"
+	metricLive    = "/gc/heap/live:bytes"
+	metricGoal    = "/gc/heap/goal:bytes"
+)
+
+// memSamples is a reusable metrics buffer (one per loop, one for the sampler).
+type memSamples [3]metrics.Sample
+
+func (m *memSamples) read() (objects, live, goal uint64) {
+	if m[0].Name == "" {
+		m[0].Name, m[1].Name, m[2].Name = metricObjects, metricLive, metricGoal
+	}
+	metrics.Read(m[:])
+	return value(m[0]), value(m[1]), value(m[2])
+}
+
+func value(s metrics.Sample) uint64 {
+	if s.Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s.Value.Uint64()
+}
+
+// memWatch is one watched callback.
+type memWatch struct {
+	limit                uint64
+	baseLive, baseObject uint64 // baseObject = max(objects, goal) at start
+	loop                 *Loop
+	fired                bool // guarded by sampler.mu
+}
+
+// exceeded decides from one sample whether the callback has grown past its limit.
+func (w *memWatch) exceeded(objects, live uint64) bool {
+	return live > w.baseLive+w.limit || objects > w.baseObject+w.limit
+}
+
+type memSampler struct {
+	mu      sync.Mutex
+	watches map[*memWatch]struct{}
+	kick    chan struct{}
+}
+
+var (
+	sampler     memSampler
+	samplerOnce sync.Once
+)
+
+// startMemWatch registers the callback about to run; nil when the loop has no limit.
+func (l *Loop) startMemWatch() *memWatch {
+	if l.opts.MemoryLimitBytes == 0 {
+		return nil
+	}
+	samplerOnce.Do(func() {
+		sampler.watches = make(map[*memWatch]struct{})
+		sampler.kick = make(chan struct{}, 1)
+		go sampler.run()
+	})
+	objects, live, goal := l.memBuf.read()
+	w := &memWatch{limit: l.opts.MemoryLimitBytes, baseLive: live, baseObject: max(objects, goal), loop: l}
+	sampler.mu.Lock()
+	sampler.watches[w] = struct{}{}
+	first := len(sampler.watches) == 1
+	sampler.mu.Unlock()
+	if first {
+		select {
+		case sampler.kick <- struct{}{}:
+		default:
+		}
+	}
+	return w
+}
+
+// stop unregisters w; after it returns the sampler will not interrupt for w. It reports whether
+// the limit was hit.
+func (w *memWatch) stop() bool {
+	sampler.mu.Lock()
+	delete(sampler.watches, w)
+	fired := w.fired
+	sampler.mu.Unlock()
+	return fired
+}
+
+func (s *memSampler) run() {
+	var buf memSamples
+	tick := time.NewTicker(SampleInterval)
+	tick.Stop()
+	for range s.kick {
+		tick.Reset(SampleInterval)
+		for s.sample(&buf) {
+			<-tick.C
+		}
+		tick.Stop()
+	}
+}
+
+// sample checks every watch once; false when there are none left (the sampler then sleeps).
+func (s *memSampler) sample(buf *memSamples) bool {
+	objects, live, _ := buf.read()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for w := range s.watches {
+		if !w.fired && w.exceeded(objects, live) {
+			w.fired = true
+			w.loop.interruptAll(ErrMemoryLimit)
+		}
+	}
+	return len(s.watches) > 0
+}

@@ -1,0 +1,53 @@
+package scripting
+
+import "github.com/fmsgo/fmsgo/core/amf"
+
+// Session is one client connection as the app sees it (direct, or later through an edge). Its
+// methods are called from the instance's loop goroutine and must not block (they queue).
+type Session interface {
+	ID() string
+	Info() ClientInfo
+	// Accept sends the connect _result (NetConnection.Connect.Success).
+	Accept()
+	// Reject sends _error with info, the whole status object (code NetConnection.Connect.Rejected,
+	// description, and "application" when the app gave one), then closes.
+	Reject(info *amf.Object)
+	// Reply sends the _result of a client's call.
+	Reply(txn float64, value any)
+	// ReplyError sends the _error of a client's call.
+	ReplyError(txn float64, info *amf.Object)
+	// Call makes a server→client call; onAnswer may be nil (txn 0). onAnswer is called from the
+	// connection's goroutine: the engine posts it to the loop itself.
+	Call(method string, args []any, onAnswer func(value any, errInfo *amf.Object))
+	// Close sends onStatus NetConnection.Connect.<code> (AppShutdown, Closed), then closes.
+	Close(code, description string)
+	Stats() ClientStats
+}
+
+// ClientInfo is what the connect request said, as the app's Client object shows it.
+type ClientInfo struct {
+	IP, Agent, Referrer, PageURL, Protocol, URI, Query string
+	ObjectEncoding                                     int
+	CommandObject                                      *amf.Object
+	ConnectArgs                                        []any
+	Edge                                               *EdgeInfo // nil for direct clients
+}
+
+// EdgeInfo names the edge that carries a client.
+type EdgeInfo struct{ ID, Address string }
+
+// ClientStats are a connection's counters.
+type ClientStats struct {
+	BytesIn, BytesOut, MsgIn, MsgOut uint64
+	PingRTTMs                        float64
+}
+
+// StreamRef is a publish or play request: the stream name and the ?query appended to it.
+type StreamRef struct{ Name, Query string }
+
+// status builds an FMS status object.
+func status(level, code, description string) *amf.Object {
+	return &amf.Object{Props: []amf.Prop{
+		{Key: "level", Value: level}, {Key: "code", Value: code}, {Key: "description", Value: description},
+	}}
+}
