@@ -21,6 +21,21 @@ type testOrigin struct {
 	srv  *Server
 	addr string
 	logs *syncBuffer
+	apps string // the apps folder
+}
+
+// writeApp writes an app's main.js (creating the folder) and returns its path.
+func (o *testOrigin) writeApp(t testing.TB, name, code string) string {
+	t.Helper()
+	dir := filepath.Join(o.apps, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "main.js")
+	if err := os.WriteFile(p, []byte(code), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 type syncBuffer struct {
@@ -81,7 +96,7 @@ func startOriginWith(t testing.TB, adjust func(*Config), apps ...string) *testOr
 			t.Logf("origin logs:\n%s", tail(logs.String(), 60))
 		}
 	})
-	return &testOrigin{srv: srv, addr: srv.RTMPAddr().String(), logs: logs}
+	return &testOrigin{srv: srv, addr: srv.RTMPAddr().String(), logs: logs, apps: dir}
 }
 
 func (o *testOrigin) url(path string) string { return "rtmp://" + o.addr + "/" + path }

@@ -1,0 +1,246 @@
+package sharedobject
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/fmsgo/fmsgo/core/rtmpmsg"
+	"github.com/rs/zerolog"
+)
+
+// Status codes sent to clients in Status events (level "error"). LimitExceeded is fmsgo's own:
+// FMS has no public code for it.
+const (
+	CodeFlushSuccess   = "SharedObject.Flush.Success"
+	CodeFlushFailed    = "SharedObject.Flush.Failed"
+	CodeBadPersistence = "SharedObject.BadPersistence"
+	CodeNoReadAccess   = "SharedObject.NoReadAccess"
+	CodeNoWriteAccess  = "SharedObject.NoWriteAccess"
+	CodeLimitExceeded  = "SharedObject.LimitExceeded"
+)
+
+// Errors returned to server-side callers, for errors.Is.
+var (
+	ErrLimit          = errors.New("sharedobject: limit exceeded")
+	ErrBadPersistence = errors.New("sharedobject: persistence differs from the existing object's")
+	ErrClosed         = errors.New("sharedobject: object closed")
+	ErrNotSubscribed  = errors.New("sharedobject: client has not used this object")
+)
+
+// Limits bound one instance's shared objects (app.json "sharedObjects").
+type Limits struct {
+	MaxSlots   int // slots per object
+	MaxBytes   int // AMF0 bytes of slot names and values per object
+	MaxObjects int // objects loaded at once in the instance
+}
+
+// DefaultLimits are app.json's defaults.
+func DefaultLimits() Limits {
+	return Limits{MaxSlots: 10000, MaxBytes: 16 << 20, MaxObjects: 1000}
+}
+
+// Subscriber is a client's side of a subscription. Send must not block (queue the message or
+// drop the client): it is called with the registry's lock held so that every subscriber sees
+// updates in the same order. msg and its event bodies are shared by many subscribers and must
+// not be modified; amf3 says whether to write it as type 16 (true) or 19. Subscribers are map
+// keys: use pointer types.
+type Subscriber interface {
+	Send(msg *rtmpmsg.SharedObjectMessage, amf3 bool)
+}
+
+// SyncItem is one entry of the list that OnSync receives: a slot name and what happened to it
+// ("change" or "delete"; "clear" with an empty name).
+type SyncItem struct {
+	Name string
+	Code string
+}
+
+// Config wires a registry into its app instance. Hooks run on the goroutine that called the
+// registry method that triggered them, after the registry's lock is released, in order; they may
+// call back into the registry. The engine calls Handle from the instance loop, so hooks run there.
+type Config struct {
+	Limits Limits
+	// Store persists persistent objects; nil keeps them in memory only.
+	Store *Store
+	// FlushDelay is the longest a change to a persistent object waits before it is written
+	// (default 1 s).
+	FlushDelay time.Duration
+	// Access decides whether clientID may read (Use) or write (RequestChange, RequestRemove) the
+	// object at path (its name); nil allows everything. It is called with the registry's lock
+	// held for writes, so it must not block or call back into the registry (the engine plugs in
+	// the client's readAccess/writeAccess prefix lists).
+	Access func(clientID, path string, write bool) bool
+	// OnSync receives the slots that clients changed, after each update.
+	OnSync func(so *Object, list []SyncItem)
+	// OnMessage receives each SendMessage from a client (after it went to the subscribers).
+	OnMessage func(so *Object, clientID, method string, args []any)
+	Logger    zerolog.Logger
+}
+
+// Registry holds the shared objects of one app instance. Ownership: one mutex per registry
+// guards all its objects, so any goroutine (the instance loop, a connection, the flush timer) may
+// call in; it is held only for non-blocking work (slot updates, encoding, handing messages to
+// subscribers' non-blocking Send), which keeps every subscriber's view in one order. File I/O and
+// the OnSync/OnMessage hooks run outside it.
+type Registry struct {
+	cfg Config
+
+	mu      sync.Mutex
+	objects map[string]*Object
+	bySub   map[Subscriber]map[*Object]struct{}
+	dirty   map[*Object]struct{}
+	timer   *time.Timer
+	drops   uint64 // persistent objects dropped from memory: invalidates loads done meanwhile
+	after   []func()
+	// afterAutoFlush lets tests await the debounced flush.
+	afterAutoFlush func(error)
+	closed         bool
+}
+
+// New returns an empty registry.
+func New(cfg Config) *Registry {
+	if cfg.Limits == (Limits{}) {
+		cfg.Limits = DefaultLimits()
+	}
+	if cfg.FlushDelay <= 0 {
+		cfg.FlushDelay = time.Second
+	}
+	return &Registry{
+		cfg:     cfg,
+		objects: map[string]*Object{},
+		bySub:   map[Subscriber]map[*Object]struct{}{},
+		dirty:   map[*Object]struct{}{},
+	}
+}
+
+// unlock releases the lock, then runs the hooks queued while it was held.
+func (r *Registry) unlock() {
+	after := r.after
+	r.after = nil
+	r.mu.Unlock()
+	for _, f := range after {
+		f()
+	}
+}
+
+// Get returns the object of that name, creating it (or loading it from the store) if needed, and
+// marks it held by the server until Close.
+func (r *Registry) Get(name string, persistent bool) (*Object, error) {
+	o, err := r.acquire(name, persistent)
+	if err != nil {
+		return nil, err
+	}
+	o.serverHeld = true
+	r.unlock()
+	return o, nil
+}
+
+// acquire returns the object with the lock held, loading a persistent object outside the lock
+// first. On error the lock is not held.
+func (r *Registry) acquire(name string, persistent bool) (*Object, error) {
+	for {
+		r.mu.Lock()
+		if r.closed {
+			r.mu.Unlock()
+			return nil, fmt.Errorf("shared object %q: registry: %w", name, ErrClosed)
+		}
+		if o := r.objects[name]; o != nil {
+			if o.persistent != persistent {
+				r.mu.Unlock()
+				return nil, fmt.Errorf("shared object %q: %w", name, ErrBadPersistence)
+			}
+			return o, nil
+		}
+		if len(r.objects) >= r.cfg.Limits.MaxObjects {
+			r.mu.Unlock()
+			return nil, fmt.Errorf("shared object %q: more than %d objects: %w", name, r.cfg.Limits.MaxObjects, ErrLimit)
+		}
+		if !persistent || r.cfg.Store == nil {
+			return r.create(name, persistent, nil), nil
+		}
+		if _, err := r.cfg.Store.Path(name); err != nil {
+			r.mu.Unlock()
+			return nil, err
+		}
+		drops := r.drops
+		r.mu.Unlock()
+		snap := r.load(name)
+		r.mu.Lock()
+		if r.objects[name] == nil && r.drops == drops && !r.closed && len(r.objects) < r.cfg.Limits.MaxObjects {
+			return r.create(name, true, snap), nil
+		}
+		r.mu.Unlock() // the picture changed while loading: look again
+	}
+}
+
+func (r *Registry) load(name string) *snapshot {
+	snap, err := r.cfg.Store.Load(name)
+	if err != nil {
+		r.cfg.Logger.Error().Err(err).Str("so", name).Msg("shared object file unreadable; starting empty")
+		return nil
+	}
+	return snap
+}
+
+func (r *Registry) create(name string, persistent bool, snap *snapshot) *Object {
+	o := newObject(r, name, persistent)
+	if snap != nil {
+		o.restore(snap)
+	}
+	r.objects[name] = o
+	return o
+}
+
+// Disconnect releases every object sub used: call it when a client leaves.
+func (r *Registry) Disconnect(sub Subscriber) {
+	r.mu.Lock()
+	for o := range r.bySub[sub] {
+		o.unsubscribe(sub)
+	}
+	delete(r.bySub, sub)
+	r.unlock()
+}
+
+// maybeDrop removes o from memory when nobody uses it, unless it holds unwritten persistent
+// state (it is dropped once written) or has no store to be reloaded from.
+func (r *Registry) maybeDrop(o *Object) {
+	if len(o.subs) > 0 || o.serverHeld || o.lockDepth > 0 || r.objects[o.name] != o {
+		return
+	}
+	if o.persistent {
+		if r.cfg.Store == nil || o.savedSeq != o.seq {
+			return
+		}
+		r.drops++
+	}
+	o.dropped = true
+	delete(r.objects, o.name)
+	delete(r.dirty, o)
+}
+
+// Len is the number of objects in memory.
+func (r *Registry) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.objects)
+}
+
+// Close writes every unsaved persistent object and drops all objects; later calls fail with
+// ErrClosed. Subscribers are not notified: their connections are going away with the instance.
+func (r *Registry) Close() error {
+	err := r.Flush()
+	r.mu.Lock()
+	r.closed = true
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	for _, o := range r.objects {
+		o.dropped = true
+	}
+	clear(r.objects)
+	clear(r.bySub)
+	r.mu.Unlock()
+	return err
+}
