@@ -112,6 +112,7 @@ func (a *App) Stream(c *Client, name, query string) *goja.Object {
 		a.streams[c] = m
 	}
 	if o := m[name]; o != nil {
+		_ = o.Set("publishQueryString", query) // each publish attempt carries its own query
 		return o
 	}
 	o := a.RT.NewObject()
