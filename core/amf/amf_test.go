@@ -2,6 +2,7 @@ package amf
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"math"
@@ -242,36 +243,56 @@ func TestRoundTripGraphs(t *testing.T) {
 	}
 }
 
+// hostileCase is an input that must fail with want (nil: must decode) without a panic or a large
+// allocation; the cases also seed the fuzz targets.
+type hostileCase struct {
+	name string
+	amf3 bool
+	hex  string
+	want error
+}
+
+var (
+	deep0 = strings.Repeat("0a00000001", 10000)
+	deep3 = strings.Repeat("0903 01", 10000)
+)
+
+var hostileCases = []hostileCase{
+	{"strict array 2^31", false, "0a 7fffffff", ErrTooLarge},
+	{"strict array 2^32-1", false, "0a ffffffff 05", ErrTooLarge},
+	{"ecma count lies", false, "08 ffffffff 000009", nil},
+	{"long string 2^32-1", false, "0c ffffffff 61", ErrTooLarge},
+	{"xml doc huge", false, "0f 7fffffff", ErrTooLarge},
+	{"bad reference", false, "07 0005", ErrBadRef},
+	{"reserved 04", false, "04", ErrBadMarker},
+	{"reserved 0e", false, "0e", ErrBadMarker},
+	{"deep amf0", false, deep0, ErrTooDeep},
+	{"deep amf3", true, deep3, ErrTooDeep},
+	{"amf3 string ref", true, "06 04", ErrBadRef},
+	{"amf3 object ref", true, "0a 02", ErrBadRef},
+	{"amf3 traits ref", true, "0a 05", ErrBadRef},
+	{"amf3 u29 continuation", true, "04 ffffff", ErrTruncated},
+	{"amf3 huge array", true, "09 ffffffff 01", ErrTooLarge},
+	{"amf3 huge vector", true, "0d ffffff7f 00", ErrTooLarge},
+	{"amf3 huge dict", true, "11 ffffff7f 00", ErrTooLarge},
+	{"amf3 externalizable", true, "0a 07 07 466f6f", ErrUnsupported},
+	{"amf3 u29 all continuation bits", true, "04 ffffffff", nil},
+	{"amf3 huge string", true, "06 ffffffff", ErrTooLarge},
+	{"amf3 huge byte array", true, "0c ffffffff", ErrTooLarge},
+	{"amf3 huge traits", true, "0a fffffff3", ErrTooLarge},
+	{"amf3 huge object vector", true, "10 ffffff7f 00 01", ErrTooLarge},
+	{"amf3 double vector short", true, "0f 05 00 3ff0000000000000", ErrTooLarge},
+	{"amf3 bad marker in array", true, "09 03 01 14", ErrBadMarker},
+	{"amf0 switch then bad ref", false, "11 06 02", ErrBadRef},
+	{"amf0 ecma count 2^32-1 truncated", false, "08 ffffffff 0001 61", ErrTruncated},
+	{"amf0 object end as value", false, "09", ErrBadMarker},
+	{"amf0 reference to itself", false, "03 0001 61 07 0000 000009", nil},
+	{"amf0 typed object huge class", false, "10 ffff 61", ErrTooLarge},
+}
+
 func TestHostileInput(t *testing.T) {
 	t.Parallel()
-	deep0 := strings.Repeat("0a00000001", 10000)
-	deep3 := strings.Repeat("0903 01", 10000)
-	cases := []struct {
-		name string
-		amf3 bool
-		hex  string
-		want error
-	}{
-		{"strict array 2^31", false, "0a 7fffffff", ErrTooLarge},
-		{"strict array 2^32-1", false, "0a ffffffff 05", ErrTooLarge},
-		{"ecma count lies", false, "08 ffffffff 000009", nil},
-		{"long string 2^32-1", false, "0c ffffffff 61", ErrTooLarge},
-		{"xml doc huge", false, "0f 7fffffff", ErrTooLarge},
-		{"bad reference", false, "07 0005", ErrBadRef},
-		{"reserved 04", false, "04", ErrBadMarker},
-		{"reserved 0e", false, "0e", ErrBadMarker},
-		{"deep amf0", false, deep0, ErrTooDeep},
-		{"deep amf3", true, deep3, ErrTooDeep},
-		{"amf3 string ref", true, "06 04", ErrBadRef},
-		{"amf3 object ref", true, "0a 02", ErrBadRef},
-		{"amf3 traits ref", true, "0a 05", ErrBadRef},
-		{"amf3 u29 continuation", true, "04 ffffff", ErrTruncated},
-		{"amf3 huge array", true, "09 ffffffff 01", ErrTooLarge},
-		{"amf3 huge vector", true, "0d ffffff7f 00", ErrTooLarge},
-		{"amf3 huge dict", true, "11 ffffff7f 00", ErrTooLarge},
-		{"amf3 externalizable", true, "0a 07 07 466f6f", ErrUnsupported},
-	}
-	for _, c := range cases {
+	for _, c := range hostileCases {
 		var d Decoder
 		d.Reset(unhex(c.hex))
 		var err error
@@ -329,7 +350,7 @@ func TestEncodeCycleAndDepth(t *testing.T) {
 	for i := 0; i < 1000; i++ {
 		deep = []any{deep}
 	}
-	if _, err := e.AppendAMF3(nil, deep); err == nil {
+	if _, err := e.AppendAMF3(nil, deep); !errors.Is(err, ErrTooDeep) {
 		t.Fatal("want depth error")
 	}
 }
@@ -340,8 +361,18 @@ func seeds(f *testing.F, all []fixture) {
 	}
 }
 
+func seedHostile(f *testing.F, amf3 bool) {
+	for _, c := range hostileCases {
+		if c.amf3 == amf3 {
+			f.Add(unhex(c.hex))
+		}
+	}
+}
+
 // fuzzRoundTrip decodes b and, when that succeeds, re-encodes the value in both formats and
-// decodes our own output again: nothing may panic, and our own encoding must always decode.
+// decodes our own output again: nothing may panic, our own encoding must always decode, and in
+// the format it came from it must be a fixed point (encoding what we decoded from our own bytes
+// gives the same bytes again).
 func fuzzRoundTrip(t *testing.T, b []byte, amf3 bool) {
 	var d Decoder
 	d.Reset(b)
@@ -365,8 +396,20 @@ func fuzzRoundTrip(t *testing.T, b []byte, amf3 bool) {
 		}
 		d.Reset(out)
 		d.MaxDepth = maxEncodeDepth + 2
-		if _, err := redec(); err != nil {
+		v2, err := redec()
+		if err != nil {
 			t.Fatalf("re-decode (amf3=%v) of our own encoding failed: %v (%x)", three, err, out)
+		}
+		if d.Len() != 0 {
+			t.Fatalf("re-decode (amf3=%v) left %d bytes of %x", three, d.Len(), out)
+		}
+		if three != amf3 {
+			continue
+		}
+		e.Reset()
+		out2, err := enc(nil, v2)
+		if err != nil || !bytes.Equal(out, out2) {
+			t.Fatalf("encoding is not a fixed point (amf3=%v): %x then %x, %v", three, out, out2, err)
 		}
 	}
 }
@@ -374,12 +417,14 @@ func fuzzRoundTrip(t *testing.T, b []byte, amf3 bool) {
 func FuzzDecodeAMF0(f *testing.F) {
 	seeds(f, append(all0(), amf0DecodeOnly...))
 	seeds(f, readHexFile(f, "testdata/librtmp_amf0.txt"))
+	seedHostile(f, false)
 	f.Fuzz(func(t *testing.T, b []byte) { fuzzRoundTrip(t, b, false) })
 }
 
 func FuzzDecodeAMF3(f *testing.F) {
 	seeds(f, append(all3(), amf3DecodeOnly...))
 	seeds(f, readHexFile(f, "testdata/astronautlabs_amf3.txt"))
+	seedHostile(f, true)
 	f.Fuzz(func(t *testing.T, b []byte) { fuzzRoundTrip(t, b, true) })
 }
 

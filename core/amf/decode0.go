@@ -22,19 +22,38 @@ type Decoder struct {
 	b     []byte
 	off   int
 	depth int
-	refs0 []any // AMF0 objects, typed objects, ECMA and strict arrays seen so far
-	strs  []string
-	objs  []any
-	trait []*traits
+	// budget is how many more elements may be reserved up front in this message (see prealloc).
+	budget int
+	refs0  []any // AMF0 objects, typed objects, ECMA and strict arrays seen so far
+	strs   []string
+	objs   []any
+	trait  []*traits
 }
 
-// Reset points the decoder at a new message and clears every reference table.
+// Reset points the decoder at a new message and clears every reference table (also dropping
+// the previous message's values, so that a long-lived decoder does not keep them alive).
 func (d *Decoder) Reset(b []byte) {
-	d.b, d.off, d.depth = b, 0, 0
+	d.b, d.off, d.depth, d.budget = b, 0, 0, len(b)
+	clear(d.refs0)
+	clear(d.strs)
+	clear(d.objs)
+	clear(d.trait)
 	d.refs0 = d.refs0[:0]
 	d.strs = d.strs[:0]
 	d.objs = d.objs[:0]
 	d.trait = d.trait[:0]
+}
+
+// prealloc is the capacity to reserve for n declared elements. Each count is checked against
+// the bytes left, but nested containers are allocated before their elements are read, so a
+// message of L bytes nesting 64 arrays that each claim L elements could reserve 64*16*L bytes.
+// In a well-formed message each element starts at a byte of its own, so the counts of the whole
+// message add up to at most its length: reserve from that budget, and once a hostile message has
+// spent it let slices grow only as elements really arrive.
+func (d *Decoder) prealloc(n uint32) int {
+	k := int(min(int64(n), int64(d.budget)))
+	d.budget -= k
+	return k
 }
 
 // Len is the number of bytes not yet consumed.
@@ -295,7 +314,7 @@ func (d *Decoder) strictArray0() (any, error) {
 		return nil, err
 	}
 	defer d.leave()
-	a := &Array{Dense: make([]any, 0, n)}
+	a := &Array{Dense: make([]any, 0, d.prealloc(n))}
 	if err := d.addRef0(a); err != nil {
 		return nil, err
 	}

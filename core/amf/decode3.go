@@ -119,7 +119,10 @@ func (d *Decoder) string3() (string, error) {
 		return "", err
 	}
 	s := string(b)
-	if s != "" && len(d.strs) < maxRefs {
+	if s != "" {
+		if len(d.strs) >= maxRefs {
+			return "", d.fail(ErrTooLarge, "too many strings")
+		}
 		d.strs = append(d.strs, s)
 	}
 	return s, nil
@@ -201,7 +204,7 @@ func (d *Decoder) array3() (any, error) {
 		}
 		a.Assoc = append(a.Assoc, Prop{Key: k, Value: v})
 	}
-	a.Dense = make([]any, 0, n)
+	a.Dense = make([]any, 0, d.prealloc(n))
 	for i := uint32(0); i < n; i++ {
 		v, err := d.DecodeAMF3()
 		if err != nil {
@@ -268,8 +271,8 @@ func (d *Decoder) object3() (any, error) {
 		return d.externalizable(t)
 	}
 	o := &Object{Class: t.class}
-	if n := min(len(t.sealed), d.Len()); n > 0 { // traits are shared: cap by the bytes left
-		o.Props = make([]Prop, 0, n)
+	if n := len(t.sealed); n > 0 { // traits are shared by reference: never trust their count alone
+		o.Props = make([]Prop, 0, d.prealloc(uint32(n)))
 	}
 	if _, err := d.addObj(o); err != nil {
 		return nil, err
@@ -333,7 +336,7 @@ func (d *Decoder) vector3(m byte) (any, error) {
 	if int64(n)*int64(size) > int64(d.Len()) {
 		return nil, d.fail(ErrTooLarge, "vector of "+strconv.FormatUint(uint64(n), 10))
 	}
-	v := &Vector{Kind: m, Fixed: fixed != 0, Items: make([]any, 0, n)}
+	v := &Vector{Kind: m, Fixed: fixed != 0, Items: make([]any, 0, d.prealloc(n))}
 	if _, err := d.addObj(v); err != nil {
 		return nil, err
 	}
@@ -391,7 +394,7 @@ func (d *Decoder) dictionary3() (any, error) {
 		return nil, err
 	}
 	defer d.leave()
-	dict := &Dictionary{WeakKeys: weak != 0, Entries: make([]DictEntry, 0, n)}
+	dict := &Dictionary{WeakKeys: weak != 0, Entries: make([]DictEntry, 0, d.prealloc(n))}
 	if _, err := d.addObj(dict); err != nil {
 		return nil, err
 	}

@@ -45,13 +45,20 @@ func AppendString0(dst []byte, s string) []byte {
 	return appendKey0(dst, s)
 }
 
-// appendKey0 appends a plain u16-length UTF-8 string (object keys, no marker).
+// appendKey0 appends a plain u16-length UTF-8 string (object keys, no marker); callers check the
+// length with fitsKey0 first.
 func appendKey0(dst []byte, s string) []byte {
-	if len(s) > 0xFFFF {
-		s = s[:0xFFFF]
-	}
 	dst = binary.BigEndian.AppendUint16(dst, uint16(len(s)))
 	return append(dst, s...)
+}
+
+// fitsKey0 refuses a key or class name AMF0 cannot carry (one decoded from AMF3 may be longer
+// than 65535 bytes), instead of truncating it, possibly inside a UTF-8 sequence.
+func fitsKey0(s string) error {
+	if len(s) > 0xFFFF {
+		return fmt.Errorf("amf: encode: AMF0 key or class name of %d bytes: %w", len(s), ErrTooLarge)
+	}
+	return nil
 }
 
 func appendF64(dst []byte, f float64) []byte {
@@ -111,13 +118,29 @@ func normalize(v any) any {
 		return o
 	case []byte:
 		return ByteArray(x)
+	case *Object: // typed nil pointers are null, not a crash
+		if x == nil {
+			return nil
+		}
+	case *Array:
+		if x == nil {
+			return nil
+		}
+	case *Vector:
+		if x == nil {
+			return nil
+		}
+	case *Dictionary:
+		if x == nil {
+			return nil
+		}
 	}
 	return v
 }
 
 func (e *Encoder) enter() error {
 	if e.depth >= maxEncodeDepth {
-		return fmt.Errorf("amf: encode: nesting deeper than %d", maxEncodeDepth)
+		return fmt.Errorf("amf: encode: deeper than %d: %w", maxEncodeDepth, ErrTooDeep)
 	}
 	e.depth++
 	return nil
@@ -157,7 +180,7 @@ func (e *Encoder) AppendAMF0(dst []byte, v any) ([]byte, error) {
 	case XML, ByteArray, *Vector, *Dictionary:
 		return e.AppendSwitched(dst, x) // AMF3-only types travel switched
 	}
-	return nil, fmt.Errorf("amf: cannot encode %T", v)
+	return nil, fmt.Errorf("amf: encode %T: %w", v, ErrUnsupported)
 }
 
 // ref0 emits a reference if p was already written in this message, else records it.
@@ -187,6 +210,9 @@ func (e *Encoder) props0(dst []byte, dense []any, props []Prop) ([]byte, error) 
 		}
 	}
 	for _, p := range props {
+		if err := fitsKey0(p.Key); err != nil {
+			return nil, err
+		}
 		dst = appendKey0(dst, p.Key)
 		if dst, err = e.AppendAMF0(dst, p.Value); err != nil {
 			return nil, err
@@ -198,6 +224,9 @@ func (e *Encoder) props0(dst []byte, dense []any, props []Prop) ([]byte, error) 
 func (e *Encoder) object0(dst []byte, o *Object) ([]byte, error) {
 	if out, ok := e.ref0(dst, o); ok {
 		return out, nil
+	}
+	if err := fitsKey0(o.Class); err != nil {
+		return nil, err
 	}
 	if o.Class != "" {
 		dst = appendKey0(append(dst, 0x10), o.Class)

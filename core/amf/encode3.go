@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"strconv"
 )
 
 func appendU29(dst []byte, v uint32) []byte {
@@ -38,8 +39,9 @@ func (e *Encoder) AppendAMF3(dst []byte, v any) ([]byte, error) {
 			return nil, err
 		}
 		return e.string3(append(dst, 0x06), x), nil
+	default:
+		return e.complex3(dst, x)
 	}
-	return e.complex3(dst, normalize(v))
 }
 
 // maxLen3 is the largest length an AMF3 U29 header can carry (28 bits after the flag bit).
@@ -48,7 +50,7 @@ const maxLen3 = 1<<28 - 1
 // fitsU29 refuses values whose length AMF3 cannot express, instead of silently truncating it.
 func fitsU29(n int) error {
 	if n > maxLen3 {
-		return fmt.Errorf("amf: encode: length %d exceeds AMF3's %d", n, maxLen3)
+		return fmt.Errorf("amf: encode: length %d over AMF3's %d: %w", n, maxLen3, ErrTooLarge)
 	}
 	return nil
 }
@@ -122,7 +124,7 @@ func (e *Encoder) complex3(dst []byte, v any) ([]byte, error) {
 	case *Dictionary:
 		return e.dict3(append(dst, 0x11), x)
 	}
-	return nil, fmt.Errorf("amf: cannot encode %T", v)
+	return nil, fmt.Errorf("amf: encode %T: %w", v, ErrUnsupported)
 }
 
 // bytesKey identifies a byte array by where its bytes live, xmlKey an XML value by its text: a
@@ -203,13 +205,7 @@ func (e *Encoder) object3(dst []byte, o *Object) ([]byte, error) {
 
 // traits3 writes an inline traits header, or a reference to identical traits sent before.
 func (e *Encoder) traits3(dst []byte, class string, sealed []string, dynamic bool) []byte {
-	key := class
-	for _, s := range sealed {
-		key += "\x00" + s
-	}
-	if dynamic {
-		key += "\x00\x01dyn"
-	}
+	key := traitsKey(class, sealed, dynamic)
 	if e.trait == nil {
 		e.trait = make(map[string]int)
 	}
@@ -307,4 +303,27 @@ func (e *Encoder) dict3(dst []byte, d *Dictionary) ([]byte, error) {
 		}
 	}
 	return dst, nil
+}
+
+// traitsKey identifies traits by class, dynamic flag and member names; every part is
+// length-prefixed so that no choice of names can make two different traits collide.
+func traitsKey(class string, sealed []string, dynamic bool) string {
+	if class == "" && len(sealed) == 0 && dynamic {
+		return "d" // anonymous objects, the common case: no allocation
+	}
+	b := make([]byte, 0, 16+len(class)+8*len(sealed))
+	kind := byte('s')
+	if dynamic {
+		kind = 'd'
+	}
+	b = appendLenPrefixed(append(b, kind), class)
+	for _, s := range sealed {
+		b = appendLenPrefixed(b, s)
+	}
+	return string(b)
+}
+
+func appendLenPrefixed(b []byte, s string) []byte {
+	b = append(strconv.AppendInt(b, int64(len(s)), 10), ':')
+	return append(b, s...)
 }

@@ -5,13 +5,13 @@ import (
 	"fmt"
 )
 
-// Sentinel causes of decode errors, for errors.Is.
+// Sentinel causes of decode errors (inside a *DecodeError) and of encode errors, for errors.Is.
 var (
 	ErrTruncated   = errors.New("truncated input")
 	ErrTooDeep     = errors.New("nesting too deep")
 	ErrBadMarker   = errors.New("unknown or unsupported marker")
 	ErrBadRef      = errors.New("reference out of range")
-	ErrTooLarge    = errors.New("declared length exceeds the input")
+	ErrTooLarge    = errors.New("length exceeds the input or the format")
 	ErrUnsupported = errors.New("unsupported value")
 )
 

@@ -22,6 +22,11 @@
 //	AMF3 vectors                  *Vector
 //	AMF3 dictionary               *Dictionary
 //
+// Flex's externalizable flex.messaging.io.ArrayCollection and ObjectProxy decode to the value they
+// wrap; other externalizable classes have private formats and are refused. Encoding maps the
+// model back; where a format lacks a type it degrades visibly: Unsupported is AMF3 undefined, and
+// in AMF0 the AMF3-only types (XML, ByteArray, Vector, Dictionary) are written AVM+-switched.
+//
 // References (AMF0 0x07, AMF3 reference tables) decode to the same pointer as the value they refer
 // to, so a decoded graph may share nodes and contain cycles.
 package amf
