@@ -41,14 +41,15 @@ func main() {
 	dur := flag.Duration("duration", 20*time.Second, "length of each run (ramp included)")
 	ramp := flag.Duration("ramp", 5*time.Second, "player ramp")
 	bitrate := flag.String("bitrate", "2M", "stream bit rate")
+	rpcClients := flag.Int("rpc-clients", 100, "concurrent clients of the RPC run (0: skip RPC and connect runs)")
 	flag.Parse()
-	if err := run(*counts, *dur, *ramp, *bitrate); err != nil {
+	if err := run(*counts, *dur, *ramp, *bitrate, *rpcClients); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(counts string, dur, ramp time.Duration, bitrate string) error {
+func run(counts string, dur, ramp time.Duration, bitrate string, rpcClients int) error {
 	dir, err := os.MkdirTemp("", "fmsgo-bench")
 	if err != nil {
 		return err
@@ -65,6 +66,9 @@ func run(counts string, dur, ramp time.Duration, bitrate string) error {
 	var results []result
 	for _, f := range strings.Split(counts, ",") {
 		n, _ := strconv.Atoi(strings.TrimSpace(f))
+		if n <= 0 {
+			continue
+		}
 		servers := []func(string) (*exec.Cmd, string, error){startOrigin}
 		if _, err := os.Stat("/usr/lib/nginx/modules/ngx_rtmp_module.so"); err == nil {
 			servers = append(servers, startNginx)
@@ -79,6 +83,9 @@ func run(counts string, dur, ramp time.Duration, bitrate string) error {
 		}
 	}
 	printRatios(results)
+	if rpcClients > 0 {
+		return rpcBench(dir, rpcClients, 10*time.Second)
+	}
 	return nil
 }
 

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fmsgo/fmsgo/core/rtmpclient"
+)
+
+const benchApp = `
+application.onConnect = function (client) { return true; };
+Client.prototype.echo = function (x) { return x; };
+`
+
+// rpcBench measures NetConnection.call round trips through a trivial JS method with many
+// concurrent clients, and connects per second through an onConnect that accepts.
+func rpcBench(dir string, clients int, d time.Duration) error {
+	appDir := filepath.Join(dir, "apps", "rpc")
+	os.MkdirAll(appDir, 0o755)
+	if err := os.WriteFile(filepath.Join(appDir, "main.js"), []byte(benchApp), 0o644); err != nil {
+		return err
+	}
+	srv, addr, err := startOrigin(dir)
+	if err != nil {
+		return err
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	if err := waitListening(addr); err != nil {
+		return err
+	}
+	url := "rtmp://" + addr + "/rpc"
+	if err := measureCalls(srv, url, clients, d); err != nil {
+		return err
+	}
+	return measureConnects(srv, url, 8, d)
+}
+
+func measureCalls(srv *exec.Cmd, url string, n int, d time.Duration) error {
+	ctx := context.Background()
+	cs := make([]*rtmpclient.Client, n)
+	for i := range cs {
+		c, err := rtmpclient.Dial(ctx, url, rtmpclient.Options{})
+		if err != nil {
+			return fmt.Errorf("dial: %w", err)
+		}
+		defer c.Close()
+		cs[i] = c
+	}
+	var calls atomic.Int64
+	var lat latencies
+	deadline := time.Now().Add(d)
+	c0, t0 := cpuSeconds(srv.Process.Pid), time.Now()
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		wg.Add(1)
+		go func(c *rtmpclient.Client) {
+			defer wg.Done()
+			var mine []time.Duration
+			for time.Now().Before(deadline) {
+				s := time.Now()
+				if _, err := c.Call(ctx, "echo", 1.0); err != nil {
+					return
+				}
+				mine = append(mine, time.Since(s))
+				calls.Add(1)
+			}
+			lat.add(mine)
+		}(c)
+	}
+	wg.Wait()
+	el := time.Since(t0)
+	cpu := cpuSeconds(srv.Process.Pid) - c0
+	p50, p99 := lat.percentiles()
+	fmt.Printf("rpc         %d clients: %.0f calls/s through a JS method, p50 %.2f ms, p99 %.2f ms, origin cpu %.0f%% of a core (client in the bench process)\n",
+		n, float64(calls.Load())/el.Seconds(), ms(p50), ms(p99), 100*cpu/el.Seconds())
+	return nil
+}
+
+func measureConnects(srv *exec.Cmd, url string, workers int, d time.Duration) error {
+	var n atomic.Int64
+	var lat latencies
+	deadline := time.Now().Add(d)
+	c0, t0 := cpuSeconds(srv.Process.Pid), time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for time.Now().Before(deadline) {
+				s := time.Now()
+				c, err := rtmpclient.Dial(context.Background(), url, rtmpclient.Options{})
+				if err != nil {
+					continue
+				}
+				mine = append(mine, time.Since(s))
+				n.Add(1)
+				c.Close()
+			}
+			lat.add(mine)
+		}()
+	}
+	wg.Wait()
+	el := time.Since(t0)
+	cpu := cpuSeconds(srv.Process.Pid) - c0
+	p50, p99 := lat.percentiles()
+	fmt.Printf("connect     %d workers: %.0f connects/s (dial+handshake+connect+onConnect accept), p50 %.2f ms, p99 %.2f ms, origin cpu %.0f%% of a core\n",
+		workers, float64(n.Load())/el.Seconds(), ms(p50), ms(p99), 100*cpu/el.Seconds())
+	return nil
+}
+
+type latencies struct {
+	mu  sync.Mutex
+	all []time.Duration
+}
+
+func (l *latencies) add(d []time.Duration) {
+	l.mu.Lock()
+	l.all = append(l.all, d...)
+	l.mu.Unlock()
+}
+
+func (l *latencies) percentiles() (p50, p99 time.Duration) {
+	if len(l.all) == 0 {
+		return 0, 0
+	}
+	sort.Slice(l.all, func(i, j int) bool { return l.all[i] < l.all[j] })
+	return l.all[len(l.all)/2], l.all[len(l.all)*99/100]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
