@@ -25,6 +25,7 @@ type session struct {
 	connected bool
 	js        *scripting.Client // the app's handle on this connection
 	jss       *jsSession
+	so        *soSubscriber // set on the first shared-object message
 	streams   map[uint32]*netStream
 	nextID    uint32
 }
@@ -130,17 +131,13 @@ func (s *session) onGetStreamLength(streamID uint32, cmd *rtmpmsg.Command) error
 	return s.answer(streamID, cmd, float64(0))
 }
 
-// HandleSharedObject implements rtmpconn.Handler; shared objects arrive with their own issue.
-func (s *session) HandleSharedObject(*rtmpconn.Conn, *rtmpmsg.SharedObjectMessage, bool) error {
-	return nil
-}
-
 // Closed implements rtmpconn.Handler: every stream is closed and the instance released.
 func (s *session) Closed(_ *rtmpconn.Conn, _ error) {
 	for id, ns := range s.streams {
 		ns.close()
 		delete(s.streams, id)
 	}
+	s.closeSharedObjects()
 	if s.js != nil {
 		s.js.Disconnect()
 		s.js = nil

@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/fmsgo/fmsgo/core/amf"
+	"github.com/fmsgo/fmsgo/core/sharedobject"
 	"github.com/fmsgo/fmsgo/scripting/jsapi"
 	"github.com/fmsgo/fmsgo/scripting/jsloop"
 )
@@ -23,6 +24,10 @@ type instance struct {
 	loop     *jsloop.Loop
 	refs     int // connections on their way in (Engine.mu)
 	maxConns int
+	// so outlives generations (hot reload keeps shared objects); safe from any goroutine.
+	so       *sharedobject.Registry
+	soAccess soAccess
+	soEvents soEventQueue
 
 	app      *App
 	gen      *generation // nil while the code fails to load
@@ -43,6 +48,7 @@ type generation struct {
 	builtins map[string]bool // global keys before the app's code ran
 	baseGlob map[string]any  // globals / application props as start-up left them (AMF model)
 	baseApp  map[string]any
+	sos      *soScript // the SharedObject class of this runtime
 }
 
 // pendingRPC is a client call whose handler returned a Promise not settled yet.
@@ -61,6 +67,7 @@ func (e *Engine) startInstance(appName, instName string) (*instance, error) {
 	inst := &instance{e: e, appName: appName, name: appName + "/" + instName, app: app,
 		rpcs: map[*pendingRPC]struct{}{}}
 	inst.log = e.log.With().Str("app", appName).Str("instance", instName).Logger()
+	inst.so = inst.newSharedObjects(instName)
 	cfg := app.Config
 	inst.loop = jsloop.New(jsloop.Options{
 		HandlerBudget:    cfg.HandlerTimeout(),
@@ -108,6 +115,11 @@ func (inst *instance) start() {
 // build runs the app's code in rt as a new generation: the object model, the top level, then
 // onAppStart. sandboxed is true for a reload (effects are no-ops until the commit).
 func (inst *instance) build(rt *goja.Runtime, prg *goja.Program, reload bool) (*generation, error) {
+	// Built-ins that can build a huge result in one call get a per-result cap (APP-API.md
+	// "Containment"), before any app code runs.
+	if err := jsapi.InstallContainment(rt, 0); err != nil {
+		return nil, err
+	}
 	g := &generation{rt: rt, objs: map[*Client]*jsapi.Client{}}
 	app, err := jsapi.NewApp(rt, jsapi.AppOptions{
 		Name: inst.name, Dir: inst.app.Dir, LibDir: inst.e.cfg.ScriptLibDir, Config: inst.app.Config.Config,
@@ -119,6 +131,9 @@ func (inst *instance) build(rt *goja.Runtime, prg *goja.Program, reload bool) (*
 	}
 	g.app = app
 	app.Sandboxed = reload
+	if err := g.installSharedObjects(inst.so); err != nil {
+		return nil, err
+	}
 	g.builtins = map[string]bool{}
 	for _, k := range rt.GlobalObject().Keys() {
 		g.builtins[k] = true
@@ -146,6 +161,7 @@ func (inst *instance) fatal(err error) {
 	inst.e.forget(inst, true)
 	inst.gen = nil
 	inst.closeAll("application stopped: " + err.Error())
+	inst.closeSharedObjects()
 }
 
 // unload stops the instance: onAppStop, clients get AppShutdown, the loop ends.
@@ -162,6 +178,7 @@ func (inst *instance) unload(code, why string) {
 		g.app.Sandboxed = true
 	}
 	inst.closeAll(why)
+	inst.closeSharedObjects()
 	inst.log.Info().Str("reason", why).Msg("instance unloaded")
 	inst.loop.Stop()
 }

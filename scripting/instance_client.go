@@ -27,6 +27,7 @@ type Client struct {
 	sess        Session
 	info        ClientInfo
 	connectedAt time.Time
+	accessLists // readAccess / writeAccess, read by the shared-object access hook
 
 	// Owned by the instance loop.
 	state    clientState
@@ -57,6 +58,7 @@ func (g *generation) objIn(c *Client) *jsapi.Client {
 	jc := g.objs[c]
 	if jc == nil {
 		jc = g.app.NewClient(c, c.props())
+		defineAccess(g.rt, jc.Obj, c)
 		g.objs[c] = jc
 	}
 	return jc
@@ -91,6 +93,7 @@ func (inst *instance) connect(c *Client) {
 	inst.connects++
 	inst.idleSeq++
 	inst.clients = append(inst.clients, c)
+	inst.soAccess.add(c)
 	wait := inst.app.Config.PendingConnectTimeout()
 	c.timer = time.AfterFunc(wait, func() {
 		_ = inst.loop.Post(func(*goja.Runtime) error { inst.pendingTimeout(c); return nil })
@@ -201,6 +204,7 @@ func (inst *instance) remove(c *Client) {
 			break
 		}
 	}
+	inst.soAccess.remove(c)
 	if g := inst.gen; g != nil {
 		if jc := g.objs[c]; jc != nil {
 			g.app.RemoveClient(jc)

@@ -6,7 +6,6 @@ import (
 
 	"github.com/dop251/goja"
 
-	"github.com/fmsgo/fmsgo/scripting/jsapi"
 	"github.com/fmsgo/fmsgo/scripting/jsloop"
 )
 
@@ -58,13 +57,7 @@ func (inst *instance) reload(app *App, prg *goja.Program) error {
 	old := inst.gen
 	rt := inst.loop.NewRuntime()
 	inst.app = app
-	// Built-ins that can build a huge result in one call get a per-result cap (APP-API.md
-	// "Containment"), before any app code runs.
-	err := jsapi.InstallContainment(rt, 0)
-	var g *generation
-	if err == nil {
-		g, err = inst.build(rt, prg, old != nil)
-	}
+	g, err := inst.build(rt, prg, old != nil)
 	if err == nil && old != nil {
 		err = inst.carry(old, g)
 	}

@@ -101,6 +101,7 @@ type Conn struct {
 
 	objectEncoding atomic.Int32
 	out            outQueue
+	ws             writeSide
 	writerDone     chan struct{}
 	closeOnce      sync.Once
 
@@ -129,6 +130,7 @@ func New(nc net.Conn, cfg Config, h Handler, log zerolog.Logger) *Conn {
 	}
 	c.Stats.ConnectedAtUnixNano = time.Now().UnixNano()
 	c.out.init(c.cfg.MaxQueuedBytes)
+	c.initWriteSide()
 	return c
 }
 

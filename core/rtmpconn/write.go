@@ -1,11 +1,7 @@
 package rtmpconn
 
 import (
-	"errors"
-	"fmt"
-	"net"
 	"sync"
-	"time"
 
 	"github.com/fmsgo/fmsgo/core/chunk"
 	"github.com/fmsgo/fmsgo/core/media"
@@ -81,6 +77,30 @@ func (q *outQueue) push(m outMsg, budget int) (ok, overflow bool) {
 	return true, false
 }
 
+// pushQuiet is push without waking the writer goroutine (the caller flushes or wakes).
+func (q *outQueue) pushQuiet(m outMsg, budget int) (ok, overflow bool) {
+	n := len(m.bytes())
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	switch {
+	case q.closed, budget > 0 && q.bytes+n > budget:
+		return false, false
+	case q.bytes+n > q.limit:
+		return false, true
+	}
+	q.items = append(q.items, m)
+	q.bytes += n
+	return true, false
+}
+
+// wakeWriter signals the writer goroutine.
+func (q *outQueue) wakeWriter() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
 // take moves every queued message into dst (swapping buffers, so nothing allocates).
 func (q *outQueue) take(dst []outMsg) []outMsg {
 	q.mu.Lock()
@@ -122,68 +142,6 @@ func releaseAll(items []outMsg) {
 	}
 }
 
-// writeLoop is the writer goroutine: it owns the chunk writer and the socket's write side.
-func (c *Conn) writeLoop() {
-	defer close(c.writerDone)
-	w := chunk.NewWriter()
-	var batch []outMsg
-	var bufs net.Buffers
-	for {
-		select {
-		case <-c.out.wake:
-		case <-c.ctx.Done():
-			return
-		}
-		for {
-			batch = c.out.take(batch)
-			if len(batch) == 0 {
-				break
-			}
-			closeAfter, err := c.flush(w, batch, &bufs)
-			releaseAll(batch)
-			batch = batch[:0]
-			if err != nil {
-				c.Close(err)
-				return
-			}
-			if closeAfter {
-				c.Close(nil)
-				return
-			}
-		}
-	}
-}
-
-func (c *Conn) flush(w *chunk.Writer, batch []outMsg, bufs *net.Buffers) (closeAfter bool, err error) {
-	b := (*bufs)[:0]
-	var total int
-	for i := range batch {
-		m := &batch[i]
-		if m.closeConn && m.h.TypeID == 0 { // a bare close marker: nothing to write
-			closeAfter = true
-			continue
-		}
-		p := m.bytes()
-		b = w.Append(b, m.h, p)
-		total += len(p)
-		if m.chunkSize != 0 {
-			w.SetChunkSize(m.chunkSize)
-		}
-		closeAfter = closeAfter || m.closeConn
-	}
-	*bufs = b
-	_ = c.nc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
-	n, err := b.WriteTo(c.nc)
-	w.Reset()
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		err = fmt.Errorf("write timeout after %v: the client stopped reading: %w", c.cfg.WriteTimeout, err)
-	}
-	c.Stats.BytesOut.Add(uint64(n))
-	c.Stats.MsgOut.Add(uint64(len(batch)))
-	return closeAfter, err
-}
-
 // QueuedBytes is how much is waiting to be written to this client.
 func (c *Conn) QueuedBytes() int { return c.out.queued() }
 
@@ -201,7 +159,10 @@ func (c *Conn) SendMedia(streamID uint32, p *media.Packet, ts uint32, budget int
 	if budget <= 0 {
 		budget = c.cfg.MaxQueuedBytes
 	}
-	ok, _ := c.out.push(m, budget)
+	ok, _ := c.out.pushQuiet(m, budget)
+	if ok {
+		c.writeSoon()
+	}
 	return ok
 }
 

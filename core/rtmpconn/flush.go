@@ -1,0 +1,223 @@
+package rtmpconn
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"github.com/fmsgo/fmsgo/core/chunk"
+)
+
+// writeSide is the socket's write side: the chunk writer, the buffers being written and what a
+// non-blocking write left unwritten. It is guarded by mu, held only by whoever is writing: the
+// connection's writer goroutine, or a producer (a stream hub delivering media) that finds the
+// socket idle and writes at once. Writing from the producer saves a goroutine wake-up and
+// switch per message per player — the main cost of fan-out — and a socket that cannot take the
+// bytes at once is handed to the writer goroutine, so a producer never blocks on a slow client.
+type writeSide struct {
+	mu         sync.Mutex
+	w          *chunk.Writer
+	bufs       net.Buffers
+	batch      []outMsg    // messages in bufs; their packets are released once fully written
+	left       net.Buffers // unwritten tail of a non-blocking write (aliases bufs)
+	closeAfter bool        // close once batch is fully written
+	raw        syscall.RawConn
+	iov        []syscall.Iovec
+}
+
+// maxIOV is Linux's IOV_MAX: one writev takes at most this many buffers.
+const maxIOV = 1024
+
+func (c *Conn) initWriteSide() {
+	c.ws.w = chunk.NewWriter()
+	if sc, ok := c.nc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			c.ws.raw = raw
+		}
+	}
+}
+
+// writeLoop is the writer goroutine: it drains the queue with blocking writes under a deadline.
+func (c *Conn) writeLoop() {
+	defer close(c.writerDone)
+	for {
+		select {
+		case <-c.out.wake:
+		case <-c.ctx.Done():
+			c.ws.mu.Lock()
+			c.releaseBatch()
+			c.ws.mu.Unlock()
+			return
+		}
+		c.ws.mu.Lock()
+		closeNow, err := c.drainBlocking()
+		c.ws.mu.Unlock()
+		if err != nil {
+			c.Close(err)
+			return
+		}
+		if closeNow {
+			c.Close(nil)
+			return
+		}
+	}
+}
+
+// writeSoon writes what is queued now if the socket is free and takes it; otherwise the writer
+// goroutine is woken to do it.
+func (c *Conn) writeSoon() {
+	ws := &c.ws
+	if ws.raw == nil || !ws.mu.TryLock() {
+		c.out.wakeWriter()
+		return
+	}
+	defer ws.mu.Unlock()
+	if len(ws.left) > 0 || ws.closeAfter {
+		c.out.wakeWriter() // the writer goroutine owns an unfinished write
+		return
+	}
+	ws.batch = c.out.take(ws.batch)
+	if len(ws.batch) == 0 {
+		return
+	}
+	c.build()
+	n, err := c.writevNow(ws.bufs)
+	if err != nil {
+		c.releaseBatch()
+		go c.Close(fmt.Errorf("write: %w", err))
+		return
+	}
+	c.Stats.BytesOut.Add(uint64(n))
+	ws.left = advance(ws.bufs, n)
+	if len(ws.left) > 0 {
+		c.out.wakeWriter()
+		return
+	}
+	c.finishBatch()
+	if ws.closeAfter {
+		go c.Close(nil)
+	}
+}
+
+// drainBlocking writes leftovers, then everything queued, blocking under the write deadline.
+func (c *Conn) drainBlocking() (closeNow bool, err error) {
+	ws := &c.ws
+	for {
+		if len(ws.left) > 0 {
+			if err := c.writeBlocking(&ws.left); err != nil {
+				return false, err
+			}
+		}
+		if len(ws.batch) > 0 {
+			c.finishBatch()
+		}
+		if ws.closeAfter {
+			return true, nil
+		}
+		ws.batch = c.out.take(ws.batch)
+		if len(ws.batch) == 0 {
+			return false, nil
+		}
+		c.build()
+		ws.left = ws.bufs
+	}
+}
+
+// build chunks the batch into ws.bufs.
+func (c *Conn) build() {
+	ws := &c.ws
+	b := ws.bufs[:0]
+	for i := range ws.batch {
+		m := &ws.batch[i]
+		if m.closeConn && m.h.TypeID == 0 { // a bare close marker: nothing to write
+			ws.closeAfter = true
+			continue
+		}
+		b = ws.w.Append(b, m.h, m.bytes())
+		if m.chunkSize != 0 {
+			ws.w.SetChunkSize(m.chunkSize)
+		}
+		ws.closeAfter = ws.closeAfter || m.closeConn
+	}
+	ws.bufs = b
+	c.Stats.MsgOut.Add(uint64(len(ws.batch)))
+}
+
+// finishBatch releases a fully written batch and recycles the header scratch.
+func (c *Conn) finishBatch() {
+	c.releaseBatch()
+	c.ws.w.Reset()
+	c.ws.left = nil
+}
+
+func (c *Conn) releaseBatch() {
+	releaseAll(c.ws.batch)
+	c.ws.batch = c.ws.batch[:0]
+}
+
+func (c *Conn) writeBlocking(bufs *net.Buffers) error {
+	_ = c.nc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
+	n, err := bufs.WriteTo(c.nc)
+	c.Stats.BytesOut.Add(uint64(n))
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		err = fmt.Errorf("write timeout after %v: the client stopped reading: %w", c.cfg.WriteTimeout, err)
+	}
+	return err
+}
+
+// writevNow makes one non-blocking writev: what the socket buffer takes now, never a wait.
+func (c *Conn) writevNow(bufs net.Buffers) (int, error) {
+	ws := &c.ws
+	iov := ws.iov[:0]
+	for _, b := range bufs {
+		if len(b) == 0 {
+			continue
+		}
+		if len(iov) == maxIOV {
+			break
+		}
+		v := syscall.Iovec{Base: &b[0]}
+		v.SetLen(len(b))
+		iov = append(iov, v)
+	}
+	ws.iov = iov
+	if len(iov) == 0 {
+		return 0, nil
+	}
+	var n uintptr
+	var errno syscall.Errno
+	err := ws.raw.Write(func(fd uintptr) bool {
+		n, _, errno = syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+		return true // never wait here: a full socket buffer is the writer goroutine's job
+	})
+	clear(iov) // drop the references to payloads
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return 0, nil // an old deadline of the writer goroutine: let it write, with a fresh one
+	case err != nil:
+		return 0, err
+	case errno == syscall.EAGAIN || errno == syscall.EINTR:
+		return 0, nil
+	case errno != 0:
+		return 0, errno
+	}
+	return int(n), nil
+}
+
+// advance drops the first n bytes of bufs (which it modifies in place).
+func advance(bufs net.Buffers, n int) net.Buffers {
+	for len(bufs) > 0 && n >= len(bufs[0]) {
+		n -= len(bufs[0])
+		bufs = bufs[1:]
+	}
+	if len(bufs) > 0 && n > 0 {
+		bufs[0] = bufs[0][n:]
+	}
+	return bufs
+}

@@ -1,0 +1,279 @@
+package scripting
+
+import (
+	"slices"
+
+	"github.com/dop251/goja"
+
+	"github.com/fmsgo/fmsgo/core/sharedobject"
+	"github.com/fmsgo/fmsgo/scripting/jsapi"
+)
+
+// soScript is the server-side SharedObject class of one generation (APP-API.md "SharedObject"):
+// script objects over the instance's registry, one per name and persistence, so that handlers the
+// script assigns (so.NAME = function, so.onSync) are found again when clients reach them. Like
+// its runtime it belongs to the instance loop.
+type soScript struct {
+	app     *jsapi.App
+	reg     *sharedobject.Registry
+	proto   *goja.Object
+	handles map[string]*soHandle
+	byObj   map[*goja.Object]*soHandle
+}
+
+// soHandle is one script SharedObject.
+type soHandle struct {
+	key         string
+	obj         *goja.Object
+	so          *sharedobject.Object
+	resyncDepth goja.Value
+	closed      bool
+}
+
+func soKey(name string, persistent bool) string {
+	if persistent {
+		return "p\x00" + name
+	}
+	return "t\x00" + name
+}
+
+// installSharedObjects defines the global SharedObject in g's runtime, replacing jsapi's
+// "not supported yet" placeholder.
+func (g *generation) installSharedObjects(reg *sharedobject.Registry) error {
+	rt := g.rt
+	s := &soScript{app: g.app, reg: reg, proto: rt.NewObject(), handles: map[string]*soHandle{}, byObj: map[*goja.Object]*soHandle{}}
+	g.sos = s
+	ctor := rt.ToValue(func(goja.ConstructorCall) *goja.Object {
+		panic(rt.NewTypeError("use SharedObject.get(name, persistent)"))
+	}).(*goja.Object)
+	_ = ctor.Set("prototype", s.proto)
+	_ = ctor.Set("get", s.jsGet)
+	_ = s.proto.DefineDataProperty("constructor", ctor, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	s.installMethods()
+	s.installAccessors()
+	return rt.Set("SharedObject", ctor)
+}
+
+// jsGet is SharedObject.get(name, persistent): one argument means non-persistent. A refusal
+// (persistence differs from the existing object's, too many objects, a name unusable as a path)
+// returns null as FMS does, with a log line saying why.
+func (s *soScript) jsGet(call goja.FunctionCall) goja.Value {
+	name := call.Argument(0).String()
+	persistent := call.Argument(1).ToBoolean()
+	key := soKey(name, persistent)
+	if h := s.handles[key]; h != nil {
+		return h.obj
+	}
+	so, err := s.reg.Get(name, persistent)
+	if err != nil {
+		s.app.Log().Warn().Err(err).Str("so", name).Msg("SharedObject.get refused")
+		return goja.Null()
+	}
+	h := &soHandle{key: key, obj: s.app.RT.NewObject(), so: so, resyncDepth: s.app.RT.ToValue(-1)}
+	_ = h.obj.SetPrototype(s.proto)
+	s.handles[key], s.byObj[h.obj] = h, h
+	return h.obj
+}
+
+// handle returns the open SharedObject that `this` is, or throws.
+func (s *soScript) handle(this goja.Value, method string) *soHandle {
+	o, _ := this.(*goja.Object)
+	h := s.byObj[o]
+	if h == nil {
+		panic(s.app.RT.NewTypeError("SharedObject.prototype.%s called on a non-SharedObject", method))
+	}
+	if h.closed {
+		panic(s.app.RT.NewTypeError("SharedObject %q is closed (get it again)", h.so.Name()))
+	}
+	return h
+}
+
+// check turns a registry error into a JS exception.
+func (s *soScript) check(err error) {
+	if err != nil {
+		panic(s.app.RT.NewGoError(err))
+	}
+}
+
+func (s *soScript) installMethods() {
+	rt := s.app.RT
+	methods := map[string]func(*soHandle, goja.FunctionCall) goja.Value{
+		"getProperty":      s.jsGetProperty,
+		"setProperty":      s.jsSetProperty,
+		"getPropertyNames": s.jsPropertyNames,
+		"size":             func(h *soHandle, _ goja.FunctionCall) goja.Value { return rt.ToValue(h.so.Size()) },
+		"lock":             s.effect(func(h *soHandle, _ goja.FunctionCall) { h.so.Lock() }),
+		"unlock":           s.effect(func(h *soHandle, _ goja.FunctionCall) { h.so.Unlock() }),
+		"clear":            s.effect(func(h *soHandle, _ goja.FunctionCall) { s.check(h.so.Clear()) }),
+		"send":             s.effect(s.send),
+		"flush":            s.jsFlush,
+		"purge": func(h *soHandle, c goja.FunctionCall) goja.Value {
+			h.so.Purge(uint32(c.Argument(0).ToInteger()))
+			return rt.ToValue(true)
+		},
+		"close": s.jsClose,
+	}
+	for name, m := range methods {
+		fn := func(call goja.FunctionCall) goja.Value { return m(s.handle(call.This, name), call) }
+		_ = s.proto.DefineDataProperty(name, rt.ToValue(fn), goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	}
+}
+
+// effect wraps a method whose effect leaves the runtime: a no-op returning true while the app
+// is sandboxed (a reload building its new generation).
+func (s *soScript) effect(f func(*soHandle, goja.FunctionCall)) func(*soHandle, goja.FunctionCall) goja.Value {
+	return func(h *soHandle, call goja.FunctionCall) goja.Value {
+		if !s.app.Sandboxed {
+			f(h, call)
+		}
+		return s.app.RT.ToValue(true)
+	}
+}
+
+// installAccessors defines name, version, isDirty and resyncDepth on the prototype, so that a
+// SharedObject has no own data properties (reload carry-over leaves it alone).
+func (s *soScript) installAccessors() {
+	rt := s.app.RT
+	getters := map[string]func(*soHandle) goja.Value{
+		"name":        func(h *soHandle) goja.Value { return rt.ToValue(h.so.Name()) },
+		"version":     func(h *soHandle) goja.Value { return rt.ToValue(h.so.Version()) },
+		"isDirty":     func(h *soHandle) goja.Value { return rt.ToValue(h.so.Dirty()) },
+		"resyncDepth": func(h *soHandle) goja.Value { return h.resyncDepth },
+	}
+	for name, get := range getters {
+		getter := rt.ToValue(func(call goja.FunctionCall) goja.Value { return get(s.handle(call.This, name)) })
+		setter := rt.ToValue(func(call goja.FunctionCall) goja.Value {
+			if name == "resyncDepth" {
+				s.handle(call.This, name).resyncDepth = call.Argument(0)
+			}
+			return goja.Undefined()
+		})
+		_ = s.proto.DefineAccessorProperty(name, getter, setter, goja.FLAG_TRUE, goja.FLAG_FALSE)
+	}
+}
+
+// jsGetProperty: a missing slot is undefined.
+func (s *soScript) jsGetProperty(h *soHandle, call goja.FunctionCall) goja.Value {
+	v, ok := h.so.GetProperty(call.Argument(0).String())
+	if !ok {
+		return goja.Undefined()
+	}
+	return s.app.Conv.ToJS(v)
+}
+
+// jsSetProperty: null or undefined deletes the slot; a value past the limits throws.
+func (s *soScript) jsSetProperty(h *soHandle, call goja.FunctionCall) goja.Value {
+	key := call.Argument(0).String()
+	var v any
+	if arg := call.Argument(1); !goja.IsNull(arg) && !goja.IsUndefined(arg) {
+		var err error
+		if v, err = s.app.Conv.FromJS(arg); err != nil {
+			panic(s.app.RT.NewTypeError("SharedObject.setProperty(%q): %v", key, err))
+		}
+	}
+	if !s.app.Sandboxed {
+		s.check(h.so.SetProperty(key, v))
+	}
+	return goja.Undefined()
+}
+
+func (s *soScript) jsPropertyNames(h *soHandle, _ goja.FunctionCall) goja.Value {
+	names := h.so.PropertyNames()
+	vals := make([]any, len(names))
+	for i, n := range names {
+		vals[i] = n
+	}
+	return s.app.RT.NewArray(vals...)
+}
+
+func (s *soScript) send(h *soHandle, call goja.FunctionCall) {
+	method := call.Argument(0).String()
+	var args []any
+	if len(call.Arguments) > 1 {
+		args = s.app.AMFArgs(call.Arguments[1:])
+	}
+	s.check(h.so.Send(method, args...))
+}
+
+// jsFlush writes a persistent object now: true when written (or nothing to write).
+func (s *soScript) jsFlush(h *soHandle, _ goja.FunctionCall) goja.Value {
+	if s.app.Sandboxed {
+		return s.app.RT.ToValue(true)
+	}
+	if err := h.so.Flush(); err != nil {
+		s.app.Log().Error().Err(err).Str("so", h.so.Name()).Msg("SharedObject.flush failed")
+		return s.app.RT.ToValue(false)
+	}
+	return s.app.RT.ToValue(true)
+}
+
+// jsClose releases the server's hold; the script object is unusable afterwards and
+// SharedObject.get returns a new one.
+func (s *soScript) jsClose(h *soHandle, _ goja.FunctionCall) goja.Value {
+	if s.app.Sandboxed {
+		return goja.Undefined()
+	}
+	h.closed = true
+	delete(s.handles, h.key)
+	h.so.Close()
+	return goja.Undefined()
+}
+
+// callOn calls so[method](args...) on the generation's script object of so, if the script got
+// that object and defined the method; it reports whether a handler ran.
+func (s *soScript) callOn(so *sharedobject.Object, method string, args ...goja.Value) (bool, error) {
+	h := s.handles[soKey(so.Name(), so.Persistent())]
+	if h == nil {
+		return false, nil
+	}
+	var v goja.Value
+	if slices.Contains(h.obj.GetOwnPropertyNames(), method) {
+		v = h.obj.Get(method)
+	} else if !isProtoMethod(method) && slices.Contains(s.proto.GetOwnPropertyNames(), method) {
+		v = s.proto.Get(method) // SharedObject.prototype.NAME, FMS style; never Object.prototype's
+	}
+	fn, ok := goja.AssertFunction(v)
+	if !ok {
+		return false, nil
+	}
+	_, err := fn(h.obj, args...)
+	return true, err
+}
+
+// sync runs so.onSync(list) after clients changed slots.
+func (s *soScript) sync(so *sharedobject.Object, list []sharedobject.SyncItem) error {
+	rt := s.app.RT
+	items := make([]any, len(list))
+	for i, it := range list {
+		o := rt.NewObject()
+		_ = o.Set("name", it.Name)
+		_ = o.Set("code", it.Code)
+		items[i] = o
+	}
+	_, err := s.callOn(so, "onSync", rt.NewArray(items...))
+	return err
+}
+
+// message runs the server copy's handler of a client's so.send(method, ...).
+func (s *soScript) message(so *sharedobject.Object, method string, args []any) error {
+	if method == "" || method == "onSync" || isProtoMethod(method) {
+		return nil
+	}
+	vals := make([]goja.Value, len(args))
+	for i, a := range args {
+		vals[i] = s.app.Conv.ToJS(a)
+	}
+	_, err := s.callOn(so, method, vals...)
+	return err
+}
+
+// isProtoMethod refuses client calls of the SharedObject API itself (a client must not make the
+// server clear or close its copy by sending "clear").
+func isProtoMethod(name string) bool {
+	switch name {
+	case "getProperty", "setProperty", "getPropertyNames", "size", "lock", "unlock", "clear", "send",
+		"flush", "purge", "close", "constructor":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,196 @@
+package scripting
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dop251/goja"
+
+	"github.com/fmsgo/fmsgo/core/sharedobject"
+	"github.com/fmsgo/fmsgo/scripting/jsloop"
+)
+
+// soAccess is what the registry's Access hook reads: each connected client's readAccess and
+// writeAccess lists by connection id. The hook runs on connection goroutines with the registry's
+// lock held, so it cannot ask the runtime: the script's Client object writes through to
+// the client's atomic copies instead (see defineAccess).
+type soAccess struct {
+	byID sync.Map // connection id -> *Client
+}
+
+// newSharedObjects makes the instance's registry: limits from app.json, a store under the
+// engine's data folder (none without one), the access lists of the clients, and hooks that run
+// the script's onSync and message handlers on the instance loop.
+func (inst *instance) newSharedObjects(instName string) *sharedobject.Registry {
+	lim := inst.app.Config.SharedObjects
+	cfg := sharedobject.Config{
+		Limits: sharedobject.Limits{MaxSlots: lim.MaxSlots, MaxBytes: int(min(lim.MaxBytes, int64(^uint(0)>>1))), MaxObjects: lim.MaxObjects},
+		Access: inst.soAccess.allowed,
+		Logger: inst.log,
+	}
+	if dir := inst.e.cfg.DataDir; dir != "" {
+		st, err := sharedobject.NewStore(dir, inst.appName, instName)
+		if err != nil {
+			inst.log.Error().Err(err).Msg("shared objects will not be persisted")
+		} else {
+			cfg.Store = st
+		}
+	}
+	cfg.OnSync = func(so *sharedobject.Object, list []sharedobject.SyncItem) {
+		inst.soEvents.add(inst, func() { inst.soSync(so, list) })
+	}
+	cfg.OnMessage = func(so *sharedobject.Object, _ string, method string, args []any) {
+		inst.soEvents.add(inst, func() { inst.soMessage(so, method, args) })
+	}
+	return sharedobject.New(cfg)
+}
+
+// Bounds of the script callbacks that clients' shared-object traffic causes.
+const (
+	maxPendingSOEvents = 4096 // waiting for the loop; more are dropped (with one log line per burst)
+	soEventsPerJob     = 1    // each callback is its own loop job: its own handler budget, other events interleave
+)
+
+// soEventQueue carries onSync and handler calls from connection goroutines to the instance
+// loop through one bounded queue and at most one scheduled loop job, so that a client flooding
+// changes cannot pile up jobs or goroutines.
+type soEventQueue struct {
+	mu        sync.Mutex
+	pending   []func()
+	scheduled bool
+	dropped   int
+}
+
+func (q *soEventQueue) add(inst *instance, f func()) {
+	q.mu.Lock()
+	if len(q.pending) >= maxPendingSOEvents {
+		if q.dropped++; q.dropped == 1 {
+			inst.log.Warn().Int("limit", maxPendingSOEvents).Msg("shared object callbacks dropped: the script is not keeping up")
+		}
+		q.mu.Unlock()
+		return
+	}
+	q.pending = append(q.pending, f)
+	schedule := !q.scheduled
+	q.scheduled = true
+	q.mu.Unlock()
+	if schedule {
+		inst.post(func() { q.run(inst) })
+	}
+}
+
+// run calls a slice of the pending callbacks on the loop and schedules itself again if more wait.
+func (q *soEventQueue) run(inst *instance) {
+	q.mu.Lock()
+	n := min(len(q.pending), soEventsPerJob)
+	batch := q.pending[:n:n]
+	q.pending = q.pending[n:]
+	more := len(q.pending) > 0
+	q.scheduled = more
+	if !more {
+		q.pending, q.dropped = nil, 0
+	}
+	q.mu.Unlock()
+	for _, f := range batch {
+		f()
+	}
+	if more {
+		inst.post(func() { q.run(inst) })
+	}
+}
+
+func (inst *instance) soSync(so *sharedobject.Object, list []sharedobject.SyncItem) {
+	if g := inst.gen; g != nil && !inst.unloaded {
+		if err := g.sos.sync(so, list); err != nil {
+			inst.log.Error().Str("so", so.Name()).Str("err", jsloop.FormatError(err)).Msg("onSync threw")
+		}
+	}
+}
+
+func (inst *instance) soMessage(so *sharedobject.Object, method string, args []any) {
+	if g := inst.gen; g != nil && !inst.unloaded {
+		if err := g.sos.message(so, method, args); err != nil {
+			inst.log.Error().Str("so", so.Name()).Str("method", method).Str("err", jsloop.FormatError(err)).Msg("shared object handler threw")
+		}
+	}
+}
+
+// closeSharedObjects writes what is unsaved and drops every object (the instance is going away).
+func (inst *instance) closeSharedObjects() {
+	if err := inst.so.Close(); err != nil {
+		inst.log.Error().Err(err).Msg("shared objects not all written")
+	}
+}
+
+// SharedObjects is the registry of the client's app instance: the connection hands its
+// shared-object messages straight to it (it is safe from any goroutine), and calls Disconnect
+// on it when it ends.
+func (c *Client) SharedObjects() *sharedobject.Registry { return c.inst.so }
+
+func (a *soAccess) add(c *Client)    { a.byID.Store(c.sess.ID(), c) }
+func (a *soAccess) remove(c *Client) { a.byID.CompareAndDelete(c.sess.ID(), c) }
+
+// allowed is the registry's Access hook: an unknown client (already gone) may do nothing.
+func (a *soAccess) allowed(clientID, path string, write bool) bool {
+	v, ok := a.byID.Load(clientID)
+	if !ok {
+		return false
+	}
+	c := v.(*Client)
+	list := c.readAccess.Load()
+	if write {
+		list = c.writeAccess.Load()
+	}
+	if list == nil {
+		return true // never set: FMS's default "/"
+	}
+	return accessAllows(*list, path)
+}
+
+// accessAllows reports whether path is under one of list's ";"-separated prefixes. A prefix
+// matches whole path segments ("/" or "" is everything; "room" matches "room" and "room/a", not
+// "roomy"); leading slashes are ignored on both sides.
+func accessAllows(list, path string) bool {
+	path = strings.TrimLeft(path, "/")
+	for p := range strings.SplitSeq(list, ";") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		p = strings.Trim(p, "/")
+		if p == "" || path == p || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// accessLists are a client's readAccess and writeAccess, shared by every generation's object of
+// that client.
+type accessLists struct {
+	readAccess, writeAccess atomic.Pointer[string]
+}
+
+// defineAccess makes readAccess and writeAccess of a client's script object accessors over the
+// client's atomic copies, so that the access hook sees what the script assigned.
+func defineAccess(rt *goja.Runtime, obj *goja.Object, c *Client) {
+	for _, f := range []struct {
+		name string
+		p    *atomic.Pointer[string]
+	}{{"readAccess", &c.readAccess}, {"writeAccess", &c.writeAccess}} {
+		p := f.p
+		get := rt.ToValue(func(goja.FunctionCall) goja.Value {
+			if s := p.Load(); s != nil {
+				return rt.ToValue(*s)
+			}
+			return rt.ToValue("/")
+		})
+		set := rt.ToValue(func(call goja.FunctionCall) goja.Value {
+			s := call.Argument(0).String()
+			p.Store(&s)
+			return goja.Undefined()
+		})
+		_ = obj.DefineAccessorProperty(f.name, get, set, goja.FLAG_TRUE, goja.FLAG_TRUE)
+	}
+}
