@@ -1,0 +1,131 @@
+package trunk
+
+import (
+	"encoding/binary"
+	"errors"
+	"sync"
+)
+
+// ErrQueueFull is returned when a queue's byte cap is reached: for media the caller drops (the live
+// layer then waits for the next keyframe), for control frames the trunk is failing.
+var ErrQueueFull = errors.New("trunk: outbound queue full")
+
+// mediaHdrSize is the frame header plus StreamMedia's fixed fields (type, timestamp).
+const mediaHdrSize = HeaderSize + 5
+
+// entry is one queued frame: either a fully encoded frame in data (control), or a header in hdr
+// followed by a payload that is referenced, not copied (media: payloads are immutable and shared
+// by every trunk that carries them).
+type entry struct {
+	hdr  [mediaHdrSize]byte
+	hn   uint8
+	data []byte
+}
+
+func (e *entry) size() int { return int(e.hn) + len(e.data) }
+
+func mediaEntry(id uint32, m StreamMedia) entry {
+	var e entry
+	b := AppendHeader(e.hdr[:0], KindStreamMedia, id, 5+len(m.Payload))
+	b = append(b, m.Type)
+	binary.BigEndian.PutUint32(e.hdr[len(b):], m.Timestamp)
+	e.hn = mediaHdrSize
+	e.data = m.Payload
+	return e
+}
+
+// outQueue sits between many producers and the one writer goroutine. Control frames (handshake
+// follow-ups, sessions, acks, heartbeats) and media are queued apart so that the writer can always
+// put control first: a burst of video never delays a connect verdict or a pong by more than one
+// media batch. Each level is capped in bytes; media bytes are released only once written, so the
+// cap bounds memory honestly.
+type outQueue struct {
+	mu         sync.Mutex
+	ctrl       []entry
+	media      []entry
+	ctrlBytes  int
+	mediaBytes int // queued plus taken-but-unwritten
+	maxCtrl    int
+	maxMedia   int
+	closed     bool
+	wake       chan struct{}
+}
+
+func newOutQueue(maxCtrl, maxMedia int) *outQueue {
+	return &outQueue{maxCtrl: maxCtrl, maxMedia: maxMedia, wake: make(chan struct{}, 1)}
+}
+
+func (q *outQueue) push(media bool, e entry) error {
+	n := e.size()
+	q.mu.Lock()
+	switch {
+	case q.closed:
+		q.mu.Unlock()
+		return ErrClosed
+	case media && q.mediaBytes+n > q.maxMedia:
+		q.mu.Unlock()
+		return ErrQueueFull
+	case !media && q.ctrlBytes+n > q.maxCtrl:
+		q.mu.Unlock()
+		return ErrQueueFull
+	case media:
+		q.media = append(q.media, e)
+		q.mediaBytes += n
+	default:
+		q.ctrl = append(q.ctrl, e)
+		q.ctrlBytes += n
+	}
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// takeCtrl swaps the queued control frames for buf (the writer's emptied slice).
+func (q *outQueue) takeCtrl(buf []entry) []entry {
+	q.mu.Lock()
+	out := q.ctrl
+	q.ctrl = buf[:0]
+	q.ctrlBytes = 0
+	q.mu.Unlock()
+	return out
+}
+
+// takeMedia swaps the queued media frames for buf; their bytes stay counted until releaseMedia.
+func (q *outQueue) takeMedia(buf []entry) []entry {
+	q.mu.Lock()
+	out := q.media
+	q.media = buf[:0]
+	q.mu.Unlock()
+	return out
+}
+
+func (q *outQueue) hasCtrl() bool {
+	q.mu.Lock()
+	n := len(q.ctrl)
+	q.mu.Unlock()
+	return n > 0
+}
+
+func (q *outQueue) releaseMedia(n int) {
+	q.mu.Lock()
+	q.mediaBytes -= n
+	q.mu.Unlock()
+}
+
+// close refuses further frames and drops queued media (payloads become collectable); queued control
+// frames stay for the writer's last flush.
+func (q *outQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.media = nil
+	q.mu.Unlock()
+}
+
+func (q *outQueue) queued() (ctrl, media int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.ctrlBytes, q.mediaBytes
+}

@@ -1,0 +1,190 @@
+package trunk
+
+import (
+	"fmt"
+	"net"
+	"time"
+)
+
+// Send queues a control-priority message for id (0 = the trunk). A SessionMessage is charged to
+// the session's credit and fails fast with ErrBackpressure when it is used up, so one slow client
+// never fills the trunk. SessionOpen and SessionVerdict with Window 0 get this side's
+// SessionWindow. Byte slices in m are copied: the caller may reuse them.
+func (c *Conn) Send(id uint32, m Message) error {
+	switch v := m.(type) {
+	case SessionMessage:
+		return c.SendSession(id, v)
+	case SessionOpen:
+		if v.Window == 0 {
+			v.Window = c.cfg.SessionWindow
+		}
+		m = v
+	case SessionVerdict:
+		if v.Window == 0 {
+			v.Window = c.cfg.SessionWindow
+		}
+		if v.Status != VerdictAccept {
+			c.credits.forget(id)
+		}
+		m = v
+	case SessionClose:
+		c.credits.forget(id)
+	case StreamMedia:
+		return c.SendMedia(id, v)
+	}
+	return c.sendCtrl(id, m)
+}
+
+// SendSession queues one session message, charged to the session's credit.
+func (c *Conn) SendSession(id uint32, m SessionMessage) error {
+	cost := int64(HeaderSize + 9 + len(m.Payload))
+	if cost-4 > int64(c.link.PeerMaxFrame) {
+		return fmt.Errorf("%w: session %d: %d bytes", ErrTooLarge, id, cost)
+	}
+	cr := c.credits.get(id)
+	if cr == nil {
+		return fmt.Errorf("%w: %d", ErrUnknownSession, id)
+	}
+	if !cr.take(cost) {
+		return fmt.Errorf("%w: session %d", ErrBackpressure, id)
+	}
+	if err := c.sendCtrl(id, m); err != nil {
+		cr.avail.Add(cost)
+		return err
+	}
+	return nil
+}
+
+// SendMedia queues one media message on a channel at media priority. The payload is referenced,
+// not copied, and must not change afterwards (media payloads are immutable and shared). When the
+// media queue is full the message is dropped, counted, and ErrQueueFull returned: the caller's
+// live logic decides what to skip next (typically up to the next keyframe).
+func (c *Conn) SendMedia(id uint32, m StreamMedia) error {
+	if len(m.Payload)+10 > c.link.PeerMaxFrame {
+		return fmt.Errorf("%w: channel %d: %d bytes", ErrTooLarge, id, len(m.Payload))
+	}
+	err := c.q.push(true, mediaEntry(id, m))
+	if err == ErrQueueFull {
+		c.mediaDrops.Add(1)
+	}
+	return err
+}
+
+// Ack returns n bytes of credit for session id to the peer, after the local consumer took
+// messages of that size. A Mux does this itself.
+func (c *Conn) Ack(id uint32, n uint32) error {
+	return c.sendCtrl(id, SessionAck{Bytes: n})
+}
+
+func (c *Conn) sendCtrl(id uint32, m Message) error {
+	e := entry{data: AppendFrame(nil, id, m)}
+	if len(e.data)-4 > c.link.PeerMaxFrame {
+		return fmt.Errorf("%w: %s to %d: %d bytes", ErrTooLarge, m.Kind(), id, len(e.data))
+	}
+	if err := c.q.push(false, e); err != nil {
+		return fmt.Errorf("trunk: send %s to %d: %w", m.Kind(), id, err)
+	}
+	return nil
+}
+
+// writeLoop is the only writer of the socket. It also sends the heartbeat: a Ping every interval,
+// whatever else is flowing, so that the peer's dead-trunk timer measures the link, not traffic.
+func (c *Conn) writeLoop() {
+	defer close(c.wdone)
+	tick := time.NewTicker(c.cfg.HeartbeatInterval)
+	defer tick.Stop()
+	w := writer{c: c}
+	for {
+		select {
+		case <-c.done:
+			w.flushCtrl() // a last frame queued before the close (the shutdown notice)
+			return
+		case <-tick.C:
+			_ = c.sendCtrl(0, Ping{Time: uint64(time.Since(c.start))})
+		case <-c.q.wake:
+		}
+		if err := w.flush(); err != nil {
+			c.fail(err)
+			return
+		}
+	}
+}
+
+// writer holds the writer goroutine's reused slices.
+type writer struct {
+	c           *Conn
+	ctrl, media []entry
+	bufs        net.Buffers
+}
+
+// flush writes everything queued, control first, and re-checks the control queue after every
+// media batch so that control frames wait at most one batch.
+func (w *writer) flush() error {
+	for {
+		if err := w.flushCtrl(); err != nil {
+			return err
+		}
+		w.media = w.c.q.takeMedia(w.media)
+		if len(w.media) == 0 {
+			return nil
+		}
+		if err := w.flushMedia(); err != nil {
+			return err
+		}
+	}
+}
+
+func (w *writer) flushCtrl() error {
+	w.ctrl = w.c.q.takeCtrl(w.ctrl)
+	if len(w.ctrl) == 0 {
+		return nil
+	}
+	return w.write(w.ctrl)
+}
+
+func (w *writer) flushMedia() error {
+	batch := w.media
+	for len(batch) > 0 {
+		n, size := 0, 0
+		for n < len(batch) && (n == 0 || size < w.c.cfg.MediaBatch) {
+			size += batch[n].size()
+			n++
+		}
+		err := w.write(batch[:n])
+		w.c.q.releaseMedia(size)
+		if err != nil {
+			return err
+		}
+		batch = batch[n:]
+		if len(batch) > 0 && w.c.q.hasCtrl() {
+			if err := w.flushCtrl(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// write sends entries in one writev and clears them so their payloads can be collected.
+func (w *writer) write(es []entry) error {
+	w.bufs = w.bufs[:0]
+	for i := range es {
+		if es[i].hn > 0 {
+			w.bufs = append(w.bufs, es[i].hdr[:es[i].hn])
+		}
+		w.bufs = append(w.bufs, es[i].data)
+	}
+	nc := w.c.link.NetConn
+	if err := nc.SetWriteDeadline(time.Now().Add(w.c.cfg.WriteTimeout)); err != nil {
+		return fmt.Errorf("trunk: set write deadline: %w", err)
+	}
+	bufs := w.bufs // WriteTo consumes its receiver; keep w.bufs' backing array
+	n, err := bufs.WriteTo(nc)
+	w.c.bytesOut.Add(n)
+	clear(es)
+	clear(w.bufs)
+	if err != nil {
+		return fmt.Errorf("trunk: write: %w", err)
+	}
+	return nil
+}
