@@ -57,9 +57,16 @@ func TestRunawayCodeIsContained(t *testing.T) {
 		t.Fatalf("after a runaway timer: %v %v", v, err)
 	}
 
-	_, _ = c.Call(ctx5(t), "grow") // the instance is unloaded for memory
+	// The memory bomb runs in an app of its own with a generous handler budget, so that the
+	// memory limit, not the watchdog, is what stops it even on a slow machine.
+	gmain := o.writeApp(t, "grow", bombApp)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(gmain), "app.json"), []byte(`{"handlerTimeoutMs": 30000, "memoryLimitMB": 64}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g := dial(t, o.url("grow/a"), rtmpclient.Options{})
+	_, _ = g.Call(ctx5(t), "grow") // the instance is unloaded for memory
 	for {
-		ev, err := c.NextEvent(ctx5(t))
+		ev, err := g.NextEvent(ctx5(t))
 		if err != nil {
 			t.Fatalf("no AppShutdown: %v", err)
 		}
@@ -70,7 +77,7 @@ func TestRunawayCodeIsContained(t *testing.T) {
 	if v, err := other.Call(ctx5(t), "ok"); err != nil || v != "ok" {
 		t.Fatalf("another instance was affected: %v %v", v, err)
 	}
-	again := dial(t, o.url("bomb/a"), rtmpclient.Options{})
+	again := dial(t, o.url("grow/a"), rtmpclient.Options{})
 	if v, err := again.Call(ctx5(t), "ok"); err != nil || v != "ok" {
 		t.Fatalf("instance did not restart: %v %v", v, err)
 	}

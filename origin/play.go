@@ -23,6 +23,12 @@ func (p *player) Deliver(pkt *media.Packet, ts uint32) bool {
 	return p.conn.SendMedia(p.streamID, pkt, ts, p.budget)
 }
 
+// DeliverBatch implements live.BatchSubscriber: the publisher's read goroutine flushes this
+// player once per socket read.
+func (p *player) DeliverBatch(pkt *media.Packet, ts uint32, b *media.FlushBatch) bool {
+	return p.conn.SendMediaBatch(p.streamID, pkt, ts, p.budget, b)
+}
+
 // Notify implements live.Subscriber: publish/unpublish notifications as FMS sends them.
 func (p *player) Notify(ev live.Event) {
 	var code, desc string
@@ -70,6 +76,7 @@ func (s *session) onPlay(streamID uint32, cmd *rtmpmsg.Command) error {
 		return s.status(streamID, "error", "NetStream.Play.Failed", err.Error(), name)
 	}
 	ns.play, ns.playName, ns.sub = pl, name, sub
+	s.conn.SetNoDelay(false) // a player: let the kernel coalesce media segments (see SetNoDelay)
 	s.conn.Log().Info().Str("stream", name).Msg("play")
 	return nil
 }
@@ -145,7 +152,7 @@ func (s *session) HandleMedia(_ *rtmpconn.Conn, streamID uint32, typeID uint8, t
 	if ns == nil || ns.pub == nil || len(payload) == 0 {
 		return nil
 	}
-	ns.pub.Write(media.NewPacket(typeID, ts, payload))
+	ns.pub.WriteBatch(media.NewPacket(typeID, ts, payload), s.conn.Batch())
 	return nil
 }
 

@@ -15,6 +15,7 @@ type stream struct {
 	log     zerolog.Logger
 	mu      streamMutex
 	removed bool
+	batch   *media.FlushBatch // the producer's batch while WriteBatch runs, else nil
 
 	pub       *Publication
 	lastWrite time.Time
@@ -139,10 +140,18 @@ func (pb *Publication) SetMetadata(p *media.Packet) {
 
 // Write publishes one audio, video or data message; the hub takes over the caller's reference.
 // It never blocks on subscribers.
-func (pb *Publication) Write(p *media.Packet) {
+func (pb *Publication) Write(p *media.Packet) { pb.WriteBatch(p, nil) }
+
+// WriteBatch is Write for a producer that flushes its subscribers once per batch of messages
+// (see media.FlushBatch): subscribers that implement BatchSubscriber queue the packet and join
+// b instead of writing at once.
+func (pb *Publication) WriteBatch(p *media.Packet, b *media.FlushBatch) {
 	st := pb.st
 	st.mu.Lock()
+	st.batch = b
+
 	if pb.closed {
+		st.batch = nil
 		st.mu.Unlock()
 		p.Release()
 		return
@@ -165,6 +174,7 @@ func (pb *Publication) Write(p *media.Packet) {
 	for _, s := range cut {
 		st.removeSub(s)
 	}
+	st.batch = nil
 	st.mu.Unlock()
 	p.Release()
 	for _, s := range cut {

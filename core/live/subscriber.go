@@ -109,8 +109,7 @@ func (s *Subscription) offer(p *media.Packet, pubTS uint32, st *stream) (behind 
 		return true
 	}
 	ts := s.mapTS(pubTS, isMedia)
-	if !s.sub.Deliver(p.Retain(), ts) {
-		p.Release()
+	if !s.deliver(p, ts, st.batch) {
 		s.drops++
 		st.drops++
 		if !s.skipping {
@@ -166,4 +165,24 @@ func (s *Subscription) SetReceiveVideo(on bool) {
 		s.wantKey = true
 	}
 	s.noVideo = !on
+}
+
+// BatchSubscriber is a Subscriber that can queue a packet and be flushed with the producer's
+// batch (media.FlushBatch) instead of writing it at once.
+type BatchSubscriber interface {
+	DeliverBatch(p *media.Packet, ts uint32, b *media.FlushBatch) bool
+}
+
+// deliver hands one reference of p to the subscriber; false (reference released) if refused.
+func (s *Subscription) deliver(p *media.Packet, ts uint32, b *media.FlushBatch) bool {
+	var ok bool
+	if bs, isBatch := s.sub.(BatchSubscriber); isBatch && b != nil {
+		ok = bs.DeliverBatch(p.Retain(), ts, b)
+	} else {
+		ok = s.sub.Deliver(p.Retain(), ts)
+	}
+	if !ok {
+		p.Release()
+	}
+	return ok
 }

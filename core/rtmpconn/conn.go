@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/fmsgo/fmsgo/core/chunk"
+	"github.com/fmsgo/fmsgo/core/media"
 	"github.com/rs/zerolog"
 )
 
@@ -102,6 +103,8 @@ type Conn struct {
 	objectEncoding atomic.Int32
 	out            outQueue
 	ws             writeSide
+	inBatch        atomic.Bool      // this connection waits in some producer's flush batch
+	batch          media.FlushBatch // owned by the read goroutine
 	writerDone     chan struct{}
 	closeOnce      sync.Once
 
@@ -204,4 +207,14 @@ func (c *Conn) Close(reason error) {
 		_ = c.nc.Close()
 		c.out.close()
 	})
+}
+
+// SetNoDelay turns Nagle's algorithm off (true, the default for fresh connections: commands and
+// connect answers go out at once) or on (false: a connection that mostly receives media lets the
+// kernel coalesce small audio and video messages into fewer segments, which costs far less CPU
+// per message on the server at the price of a little latency).
+func (c *Conn) SetNoDelay(on bool) {
+	if tc, ok := c.nc.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(on)
+	}
 }

@@ -25,6 +25,9 @@ type Handler interface {
 	Closed(c *Conn, reason error)
 }
 
+// maxBatchWriters bounds how many players wait in a batch before it is flushed anyway.
+const maxBatchWriters = 4096
+
 // readState is owned by the read goroutine.
 type readState struct {
 	cr         *chunk.Reader
@@ -37,6 +40,7 @@ type readState struct {
 func (c *Conn) readLoop(br *bufio.Reader) error {
 	rs := &readState{cr: chunk.NewReader(br, c.cfg.Limits)}
 	defer rs.cr.Release() // reassembly buffers back to the shared pools
+	defer c.batch.Run()
 	for {
 		if err := c.refreshReadDeadline(rs); err != nil {
 			return err
@@ -51,6 +55,11 @@ func (c *Conn) readLoop(br *bufio.Reader) error {
 		}
 		if err := c.maybeAck(rs); err != nil {
 			return err
+		}
+		// Everything read so far is handled: flush the players fed from it before the next read
+		// may block (one writev per player per socket read, not per message).
+		if br.Buffered() == 0 || c.batch.Len() >= maxBatchWriters {
+			c.batch.Run()
 		}
 	}
 }

@@ -145,10 +145,17 @@ func releaseAll(items []outMsg) {
 // QueuedBytes is how much is waiting to be written to this client.
 func (c *Conn) QueuedBytes() int { return c.out.queued() }
 
-// SendMedia queues a shared media packet for stream streamID with this subscriber's timestamp.
-// It never blocks: false means the queue holds more than budget bytes (the caller skips ahead).
-// On true the connection owns one reference of p.
+// SendMedia queues a shared media packet for stream streamID with this subscriber's timestamp
+// and writes it at once if the socket is free. It never blocks: false means the queue holds more
+// than budget bytes (the caller skips ahead). On true the connection owns one reference of p.
 func (c *Conn) SendMedia(streamID uint32, p *media.Packet, ts uint32, budget int) bool {
+	return c.SendMediaBatch(streamID, p, ts, budget, nil)
+}
+
+// SendMediaBatch is SendMedia for a producer working through a batch: the packet is queued and
+// the connection joins b, to be written once with everything else the batch brings (b == nil
+// writes at once).
+func (c *Conn) SendMediaBatch(streamID uint32, p *media.Packet, ts uint32, budget int, b *media.FlushBatch) bool {
 	csid := uint32(csidVideo)
 	if p.TypeID == 8 {
 		csid = csidAudio
@@ -160,11 +167,25 @@ func (c *Conn) SendMedia(streamID uint32, p *media.Packet, ts uint32, budget int
 		budget = c.cfg.MaxQueuedBytes
 	}
 	ok, _ := c.out.pushQuiet(m, budget)
-	if ok {
+	switch {
+	case !ok:
+	case b == nil:
 		c.writeSoon()
+	case !c.inBatch.Swap(true):
+		b.Add(c)
 	}
 	return ok
 }
+
+// Flush writes what batched deliveries queued (media.Flusher).
+func (c *Conn) Flush() {
+	c.inBatch.Store(false)
+	c.writeSoon()
+}
+
+// Batch is the flush batch of this connection's read goroutine: a publisher's media fans out
+// through it, and it is run whenever the reader has consumed everything it read.
+func (c *Conn) Batch() *media.FlushBatch { return &c.batch }
 
 // send queues an owned payload; exceeding the hard limit closes the connection.
 func (c *Conn) send(m outMsg) error {
