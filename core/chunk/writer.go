@@ -30,7 +30,14 @@ func (w *Writer) SetChunkSize(n uint32) {
 func (w *Writer) ChunkSize() uint32 { return w.chunkSize }
 
 // Reset recycles the header scratch once the buffers returned by Append have been written.
-func (w *Writer) Reset() { w.scratch = w.scratch[:0] }
+// A scratch grown past 4 KiB by a burst is dropped, so that idle connections stay small.
+func (w *Writer) Reset() {
+	if cap(w.scratch) > 4096 {
+		w.scratch = nil
+		return
+	}
+	w.scratch = w.scratch[:0]
+}
 
 func appendBasic(dst []byte, fmtType byte, csid uint32) []byte {
 	switch {

@@ -148,12 +148,27 @@ func (c *Conn) build() {
 	c.Stats.MsgOut.Add(uint64(len(ws.batch)))
 }
 
-// finishBatch releases a fully written batch and recycles the header scratch.
+// finishBatch releases a fully written batch and recycles the header scratch. Buffers that a
+// burst (a late joiner's GOP) grew large are dropped rather than kept for the connection's life:
+// steady-state batches are a few messages, and idle players should cost little memory.
 func (c *Conn) finishBatch() {
+	ws := &c.ws
 	c.releaseBatch()
-	c.ws.w.Reset()
-	c.ws.left = nil
+	ws.w.Reset()
+	ws.left = nil
+	if cap(ws.batch) > keepEntries {
+		ws.batch = nil
+	}
+	if cap(ws.bufs) > 2*keepEntries {
+		ws.bufs = nil
+	}
+	if cap(ws.iov) > 2*keepEntries {
+		ws.iov = nil
+	}
 }
+
+// keepEntries is the largest batch whose buffers a connection keeps between writes.
+const keepEntries = 32
 
 func (c *Conn) releaseBatch() {
 	releaseAll(c.ws.batch)

@@ -106,6 +106,9 @@ func (q *outQueue) take(dst []outMsg) []outMsg {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	items := q.items
+	if cap(dst) > keepEntries {
+		dst = nil // a burst's large slice is not kept for the connection's life
+	}
 	q.items = dst[:0]
 	q.bytes = 0
 	return items
