@@ -97,8 +97,12 @@ func freePort() string {
 
 func startOrigin(dir string) (*exec.Cmd, string, error) {
 	addr := freePort()
-	cmd := exec.Command(filepath.Join(dir, "origin"), "-rtmp", addr, "-trunk", "", "-http", "",
-		"-apps", filepath.Join(dir, "apps"), "-data", filepath.Join(dir, "data"), "-log-level", "warn")
+	args := []string{"-rtmp", addr, "-trunk", "", "-http", "",
+		"-apps", filepath.Join(dir, "apps"), "-data", filepath.Join(dir, "data"), "-log-level", "warn"}
+	if p := os.Getenv("BENCH_CPUPROFILE"); p != "" { // a CPU profile of the origin, for "where the time goes"
+		args = append(args, "-cpuprofile", p)
+	}
+	cmd := exec.Command(filepath.Join(dir, "origin"), args...)
 	cmd.Stderr = os.Stderr
 	return cmd, addr, cmd.Start()
 }
@@ -134,7 +138,7 @@ func measure(dir string, start func(string) (*exec.Cmd, string, error), n int, d
 	if err != nil {
 		return result{}, err
 	}
-	defer func() { srv.Process.Kill(); srv.Wait() }()
+	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }()
 	if err := waitListening(addr); err != nil {
 		return result{}, err
 	}

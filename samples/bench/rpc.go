@@ -31,7 +31,7 @@ func rpcBench(dir string, clients int, d time.Duration) error {
 	if err != nil {
 		return err
 	}
-	defer func() { srv.Process.Kill(); srv.Wait() }()
+	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }() // SIGINT: the origin writes its profile
 	if err := waitListening(addr); err != nil {
 		return err
 	}
