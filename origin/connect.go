@@ -78,6 +78,8 @@ func (s *session) acceptConnect(txn, enc float64) error {
 	if enc != 3 {
 		enc = 0
 	}
+	s.conn.Cork() // the whole answer, onBWDone included, leaves in one write
+	defer s.conn.Uncork()
 	info := rtmpconn.StatusInfo("status", "NetConnection.Connect.Success", "Connection succeeded.",
 		amf.Prop{Key: "objectEncoding", Value: enc},
 		amf.Prop{Key: "data", Value: &amf.Array{ECMA: true, Assoc: []amf.Prop{{Key: "version", Value: serverVersion}}}})

@@ -103,6 +103,7 @@ type Conn struct {
 	objectEncoding atomic.Int32
 	out            outQueue
 	ws             writeSide
+	corked         atomic.Int32     // Cork depth: writes held back while > 0
 	inBatch        atomic.Bool      // this connection waits in some producer's flush batch
 	batch          media.FlushBatch // owned by the read goroutine
 	writerDone     chan struct{}

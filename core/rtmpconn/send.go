@@ -63,6 +63,8 @@ func (c *Conn) SendUserControl(event uint16, data ...uint32) error {
 // size, peer bandwidth, StreamBegin 0 and our chunk size come with the answer, never later
 // (HaishinKit is confused by a chunk size change arriving just before a shared-object reply).
 func (c *Conn) SendConnectAccept(txn float64, info *amf.Object) error {
+	c.Cork()
+	defer c.Uncork()
 	steps := []func() error{
 		func() error {
 			return c.SendProtocol(rtmpmsg.TypeWindowAckSize, rtmpmsg.AppendWindowAckSize(nil, c.cfg.WindowAckSize))

@@ -193,7 +193,10 @@ func (c *Conn) Batch() *media.FlushBatch { return &c.batch }
 // send queues an owned payload; exceeding the hard limit closes the connection.
 func (c *Conn) send(m outMsg) error {
 	m.h.Length = uint32(len(m.payload))
-	ok, overflow := c.out.push(m, 0)
+	ok, overflow := c.out.pushQuiet(m, 0)
+	if ok && c.corked.Load() == 0 {
+		c.out.wakeWriter()
+	}
 	if overflow {
 		c.log.Warn().Int("limit", c.cfg.MaxQueuedBytes).Msg("closing slow consumer: outbound queue full")
 		c.Close(ErrSlowConsumer)
@@ -202,6 +205,18 @@ func (c *Conn) send(m outMsg) error {
 		return ErrClosed
 	}
 	return nil
+}
+
+// Cork holds the writer back while a caller queues several messages that belong together (the
+// connect answer: window, bandwidth, stream begin, chunk size, _result, onBWDone), so that they
+// leave in one write instead of one each. Every Cork needs its Uncork.
+func (c *Conn) Cork() { c.corked.Add(1) }
+
+// Uncork releases Cork and writes what was queued meanwhile.
+func (c *Conn) Uncork() {
+	if c.corked.Add(-1) == 0 {
+		c.out.wakeWriter()
+	}
 }
 
 // SendProtocol queues a protocol-control or user-control message (chunk stream 2, stream 0).
