@@ -42,14 +42,15 @@ func main() {
 	ramp := flag.Duration("ramp", 5*time.Second, "player ramp")
 	bitrate := flag.String("bitrate", "2M", "stream bit rate")
 	rpcClients := flag.Int("rpc-clients", 100, "concurrent clients of the RPC run (0: skip RPC and connect runs)")
+	soSubs := flag.Int("so-subscribers", 1000, "subscribers of the shared-object fan-out run (0: skip the shared-object runs)")
 	flag.Parse()
-	if err := run(*counts, *dur, *ramp, *bitrate, *rpcClients); err != nil {
+	if err := run(*counts, *dur, *ramp, *bitrate, *rpcClients, *soSubs); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(counts string, dur, ramp time.Duration, bitrate string, rpcClients int) error {
+func run(counts string, dur, ramp time.Duration, bitrate string, rpcClients, soSubscribers int) error {
 	dir, err := os.MkdirTemp("", "fmsgo-bench")
 	if err != nil {
 		return err
@@ -84,7 +85,12 @@ func run(counts string, dur, ramp time.Duration, bitrate string, rpcClients int)
 	}
 	printRatios(results)
 	if rpcClients > 0 {
-		return rpcBench(dir, rpcClients, 10*time.Second)
+		if err := rpcBench(dir, rpcClients, 10*time.Second); err != nil {
+			return err
+		}
+	}
+	if soSubscribers > 0 {
+		return soBench(dir, soSubscribers, 100)
 	}
 	return nil
 }

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fmsgo/fmsgo/core/amf"
+	"github.com/fmsgo/fmsgo/core/chunk"
+	"github.com/fmsgo/fmsgo/core/rtmpclient"
+	"github.com/fmsgo/fmsgo/core/rtmpmsg"
+	"github.com/fmsgo/fmsgo/core/sharedobject"
+)
+
+// soBench measures one shared-object change fanned out to many subscribers (delivery latency
+// p50/p99, from the changer's send to each subscriber's receipt) and the changes per second one
+// object sustains with many writers.
+func soBench(dir string, subscribers, writers int) error {
+	appDir := filepath.Join(dir, "apps", "so")
+	os.MkdirAll(appDir, 0o755)
+	if err := os.WriteFile(filepath.Join(appDir, "main.js"), []byte("application.onConnect = function () { return true; };\n"), 0o644); err != nil {
+		return err
+	}
+	srv, addr, err := startOrigin(dir)
+	if err != nil {
+		return err
+	}
+	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }()
+	if err := waitListening(addr); err != nil {
+		return err
+	}
+	url := "rtmp://" + addr + "/so"
+	if err := soFanout(url, subscribers); err != nil {
+		return err
+	}
+	return soWriters(url, writers, 5*time.Second)
+}
+
+func soSend(c *rtmpclient.Client, evs ...sharedobject.Event) error {
+	var e amf.Encoder
+	m := rtmpmsg.SharedObjectMessage{Name: "bench"}
+	for i := range evs {
+		raw, err := sharedobject.EncodeEvent(&e, &evs[i], false)
+		if err != nil {
+			return err
+		}
+		m.Events = append(m.Events, raw)
+	}
+	return c.WriteMessage(chunk.Header{CSID: 3, TypeID: rtmpmsg.TypeSharedObjectAMF0}, rtmpmsg.AppendSharedObject(nil, &m, false))
+}
+
+// soEvents returns the decoded events of the next shared-object message.
+func soEvents(ctx context.Context, c *rtmpclient.Client) ([]sharedobject.Event, error) {
+	for {
+		ev, err := c.NextEvent(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if ev.Kind != rtmpclient.EventSharedObject {
+			continue
+		}
+		m, err := rtmpmsg.DecodeSharedObject(ev.TypeID, ev.Payload)
+		if err != nil {
+			return nil, err
+		}
+		return sharedobject.DecodeEvents(&m)
+	}
+}
+
+func soUse(ctx context.Context, url string) (*rtmpclient.Client, error) {
+	c, err := rtmpclient.Dial(ctx, url, rtmpclient.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if err := soSend(c, sharedobject.Event{Type: sharedobject.EventUse}); err != nil {
+		return nil, err
+	}
+	if _, err := soEvents(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func soFanout(url string, n int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	subs := make([]*rtmpclient.Client, n)
+	for i := range subs {
+		c, err := soUse(ctx, url)
+		if err != nil {
+			return fmt.Errorf("subscriber %d: %w", i, err)
+		}
+		defer c.Close()
+		subs[i] = c
+	}
+	changer, err := soUse(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer changer.Close()
+	const rounds = 20
+	var lat latencies
+	for r := 0; r < rounds; r++ {
+		var wg sync.WaitGroup
+		sent := time.Now()
+		if err := soSend(changer, sharedobject.Event{Type: sharedobject.EventRequestChange, Key: "t", Pairs: []sharedobject.Pair{{Key: "t", Value: float64(r)}}}); err != nil {
+			return err
+		}
+		for _, c := range subs {
+			wg.Add(1)
+			go func(c *rtmpclient.Client) {
+				defer wg.Done()
+				if _, err := soEvents(ctx, c); err == nil {
+					lat.add([]time.Duration{time.Since(sent)})
+				}
+			}(c)
+		}
+		wg.Wait()
+		if _, err := soEvents(ctx, changer); err != nil { // its Success
+			return err
+		}
+	}
+	p50, p99 := lat.percentiles()
+	fmt.Printf("so fan-out  1 change to %d subscribers (%d rounds): delivery p50 %.2f ms, p99 %.2f ms (subscribers in the bench process)\n",
+		n, rounds, ms(p50), ms(p99))
+	return nil
+}
+
+func soWriters(url string, n int, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var changes atomic.Int64
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	for w := 0; w < n; w++ {
+		c, err := soUse(ctx, url)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		wg.Add(1)
+		go func(w int, c *rtmpclient.Client) {
+			defer wg.Done()
+			key := fmt.Sprintf("w%d", w)
+			for i := 0; time.Now().Before(deadline); i++ {
+				if soSend(c, sharedobject.Event{Type: sharedobject.EventRequestChange, Key: key, Pairs: []sharedobject.Pair{{Key: key, Value: float64(i)}}}) != nil {
+					return
+				}
+				for { // wait for our own Success; others' Changes arrive meanwhile
+					evs, err := soEvents(ctx, c)
+					if err != nil {
+						return
+					}
+					if len(evs) > 0 && evs[0].Type == sharedobject.EventSuccess {
+						break
+					}
+				}
+				changes.Add(1)
+			}
+		}(w, c)
+	}
+	wg.Wait()
+	fmt.Printf("so writers  %d writers on one object: %.0f acknowledged changes/s (each fanned out to all %d)\n",
+		n, float64(changes.Load())/time.Since(start).Seconds(), n)
+	return nil
+}
