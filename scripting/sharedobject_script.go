@@ -193,6 +193,16 @@ func (s *soScript) send(h *soHandle, call goja.FunctionCall) {
 		args = s.app.AMFArgs(call.Arguments[1:])
 	}
 	s.check(h.so.Send(method, args...))
+	// FMS calls the server copy's handler of that name too (APP-API.md "SharedObject").
+	if method != "" && method != "onSync" && !isProtoMethod(method) {
+		var rest []goja.Value
+		if len(call.Arguments) > 1 {
+			rest = call.Arguments[1:]
+		}
+		if _, err := s.callOn(h.so, method, rest...); err != nil {
+			panic(err) // the script's own handler threw: rethrow into the calling script
+		}
+	}
 }
 
 // jsFlush writes a persistent object now: true when written (or nothing to write).

@@ -6,7 +6,7 @@ import (
 )
 
 // MaxSharedObjectEvents bounds the events of one shared-object message.
-const MaxSharedObjectEvents = 4096
+const MaxSharedObjectEvents = 1 << 16
 
 // SharedObjectEvent is one event of a shared-object message, its body still encoded (the
 // shared-object layer decodes it).
