@@ -106,7 +106,10 @@ type Conn struct {
 	corked         atomic.Int32     // Cork depth: writes held back while > 0
 	inBatch        atomic.Bool      // this connection waits in some producer's flush batch
 	batch          media.FlushBatch // owned by the read goroutine
-	writerDone     chan struct{}
+	writers        sync.WaitGroup   // writer goroutines (started on demand)
+	writerRunning  atomic.Bool
+	writerStart    sync.Mutex // guards writersDone against a writer starting during shutdown
+	writersDone    bool
 	closeOnce      sync.Once
 
 	Stats Stats
@@ -125,12 +128,11 @@ type Stats struct {
 func New(nc net.Conn, cfg Config, h Handler, log zerolog.Logger) *Conn {
 	id := strconv.FormatUint(connSeq.Add(1), 36)
 	c := &Conn{
-		id:         id,
-		nc:         nc,
-		cfg:        cfg.withDefaults(),
-		handler:    h,
-		writerDone: make(chan struct{}),
-		log:        log.With().Str("conn", id).Str("remote", nc.RemoteAddr().String()).Logger(),
+		id:      id,
+		nc:      nc,
+		cfg:     cfg.withDefaults(),
+		handler: h,
+		log:     log.With().Str("conn", id).Str("remote", nc.RemoteAddr().String()).Logger(),
 	}
 	c.Stats.ConnectedAtUnixNano = time.Now().UnixNano()
 	c.out.init(c.cfg.MaxQueuedBytes)
@@ -172,14 +174,16 @@ func (c *Conn) Serve(ctx context.Context) error {
 	br := bufio.NewReaderSize(c.nc, c.cfg.ReadBufferSize)
 	err := c.handshake(br)
 	if err == nil {
-		go c.writeLoop()
 		err = c.readLoop(br)
-		c.Close(err)
-		<-c.writerDone
-	} else {
-		c.Close(err)
-		close(c.writerDone)
 	}
+	c.Close(err)
+	c.writerStart.Lock()
+	c.writersDone = true
+	c.writerStart.Unlock()
+	c.writers.Wait()
+	c.ws.mu.Lock() // whatever a last write left unfinished: release its packets
+	c.releaseBatch()
+	c.ws.mu.Unlock()
 	cause := context.Cause(c.ctx)
 	c.handler.Closed(c, cause)
 	return cause

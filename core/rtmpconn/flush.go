@@ -42,17 +42,45 @@ func (c *Conn) initWriteSide() {
 	}
 }
 
-// writeLoop is the writer goroutine: it drains the queue with blocking writes under a deadline.
+// writerIdle is how long a writer goroutine waits for more work before it exits: idle
+// connections (most players write through their producers' direct writes) then hold no writer
+// goroutine and no stack for it.
+const writerIdle = 2 * time.Second
+
+// wakeWriter makes sure a writer goroutine runs and tells it there is work.
+func (c *Conn) wakeWriter() {
+	c.out.wakeWriter()
+	if !c.writerRunning.CompareAndSwap(false, true) {
+		return
+	}
+	c.writerStart.Lock() // rare (a writer starts): keeps Add from racing Serve's final Wait
+	defer c.writerStart.Unlock()
+	if c.writersDone {
+		return
+	}
+	c.writers.Add(1)
+	go c.writeLoop()
+}
+
+// writeLoop is the writer goroutine: it drains the queue with blocking writes under a deadline,
+// and exits after writerIdle without work (wakeWriter starts a new one).
 func (c *Conn) writeLoop() {
-	defer close(c.writerDone)
+	defer c.writers.Done()
+	idle := time.NewTimer(writerIdle)
+	defer idle.Stop()
 	for {
 		select {
 		case <-c.out.wake:
 		case <-c.ctx.Done():
-			c.ws.mu.Lock()
-			c.releaseBatch()
-			c.ws.mu.Unlock()
 			return
+		case <-idle.C:
+			c.writerRunning.Store(false)
+			// A wake that raced the store is taken over here unless a new writer already took it.
+			if len(c.out.wake) == 0 || !c.writerRunning.CompareAndSwap(false, true) {
+				return
+			}
+			idle.Reset(writerIdle)
+			continue
 		}
 		c.ws.mu.Lock()
 		closeNow, err := c.drainBlocking()
@@ -65,6 +93,7 @@ func (c *Conn) writeLoop() {
 			c.Close(nil)
 			return
 		}
+		idle.Reset(writerIdle)
 	}
 }
 
@@ -73,12 +102,12 @@ func (c *Conn) writeLoop() {
 func (c *Conn) writeSoon() {
 	ws := &c.ws
 	if ws.raw == nil || !ws.mu.TryLock() {
-		c.out.wakeWriter()
+		c.wakeWriter()
 		return
 	}
 	defer ws.mu.Unlock()
 	if len(ws.left) > 0 || ws.closeAfter {
-		c.out.wakeWriter() // the writer goroutine owns an unfinished write
+		c.wakeWriter() // the writer goroutine owns an unfinished write
 		return
 	}
 	ws.batch = c.out.take(ws.batch)
@@ -95,7 +124,7 @@ func (c *Conn) writeSoon() {
 	c.Stats.BytesOut.Add(uint64(n))
 	ws.left = advance(ws.bufs, n)
 	if len(ws.left) > 0 {
-		c.out.wakeWriter()
+		c.wakeWriter()
 		return
 	}
 	c.finishBatch()

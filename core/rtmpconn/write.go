@@ -51,33 +51,9 @@ func (q *outQueue) init(limit int) {
 	q.wake = make(chan struct{}, 1)
 }
 
-// push queues m. budget > 0 makes it a soft push (refused when the queue holds more than budget
-// bytes); otherwise the hard limit applies and exceeding it reports overflow.
-func (q *outQueue) push(m outMsg, budget int) (ok, overflow bool) {
-	n := len(m.bytes())
-	q.mu.Lock()
-	switch {
-	case q.closed:
-		q.mu.Unlock()
-		return false, false
-	case budget > 0 && q.bytes+n > budget:
-		q.mu.Unlock()
-		return false, false
-	case q.bytes+n > q.limit:
-		q.mu.Unlock()
-		return false, true
-	}
-	q.items = append(q.items, m)
-	q.bytes += n
-	q.mu.Unlock()
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
-	return true, false
-}
-
-// pushQuiet is push without waking the writer goroutine (the caller flushes or wakes).
+// pushQuiet queues m without waking the writer (the caller writes or wakes). budget > 0 makes it
+// a soft push (refused when the queue holds more than budget bytes); otherwise the hard limit
+// applies and exceeding it reports overflow.
 func (q *outQueue) pushQuiet(m outMsg, budget int) (ok, overflow bool) {
 	n := len(m.bytes())
 	q.mu.Lock()
@@ -195,7 +171,7 @@ func (c *Conn) send(m outMsg) error {
 	m.h.Length = uint32(len(m.payload))
 	ok, overflow := c.out.pushQuiet(m, 0)
 	if ok && c.corked.Load() == 0 {
-		c.out.wakeWriter()
+		c.wakeWriter()
 	}
 	if overflow {
 		c.log.Warn().Int("limit", c.cfg.MaxQueuedBytes).Msg("closing slow consumer: outbound queue full")
@@ -215,7 +191,7 @@ func (c *Conn) Cork() { c.corked.Add(1) }
 // Uncork releases Cork and writes what was queued meanwhile.
 func (c *Conn) Uncork() {
 	if c.corked.Add(-1) == 0 {
-		c.out.wakeWriter()
+		c.wakeWriter()
 	}
 }
 
