@@ -42,13 +42,14 @@ type instance struct {
 
 // generation is one version of the app's code running in one runtime.
 type generation struct {
-	rt       *goja.Runtime
-	app      *jsapi.App
-	objs     map[*Client]*jsapi.Client
-	builtins map[string]bool // global keys before the app's code ran
-	baseGlob map[string]any  // globals / application props as start-up left them (AMF model)
-	baseApp  map[string]any
-	sos      *soScript // the SharedObject class of this runtime
+	rt        *goja.Runtime
+	app       *jsapi.App
+	objs      map[*Client]*jsapi.Client
+	builtins  map[string]bool // global keys before the app's code ran
+	baseGlob  map[string]any  // globals / application props as start-up left them (AMF model)
+	baseApp   map[string]any
+	sos       *soScript    // the SharedObject class of this runtime
+	accessFns []goja.Value // shared readAccess/writeAccess getter and setter pairs
 }
 
 // pendingRPC is a client call whose handler returned a Promise not settled yet.

@@ -58,7 +58,7 @@ func (g *generation) objIn(c *Client) *jsapi.Client {
 	jc := g.objs[c]
 	if jc == nil {
 		jc = g.app.NewClient(c, c.props())
-		defineAccess(g.rt, jc.Obj, c)
+		g.defineAccess(jc.Obj)
 		g.objs[c] = jc
 	}
 	return jc

@@ -173,24 +173,42 @@ type accessLists struct {
 }
 
 // defineAccess makes readAccess and writeAccess of a client's script object accessors over the
-// client's atomic copies, so that the access hook sees what the script assigned.
-func defineAccess(rt *goja.Runtime, obj *goja.Object, c *Client) {
-	for _, f := range []struct {
-		name string
-		p    *atomic.Pointer[string]
-	}{{"readAccess", &c.readAccess}, {"writeAccess", &c.writeAccess}} {
-		p := f.p
-		get := rt.ToValue(func(goja.FunctionCall) goja.Value {
-			if s := p.Load(); s != nil {
-				return rt.ToValue(*s)
-			}
-			return rt.ToValue("/")
-		})
-		set := rt.ToValue(func(call goja.FunctionCall) goja.Value {
-			s := call.Argument(0).String()
-			p.Store(&s)
-			return goja.Undefined()
-		})
-		_ = obj.DefineAccessorProperty(f.name, get, set, goja.FLAG_TRUE, goja.FLAG_TRUE)
+// client's atomic copies, so that the access hook sees what the script assigned. The accessor
+// functions are made once per generation and find their client through `this`: per-client
+// closures would cost every connected client a few KiB.
+func (g *generation) defineAccess(obj *goja.Object) {
+	if g.accessFns == nil {
+		g.accessFns = make([]goja.Value, 0, 4)
+		for _, field := range []func(*Client) *atomic.Pointer[string]{
+			func(c *Client) *atomic.Pointer[string] { return &c.readAccess },
+			func(c *Client) *atomic.Pointer[string] { return &c.writeAccess },
+		} {
+			g.accessFns = append(g.accessFns, g.rt.ToValue(func(call goja.FunctionCall) goja.Value {
+				if c := g.clientOf(call.This); c != nil {
+					if s := field(c).Load(); s != nil {
+						return g.rt.ToValue(*s)
+					}
+				}
+				return g.rt.ToValue("/")
+			}), g.rt.ToValue(func(call goja.FunctionCall) goja.Value {
+				if c := g.clientOf(call.This); c != nil {
+					s := call.Argument(0).String()
+					field(c).Store(&s)
+				}
+				return goja.Undefined()
+			}))
+		}
 	}
+	_ = obj.DefineAccessorProperty("readAccess", g.accessFns[0], g.accessFns[1], goja.FLAG_TRUE, goja.FLAG_TRUE)
+	_ = obj.DefineAccessorProperty("writeAccess", g.accessFns[2], g.accessFns[3], goja.FLAG_TRUE, goja.FLAG_TRUE)
+}
+
+// clientOf returns the engine's Client behind a script Client object, or nil.
+func (g *generation) clientOf(v goja.Value) *Client {
+	jc := g.app.ClientOf(v)
+	if jc == nil {
+		return nil
+	}
+	c, _ := jc.Peer.(*Client)
+	return c
 }

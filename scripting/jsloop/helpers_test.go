@@ -129,7 +129,7 @@ func (tl *testLoop) nextEvent(t *testing.T) []any {
 	select {
 	case ev := <-tl.events:
 		return ev
-	case <-time.After(10 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatalf("no done() call; log:\n%s", tl.logs.String())
 		return nil
 	}
