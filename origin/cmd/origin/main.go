@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 
@@ -44,6 +45,7 @@ func run(args []string) error {
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "trace|debug|info|warn|error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "json|console")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until exit (diagnostics)")
+	memProfile := fs.String("memprofile", "", "write a heap profile to this file when shutdown begins (diagnostics)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -71,8 +73,21 @@ func run(args []string) error {
 		return err
 	}
 	<-ctx.Done()
+	if *memProfile != "" {
+		writeHeapProfile(*memProfile)
+	}
 	log.Info().Msg("shutting down: draining connections")
 	srv.Shutdown()
 	log.Info().Msg("stopped")
 	return nil
+}
+
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	runtime.GC()
+	_ = pprof.WriteHeapProfile(f)
 }
