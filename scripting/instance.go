@@ -204,7 +204,15 @@ func (inst *instance) checkIdle() {
 	inst.idleSeq++
 	seq := inst.idleSeq
 	idle := func() {
-		if seq != inst.idleSeq || len(inst.clients) > 0 || inst.unloaded || !inst.e.forget(inst, false) {
+		if seq != inst.idleSeq || len(inst.clients) > 0 || inst.unloaded {
+			return
+		}
+		// Write persistent shared objects while this instance still owns the name: once it is
+		// forgotten, a new instance of the same name may load them from disk at once.
+		if err := inst.so.Flush(); err != nil {
+			inst.log.Error().Err(err).Msg("shared objects not all written before the idle unload")
+		}
+		if !inst.e.forget(inst, false) {
 			return
 		}
 		inst.unload("Application.Shutdown", "idle")
