@@ -17,13 +17,15 @@ import (
 // instance is one running copy of an app (app/instance). All fields below loop are owned by the
 // loop goroutine, except refs (engine mutex).
 type instance struct {
-	e        *Engine
-	appName  string
-	name     string // "APP/INSTANCE"
-	log      zerolog.Logger
-	loop     *jsloop.Loop
-	refs     int // connections on their way in (Engine.mu)
-	maxConns int
+	e       *Engine
+	appName string
+	name    string // "APP/INSTANCE"
+	log     zerolog.Logger
+	loop    *jsloop.Loop
+	refs    int // connections on their way in (Engine.mu)
+	// reportingError is set while application.onStatus handles a script error (loop-owned).
+	reportingError bool
+	maxConns       int
 	// so outlives generations (hot reload keeps shared objects); safe from any goroutine.
 	so       *sharedobject.Registry
 	soAccess soAccess
@@ -76,6 +78,7 @@ func (e *Engine) startInstance(appName, instName string) (*instance, error) {
 		Logger:           e.log,
 		Name:             inst.name,
 		OnFatal:          inst.fatal,
+		OnError:          inst.scriptError,
 	})
 	inst.loop.Start()
 	// Start-up (top level, onAppStart) gets the reload budget: a slow first run is not runaway code.
@@ -294,4 +297,30 @@ func (h *genHost) AppStats() map[string]any {
 func (h *genHost) Track(path string) {
 	h.inst.log.Debug().Str("path", path).Msg("tracking loaded file")
 	h.inst.e.watcher.Track(h.inst.appName, path)
+}
+
+// scriptError hands an uncaught script error to application.onStatus (FMS reports errors there),
+// as a job of its own under the watchdog. An error thrown by onStatus itself is not reported
+// again (reportingError is still set when its OnError arrives).
+func (inst *instance) scriptError(err error) {
+	if inst.reportingError {
+		inst.reportingError = false
+		return
+	}
+	_ = inst.loop.Post(func(*goja.Runtime) error {
+		g := inst.gen
+		if g == nil || inst.unloaded {
+			return nil
+		}
+		info := g.rt.NewObject()
+		_ = info.Set("level", "error")
+		_ = info.Set("code", "Application.Script.Error")
+		_ = info.Set("description", jsloop.FormatError(err))
+		inst.reportingError = true
+		if _, _, err := g.app.CallHandler("onStatus", info); err != nil {
+			return err // reported once, without another onStatus
+		}
+		inst.reportingError = false
+		return nil
+	})
 }
