@@ -1,3 +1,203 @@
-// Package edge will be the edge server as a library: it holds client connections and multiplexes
-// them to the origins over one trunk connection per origin (see the edge issue).
+// Package edge is the edge server as a library: it holds the client connections and carries each
+// one to the origin that owns its application instance, over ONE trunk connection per origin
+// (core/trunk), so that origins see a handful of sockets instead of thousands and a new client
+// costs no TCP handshake to the origin. edge/cmd/edge wires it to flags and signals.
 package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fmsgo/fmsgo/core/netserver"
+	"github.com/fmsgo/fmsgo/core/rtmpconn"
+	"github.com/fmsgo/fmsgo/core/trunk"
+	"github.com/rs/zerolog"
+)
+
+// Config is the edge's configuration; the TOML keys are the flag names in snake_case.
+type Config struct {
+	RTMP        string   `toml:"rtmp"`
+	Origins     []string `toml:"origins"` // trunk addresses, host:port
+	ID          string   `toml:"id"`      // default: host name + RTMP port
+	TrunkSecret string   `toml:"trunk_secret"`
+	TrunkTLS    bool     `toml:"trunk_tls"`
+	TrunkCA     string   `toml:"trunk_ca"`
+	HTTP        string   `toml:"http"`
+	LogLevel    string   `toml:"log_level"`
+	LogFormat   string   `toml:"log_format"`
+
+	Limits Limits `toml:"limits"`
+}
+
+// Limits bound what clients and origins can cost the edge.
+type Limits struct {
+	MaxConnections int           `toml:"max_connections"` // 0 = no limit
+	DrainTimeout   time.Duration `toml:"drain_timeout"`
+	// OriginWait is how long a connect waits for its origin's trunk to come up before the client
+	// is rejected (a trunk that failed authentication rejects at once).
+	OriginWait   time.Duration   `toml:"origin_wait"`
+	ReconnectMin time.Duration   `toml:"reconnect_min"` // first redial delay after a trunk failure
+	ReconnectMax time.Duration   `toml:"reconnect_max"` // the delay doubles up to this
+	Conn         rtmpconn.Config `toml:"-"`
+	Trunk        trunk.Config    `toml:"-"`
+}
+
+// DefaultConfig returns the defaults of DESIGN.md's flags.
+func DefaultConfig() Config {
+	return Config{
+		RTMP: ":1935", HTTP: ":8087", LogLevel: "info", LogFormat: "json",
+		Limits: Limits{DrainTimeout: 5 * time.Second, OriginWait: 5 * time.Second,
+			ReconnectMin: 100 * time.Millisecond, ReconnectMax: 5 * time.Second,
+			Conn: rtmpconn.DefaultConfig(), Trunk: trunk.DefaultConfig()},
+	}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultConfig().Limits
+	if l.DrainTimeout <= 0 {
+		l.DrainTimeout = d.DrainTimeout
+	}
+	if l.OriginWait <= 0 {
+		l.OriginWait = d.OriginWait
+	}
+	if l.ReconnectMin <= 0 {
+		l.ReconnectMin = d.ReconnectMin
+	}
+	if l.ReconnectMax < l.ReconnectMin {
+		l.ReconnectMax = max(d.ReconnectMax, l.ReconnectMin)
+	}
+	return l
+}
+
+// Server is one edge process's serving side.
+type Server struct {
+	cfg    Config
+	log    zerolog.Logger
+	links  []*originLink // one per -origins entry, in that order
+	nextID atomic.Uint32 // session ids: never 0, from one counter for all trunks
+
+	mu      sync.Mutex
+	rtmp    *netserver.Server
+	cancel  context.CancelFunc
+	linksWG sync.WaitGroup
+	started bool
+}
+
+// New checks the configuration; nothing dials or listens until Start.
+func New(cfg Config, log zerolog.Logger) (*Server, error) {
+	if len(cfg.Origins) == 0 {
+		return nil, errors.New("edge: no origins configured (-origins host:port,...)")
+	}
+	if cfg.TrunkTLS || cfg.TrunkCA != "" {
+		return nil, errors.New("edge: trunk TLS is not supported yet")
+	}
+	cfg.Limits = cfg.Limits.withDefaults()
+	s := &Server{cfg: cfg, log: log}
+	for _, addr := range cfg.Origins {
+		s.links = append(s.links, newOriginLink(s, addr))
+	}
+	return s, nil
+}
+
+// Start binds the RTMP listener and starts one trunk per origin; it returns once the listener
+// is bound. The trunks dial in the background (a client's connect waits for its origin's).
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return errors.New("edge: already started")
+	}
+	s.started = true
+	ln, err := net.Listen("tcp", s.cfg.RTMP)
+	if err != nil {
+		return fmt.Errorf("edge: rtmp listener: %w", err)
+	}
+	if s.cfg.ID == "" {
+		host, _ := os.Hostname()
+		s.cfg.ID = fmt.Sprintf("%s:%d", host, ln.Addr().(*net.TCPAddr).Port)
+	}
+	ctx, s.cancel = context.WithCancel(ctx)
+	for _, l := range s.links {
+		s.linksWG.Add(1)
+		go func() { defer s.linksWG.Done(); l.run(ctx) }()
+	}
+	s.rtmp = netserver.New(ln, s.cfg.Limits.MaxConnections, s.serveRTMP, s.log.With().Str("proto", "rtmp").Logger())
+	s.log.Info().Str("proto", "rtmp").Str("addr", ln.Addr().String()).Str("edge", s.cfg.ID).Msg("listening")
+	go s.rtmp.Serve(ctx)
+	return nil
+}
+
+// RTMPAddr is the bound RTMP address (nil before Start).
+func (s *Server) RTMPAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rtmp == nil {
+		return nil
+	}
+	return s.rtmp.Addr()
+}
+
+// ID is the edge id sent to the origins (the app's client.edge.id).
+func (s *Server) ID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.ID
+}
+
+// Shutdown drains the clients for DrainTimeout, closes the rest, then the trunks.
+func (s *Server) Shutdown() {
+	s.mu.Lock()
+	rtmp, cancel := s.rtmp, s.cancel
+	s.mu.Unlock()
+	if rtmp == nil {
+		return
+	}
+	done := make(chan struct{})
+	go func() { rtmp.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(s.cfg.Limits.DrainTimeout):
+		s.log.Info().Int("connections", rtmp.Count()).Msg("drain timeout: closing remaining connections")
+		rtmp.CloseAll()
+		<-done
+	}
+	cancel()
+	s.linksWG.Wait()
+}
+
+// TrunksUp counts the origins whose trunk is currently established.
+func (s *Server) TrunksUp() int {
+	n := 0
+	for _, l := range s.links {
+		if st, _ := l.current(); st != nil {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Server) newSessionID() uint32 {
+	for {
+		if id := s.nextID.Add(1); id != 0 {
+			return id
+		}
+	}
+}
+
+func (s *Server) serveRTMP(ctx context.Context, nc net.Conn) {
+	cs := &clientSession{srv: s, verdict: make(chan bool, 1)}
+	c := rtmpconn.New(nc, s.cfg.Limits.Conn, cs, s.log)
+	cs.conn = c
+	err := c.Serve(ctx)
+	ev := c.Log().Debug()
+	if err != nil && !isNormalClose(err) {
+		ev = c.Log().Info().Err(err)
+	}
+	ev.Msg("closed")
+}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fmsgo/fmsgo/core/live"
@@ -63,9 +64,12 @@ type Server struct {
 	apps   *appRegistry
 	engine *scripting.Engine
 
-	mu      sync.Mutex
-	rtmp    *netserver.Server
-	started bool
+	mu    sync.Mutex
+	rtmp  *netserver.Server
+	trunk *netserver.Server // edges; nil when Config.Trunk is empty
+	// trunkSubs counts the streams edges pull (TrunkSubscriptions).
+	trunkSubs atomic.Int64
+	started   bool
 }
 
 // New checks the configuration and prepares the server; nothing listens until Start.
@@ -115,6 +119,11 @@ func (s *Server) Start(ctx context.Context) error {
 		s.log.Info().Str("proto", "rtmp").Str("addr", ln.Addr().String()).Msg("listening")
 		go s.rtmp.Serve(ctx)
 	}
+	if s.cfg.Trunk != "" {
+		if err := s.startTrunk(ctx); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -132,8 +141,11 @@ func (s *Server) RTMPAddr() net.Addr {
 // DrainTimeout to finish, then are closed.
 func (s *Server) Shutdown() {
 	s.mu.Lock()
-	rtmp := s.rtmp
+	rtmp, tr := s.rtmp, s.trunk
 	s.mu.Unlock()
+	if tr != nil {
+		defer func() { tr.CloseAll(); tr.Wait() }()
+	}
 	if rtmp == nil {
 		return
 	}

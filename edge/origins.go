@@ -1,0 +1,172 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fmsgo/fmsgo/core/trunk"
+	"github.com/rs/zerolog"
+)
+
+// trunkState is one established trunk and the Mux routing its sessions.
+type trunkState struct {
+	conn    *trunk.Conn
+	mux     *trunk.Mux
+	streams *streams
+	log     zerolog.Logger
+}
+
+// originLink keeps one trunk to one origin: it dials, authenticates, serves, and redials with
+// backoff when the trunk dies. Its state is owned by run; readers take a snapshot under mu.
+type originLink struct {
+	srv  *Server
+	addr string
+	log  zerolog.Logger
+
+	mu      sync.Mutex
+	cur     *trunkState
+	lastErr error
+	changed chan struct{} // closed and replaced at every state change
+}
+
+func newOriginLink(s *Server, addr string) *originLink {
+	return &originLink{srv: s, addr: addr, changed: make(chan struct{}),
+		log:     s.log.With().Str("proto", "trunk").Str("origin", addr).Logger(),
+		lastErr: errors.New("trunk not established yet")}
+}
+
+// run keeps the trunk up until ctx ends.
+func (l *originLink) run(ctx context.Context) {
+	lim := l.srv.cfg.Limits
+	backoff := lim.ReconnectMin
+	for ctx.Err() == nil {
+		st, err := l.dial(ctx)
+		if err != nil {
+			l.set(nil, err)
+			l.log.Error().Err(err).Dur("retry_in", backoff).Msg("trunk to origin failed")
+			select {
+			case <-ctx.Done():
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, lim.ReconnectMax)
+			continue
+		}
+		backoff = lim.ReconnectMin
+		l.set(st, nil)
+		l.log.Info().Str("origin_id", st.conn.PeerID()).Msg("trunk up")
+		err = st.conn.Serve(ctx)
+		st.mux.CloseAll(trunk.CodeShutdown, "trunk to the origin lost")
+		st.streams.close()
+		l.set(nil, fmt.Errorf("trunk to origin %s lost: %w", l.addr, err))
+	}
+}
+
+func (l *originLink) dial(ctx context.Context) (*trunkState, error) {
+	d := net.Dialer{Timeout: 5 * time.Second}
+	nc, err := d.DialContext(ctx, "tcp", l.addr)
+	if err != nil {
+		return nil, fmt.Errorf("dial origin %s: %w", l.addr, err)
+	}
+	link, err := trunk.ClientHandshake(nc, trunk.HandshakeConfig{ID: l.srv.ID(), Secret: []byte(l.srv.cfg.TrunkSecret)})
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("trunk handshake with origin %s: %w", l.addr, err)
+	}
+	cfg := l.srv.cfg.Limits.Trunk
+	cfg.Log = l.log
+	st := &trunkState{streams: newStreams(), log: l.log}
+	st.conn = trunk.NewConn(link, cfg, func(f trunk.Frame) error {
+		if !st.mux.Dispatch(f) { // session frames of gone sessions are dropped
+			st.onStreamFrame(f)
+		}
+		return nil
+	})
+	st.mux = trunk.NewMux(st.conn)
+	return st, nil
+}
+
+func (l *originLink) set(st *trunkState, err error) {
+	l.mu.Lock()
+	l.cur, l.lastErr = st, err
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
+}
+
+func (l *originLink) current() (*trunkState, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cur, l.lastErr
+}
+
+// get returns the established trunk, waiting for it until ctx ends. A trunk refused for its
+// credentials or version fails at once: waiting would not change the answer.
+func (l *originLink) get(ctx context.Context) (*trunkState, error) {
+	for {
+		l.mu.Lock()
+		cur, err, ch := l.cur, l.lastErr, l.changed
+		l.mu.Unlock()
+		if cur != nil {
+			return cur, nil
+		}
+		if errors.Is(err, trunk.ErrAuth) || errors.Is(err, trunk.ErrVersion) {
+			return nil, err
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, err
+		}
+	}
+}
+
+// pickOrigin chooses the origin of an app instance by rendezvous hashing: every edge picks the
+// same origin for the same instance (so an instance lives on one origin), and removing an origin
+// moves only the instances it owned.
+func pickOrigin(origins []string, key string) int {
+	best, bestScore := 0, uint64(0)
+	for i, o := range origins {
+		h := fnv.New64a()
+		h.Write([]byte(o))
+		h.Write([]byte{0})
+		h.Write([]byte(key))
+		if sc := mix64(h.Sum64()); i == 0 || sc > bestScore {
+			best, bestScore = i, sc
+		}
+	}
+	return best
+}
+
+// mix64 is the splitmix64 finaliser: FNV alone spreads similar keys poorly over few origins.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+// instanceKey is "app/instance" of a connect request (the instance defaults to _definst_), the
+// unit an origin owns.
+func instanceKey(appField, tcURL string) string {
+	path := appField
+	if strings.TrimSpace(path) == "" && tcURL != "" {
+		if u, err := url.Parse(tcURL); err == nil {
+			path = u.Path
+		}
+	}
+	path, _, _ = strings.Cut(path, "?")
+	path = strings.Trim(path, "/")
+	app, inst, _ := strings.Cut(path, "/")
+	if inst == "" {
+		inst = "_definst_"
+	}
+	return app + "/" + inst
+}

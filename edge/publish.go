@@ -1,0 +1,111 @@
+package edge
+
+import (
+	"strings"
+
+	"github.com/fmsgo/fmsgo/core/amf"
+	"github.com/fmsgo/fmsgo/core/rtmpconn"
+	"github.com/fmsgo/fmsgo/core/rtmpmsg"
+	"github.com/fmsgo/fmsgo/core/trunk"
+)
+
+// localPublish is a client's publish through the edge: once the app accepted it (the origin's
+// NetStream.Publish.Start), its media goes to the origin on its own trunk channel.
+type localPublish struct {
+	name, mode string
+	ch         uint32 // 0 until accepted
+}
+
+// notePublish records a publish command before it is forwarded to the app.
+func (cs *clientSession) notePublish(streamID uint32, cmd *rtmpmsg.Command) {
+	cs.stopPublish(streamID)
+	name, _, _ := strings.Cut(argString(cmd.Args, 0), "?")
+	mode := argString(cmd.Args, 1)
+	if mode == "" {
+		mode = "live"
+	}
+	cs.mu.Lock()
+	if cs.pubs == nil {
+		cs.pubs = map[uint32]*localPublish{}
+	}
+	cs.pubs[streamID] = &localPublish{name: name, mode: mode}
+	cs.mu.Unlock()
+}
+
+// publishStatus opens the channel when the origin says the publish started, before the status
+// reaches the client: its media, sent after it, then finds the channel open.
+func (cs *clientSession) publishStatus(streamID uint32, cmd *rtmpmsg.Command) {
+	info, _ := argAt(cmd.Args, 0).(*amf.Object)
+	if info == nil || info.String("code") != "NetStream.Publish.Start" {
+		return
+	}
+	cs.mu.Lock()
+	lp := cs.pubs[streamID]
+	open := lp != nil && lp.ch == 0
+	if open {
+		lp.ch = cs.srv.newSessionID()
+	}
+	cs.mu.Unlock()
+	if !open {
+		return
+	}
+	_ = cs.st.conn.Send(lp.ch, trunk.StreamPublish{Session: cs.id, StreamID: streamID, App: cs.key, Stream: lp.name, Mode: lp.mode})
+	_ = cs.conn.SendUserControl(rtmpmsg.EventStreamBegin, streamID)
+}
+
+func (cs *clientSession) publishChannel(streamID uint32) uint32 {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if lp := cs.pubs[streamID]; lp != nil {
+		return lp.ch
+	}
+	return 0
+}
+
+// HandleMedia implements rtmpconn.Handler: a publisher's audio/video goes to the origin. A full
+// trunk media queue drops the message (the origin's hub then waits for the next keyframe).
+func (cs *clientSession) HandleMedia(_ *rtmpconn.Conn, streamID uint32, typeID uint8, ts uint32, payload []byte) error {
+	ch := cs.publishChannel(streamID)
+	if ch == 0 || len(payload) == 0 {
+		return nil
+	}
+	// The trunk's writer references payloads until written; the connection reuses its buffer.
+	m := trunk.StreamMedia{Type: typeID, Timestamp: ts, Payload: append([]byte(nil), payload...)}
+	_ = cs.st.conn.SendMedia(ch, m)
+	return nil
+}
+
+// HandleData implements rtmpconn.Handler: a publisher's @setDataFrame becomes the stream's
+// onMetaData; other data messages are relayed as they are.
+func (cs *clientSession) HandleData(_ *rtmpconn.Conn, streamID uint32, ts uint32, d *rtmpmsg.Data) error {
+	ch := cs.publishChannel(streamID)
+	if ch == 0 {
+		return nil
+	}
+	name, args := d.Name, d.Args
+	if name == "@setDataFrame" {
+		if len(args) == 0 {
+			return nil
+		}
+		name, _ = args[0].(string)
+		args = args[1:]
+	}
+	var e amf.Encoder
+	p, err := rtmpmsg.AppendData(nil, &e, name, args...)
+	if err != nil {
+		return nil // not re-encodable: dropped, the stream goes on
+	}
+	_ = cs.st.conn.SendMedia(ch, trunk.StreamMedia{Type: rtmpmsg.TypeDataAMF0, Timestamp: ts, Payload: p})
+	return nil
+}
+
+// stopPublish ends a publish on the edge side; the origin unpublishes when the channel closes.
+func (cs *clientSession) stopPublish(streamID uint32) {
+	cs.mu.Lock()
+	lp := cs.pubs[streamID]
+	delete(cs.pubs, streamID)
+	cs.mu.Unlock()
+	if lp != nil && lp.ch != 0 {
+		_ = cs.st.conn.Send(lp.ch, trunk.StreamUnsubscribe{})
+	}
+}

@@ -1,0 +1,114 @@
+package edge
+
+import (
+	"github.com/fmsgo/fmsgo/core/amf"
+	"github.com/fmsgo/fmsgo/core/rtmpconn"
+	"github.com/fmsgo/fmsgo/core/rtmpmsg"
+	"github.com/fmsgo/fmsgo/core/trunk"
+)
+
+// onFrame relays what the origin sends for this session, on the session's goroutine.
+func (cs *clientSession) onFrame(f trunk.Frame) {
+	switch f.Kind {
+	case trunk.KindSessionVerdict:
+		v, err := trunk.DecodeSessionVerdict(f.Body)
+		if err != nil {
+			_ = cs.st.mux.Close(cs.id, trunk.CodeProtocol, err.Error())
+			return
+		}
+		cs.onVerdict(v)
+	case trunk.KindSessionMessage:
+		m, err := trunk.DecodeSessionMessage(f.Body)
+		if err != nil {
+			_ = cs.st.mux.Close(cs.id, trunk.CodeProtocol, err.Error())
+			return
+		}
+		if cs.accept.Load() {
+			cs.relay(m)
+		}
+	case trunk.KindError:
+		if e, err := trunk.DecodeError(f.Body); err == nil {
+			cs.conn.Log().Debug().Uint16("code", e.Code).Str("message", e.Message).Msg("origin reported an error on the session")
+		}
+	}
+}
+
+// onVerdict answers connect exactly like the origin does for a direct client.
+func (cs *clientSession) onVerdict(v trunk.SessionVerdict) {
+	if !cs.decided.CompareAndSwap(false, true) {
+		return
+	}
+	info := cs.decodeInfo(v.Info)
+	if v.Status != trunk.VerdictAccept {
+		if info == nil {
+			info = rtmpconn.StatusInfo("error", "NetConnection.Connect.Rejected", "Connection rejected.")
+		}
+		_ = cs.conn.SendConnectReject(cs.txn, info)
+		cs.verdict <- false
+		return
+	}
+	if info == nil {
+		info = rtmpconn.StatusInfo("status", "NetConnection.Connect.Success", "Connection succeeded.")
+	}
+	_ = cs.conn.SendConnectAccept(cs.txn, info)
+	if cs.enc == 3 {
+		cs.conn.SetObjectEncoding(3)
+	}
+	_ = cs.conn.SendCommand(0, "onBWDone", 0, nil)
+	cs.accept.Store(true)
+	cs.verdict <- true
+}
+
+func (cs *clientSession) decodeInfo(b []byte) *amf.Object {
+	if len(b) == 0 {
+		return nil
+	}
+	cs.rdec.Reset(b)
+	v, _ := cs.rdec.DecodeAMF0()
+	o, _ := v.(*amf.Object)
+	return o
+}
+
+// relay re-sends a command or data message to the client in the client's own encoding.
+func (cs *clientSession) relay(m trunk.SessionMessage) {
+	switch m.Type {
+	case rtmpmsg.TypeCommandAMF0, rtmpmsg.TypeCommandAMF3:
+		cmd, err := rtmpmsg.DecodeCommand(m.Type, m.Payload, &cs.rdec)
+		if err != nil {
+			cs.conn.Log().Debug().Err(err).Msg("bad command from the origin")
+			return
+		}
+		begin := m.StreamID != 0 && cmd.Name == "onStatus" && cs.playStatus(m.StreamID, &cmd)
+		if m.StreamID != 0 && cmd.Name == "onStatus" {
+			cs.publishStatus(m.StreamID, &cmd)
+		}
+		_ = cs.conn.SendCommand(m.StreamID, cmd.Name, cmd.TxnID, cmd.Object, cmd.Args...)
+		if begin {
+			cs.startPlay(m.StreamID)
+		}
+	case rtmpmsg.TypeDataAMF0, rtmpmsg.TypeDataAMF3:
+		d, err := rtmpmsg.DecodeData(m.Type, m.Payload, &cs.rdec)
+		if err != nil {
+			return
+		}
+		_ = cs.conn.SendData(m.StreamID, d.Name, d.Args...)
+	}
+}
+
+// onClose ends the client when the origin ends the session or the trunk is lost. An app's
+// own close already told the client why; otherwise the client gets NetConnection.Connect.Closed.
+func (cs *clientSession) onClose(m trunk.SessionClose) {
+	if cs.decided.CompareAndSwap(false, true) {
+		info := rtmpconn.StatusInfo("error", "NetConnection.Connect.Failed", "The origin ended the session: "+m.Reason)
+		_ = cs.conn.SendConnectReject(cs.txn, info)
+		cs.verdict <- false
+		return
+	}
+	if !cs.accept.Load() || m.Code == trunk.CodeClientGone {
+		return
+	}
+	if m.Code != trunk.CodeNormal {
+		_ = cs.conn.SendStatus(0, rtmpconn.StatusInfo("status", "NetConnection.Connect.Closed", "Connection closed: "+m.Reason))
+	}
+	_ = cs.conn.CloseAfterFlush()
+}

@@ -1,0 +1,177 @@
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/fmsgo/fmsgo/core/amf"
+	"github.com/fmsgo/fmsgo/core/rtmpconn"
+	"github.com/fmsgo/fmsgo/core/rtmpmsg"
+	"github.com/fmsgo/fmsgo/core/trunk"
+)
+
+// clientSession is one client of the edge, carried to its origin as one trunk session. The
+// client's read goroutine owns the fields set at connect (they are set before the trunk session
+// starts, so its goroutine reads them safely); the trunk session's goroutine relays what the
+// origin sends, in order, so a verdict always reaches the client before the app's first call.
+type clientSession struct {
+	srv     *Server
+	conn    *rtmpconn.Conn
+	st      *trunkState
+	id      uint32
+	txn     float64 // the connect transaction
+	enc     float64 // objectEncoding the client asked for
+	verdict chan bool
+	decided atomic.Bool
+	accept  atomic.Bool
+	key     string      // app/instance
+	wenc    amf.Encoder // read goroutine
+	rdec    amf.Decoder // trunk session goroutine
+
+	mu      sync.Mutex
+	pending map[uint32]string     // stream id → name of a play the origin has not answered yet
+	plays   map[uint32]*localPlay // stream id → local delivery
+	pubs    map[uint32]*localPublish
+}
+
+// maxVerdictWait bounds a connect waiting for its app's decision (the app's own pending-connect
+// timeout is far shorter): a safety net against an origin that never answers.
+const maxVerdictWait = 10 * time.Minute
+
+// HandleCommand implements rtmpconn.Handler.
+func (cs *clientSession) HandleCommand(c *rtmpconn.Conn, streamID uint32, cmd *rtmpmsg.Command) error {
+	if cmd.Name == "connect" && cs.st == nil {
+		return cs.onConnect(cmd)
+	}
+	if !cs.accept.Load() {
+		return fmt.Errorf("command %q before connect", cmd.Name)
+	}
+	if cs.localStreamCommand(streamID, cmd) {
+		return nil
+	}
+	return cs.forward(streamID, cmd)
+}
+
+// forward sends a call (or the client's answer to the app's call) to the origin. When the
+// session's credit is used up the client's reading pauses until the origin drains: TCP then
+// pushes back on the client.
+func (cs *clientSession) forward(streamID uint32, cmd *rtmpmsg.Command) error {
+	cs.wenc.Reset()
+	p, err := rtmpmsg.AppendCommand(nil, &cs.wenc, cmd.AMF3, cmd.Name, cmd.TxnID, cmd.Object, cmd.Args...)
+	if err != nil {
+		return fmt.Errorf("edge: re-encode %q: %w", cmd.Name, err)
+	}
+	typ := uint8(rtmpmsg.TypeCommandAMF0)
+	if cmd.AMF3 {
+		typ = rtmpmsg.TypeCommandAMF3
+	}
+	m := trunk.SessionMessage{Type: typ, StreamID: streamID, Payload: p}
+	for {
+		err := cs.st.conn.SendSession(cs.id, m)
+		if !errors.Is(err, trunk.ErrBackpressure) {
+			return err
+		}
+		if err := cs.st.conn.WaitCredit(cs.conn.Context(), cs.id, len(p)); err != nil {
+			return fmt.Errorf("edge: waiting for the origin: %w", err)
+		}
+	}
+}
+
+// onConnect opens the trunk session and waits (on this client's read goroutine, like a direct
+// connect on the origin) until the app has decided; the verdict itself is sent to the client
+// by the trunk session's goroutine.
+func (cs *clientSession) onConnect(cmd *rtmpmsg.Command) error {
+	obj, _ := cmd.Object.(*amf.Object)
+	if obj == nil {
+		obj = &amf.Object{}
+	}
+	cs.txn = cmd.TxnID
+	cs.enc, _ = obj.Number("objectEncoding")
+	key := instanceKey(obj.String("app"), obj.String("tcUrl"))
+	cs.key = key
+	link := cs.srv.links[pickOrigin(cs.srv.cfg.Origins, key)]
+	ctx, cancel := context.WithTimeout(cs.conn.Context(), cs.srv.cfg.Limits.OriginWait)
+	st, err := link.get(ctx)
+	cancel()
+	if err != nil {
+		cs.conn.Log().Warn().Err(err).Str("instance", key).Msg("connect rejected: origin unavailable")
+		return cs.reject("NetConnection.Connect.Rejected", "Origin unavailable: "+err.Error())
+	}
+	open, err := cs.openMessage(obj, cmd.Args)
+	if err != nil {
+		return cs.reject("NetConnection.Connect.Rejected", err.Error())
+	}
+	cs.st, cs.id = st, cs.srv.newSessionID()
+	if err := st.mux.Open(cs.id, trunk.SessionFuncs{OnFrame: cs.onFrame, OnClose: cs.onClose}); err != nil {
+		return cs.reject("NetConnection.Connect.Failed", err.Error())
+	}
+	if err := st.conn.Send(cs.id, open); err != nil {
+		_ = st.mux.Close(cs.id, trunk.CodeShutdown, "open failed")
+	}
+	return cs.awaitVerdict(key)
+}
+
+func (cs *clientSession) openMessage(obj *amf.Object, args []any) (trunk.SessionOpen, error) {
+	command, err := cs.wenc.AppendAMF0(nil, obj)
+	if err != nil {
+		return trunk.SessionOpen{}, fmt.Errorf("connect object: %w", err)
+	}
+	var rest []byte
+	for _, a := range args {
+		cs.wenc.Reset()
+		if rest, err = cs.wenc.AppendAMF0(rest, a); err != nil {
+			return trunk.SessionOpen{}, fmt.Errorf("connect arguments: %w", err)
+		}
+	}
+	return trunk.SessionOpen{EdgeID: cs.srv.ID(), ClientAddr: cs.conn.RemoteAddr().String(), Protocol: "rtmp",
+		Agent: obj.String("flashVer"), Referrer: obj.String("swfUrl"), PageURL: obj.String("pageUrl"),
+		Command: command, Args: rest}, nil
+}
+
+func (cs *clientSession) awaitVerdict(key string) error {
+	select {
+	case ok := <-cs.verdict:
+		if ok {
+			cs.conn.Log().Info().Str("instance", key).Uint32("session", cs.id).Msg("connected")
+		}
+		return nil // a rejection is queued; the connection closes once it is written
+	case <-cs.conn.Context().Done():
+		return context.Cause(cs.conn.Context())
+	case <-time.After(maxVerdictWait):
+		_ = cs.st.mux.Close(cs.id, trunk.CodeTimeout, "no verdict in time")
+		return nil
+	}
+}
+
+// reject answers connect locally (no origin decided) and closes after it is written.
+func (cs *clientSession) reject(code, desc string) error {
+	if !cs.decided.CompareAndSwap(false, true) {
+		return nil
+	}
+	return cs.conn.SendConnectReject(cs.txn, rtmpconn.StatusInfo("error", code, desc))
+}
+
+// HandleSharedObject implements rtmpconn.Handler; shared objects are not carried yet.
+func (cs *clientSession) HandleSharedObject(*rtmpconn.Conn, *rtmpmsg.SharedObjectMessage, bool) error {
+	return nil
+}
+
+// Closed implements rtmpconn.Handler: the origin learns the client left.
+func (cs *clientSession) Closed(*rtmpconn.Conn, error) {
+	if cs.st != nil {
+		_ = cs.st.mux.Close(cs.id, trunk.CodeClientGone, "client left")
+		cs.stopAll()
+	}
+}
+
+func isNormalClose(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, rtmpconn.ErrClosed) || errors.Is(err, context.Canceled) ||
+		errors.Is(err, syscall.ECONNRESET) || strings.Contains(err.Error(), "use of closed network connection")
+}
