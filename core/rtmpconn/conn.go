@@ -108,7 +108,8 @@ type Conn struct {
 	batch          media.FlushBatch // owned by the read goroutine
 	writers        sync.WaitGroup   // writer goroutines (started on demand)
 	writerRunning  atomic.Bool
-	writerStart    sync.Mutex // guards writersDone against a writer starting during shutdown
+	draining       atomic.Bool // write side shut after a final answer; reading until the peer goes
+	writerStart    sync.Mutex  // guards writersDone against a writer starting during shutdown
 	writersDone    bool
 	closeOnce      sync.Once
 

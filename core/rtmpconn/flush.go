@@ -90,7 +90,7 @@ func (c *Conn) writeLoop() {
 			return
 		}
 		if closeNow {
-			c.Close(nil)
+			c.closeGracefully()
 			return
 		}
 		idle.Reset(writerIdle)
@@ -129,7 +129,7 @@ func (c *Conn) writeSoon() {
 	}
 	c.finishBatch()
 	if ws.closeAfter {
-		go c.Close(nil)
+		go c.closeGracefully()
 	}
 }
 
@@ -264,4 +264,23 @@ func advance(bufs net.Buffers, n int) net.Buffers {
 		bufs[0] = bufs[0][n:]
 	}
 	return bufs
+}
+
+// lingerAfterAnswer is how long a connection closed after its last answer (a rejected connect)
+// keeps reading before it is torn down.
+const lingerAfterAnswer = 2 * time.Second
+
+// closeGracefully ends a connection whose last message (a connect rejection) must reach the
+// client: closing a socket that still holds unread input makes the kernel send a reset, which
+// can destroy the answer before the client reads it. So the write side is shut (FIN after the
+// answer), and the read loop drains until the client closes or lingerAfterAnswer passes.
+func (c *Conn) closeGracefully() {
+	tc, ok := c.nc.(*net.TCPConn)
+	if !ok {
+		c.Close(nil)
+		return
+	}
+	_ = tc.CloseWrite()
+	_ = tc.SetReadDeadline(time.Now().Add(lingerAfterAnswer))
+	c.draining.Store(true)
 }

@@ -50,6 +50,9 @@ func (c *Conn) readLoop(br *bufio.Reader) error {
 			return readError(err)
 		}
 		c.Stats.MsgIn.Add(1)
+		if c.draining.Load() {
+			continue // the connection is ending: read and drop until the peer closes
+		}
 		if err := c.dispatch(rs, h, payload); err != nil {
 			return err
 		}
@@ -67,6 +70,9 @@ func (c *Conn) readLoop(br *bufio.Reader) error {
 // refreshReadDeadline moves the idle deadline forward at most once a second: a syscall-free
 // runtime call, but not one worth making per message.
 func (c *Conn) refreshReadDeadline(rs *readState) error {
+	if c.draining.Load() {
+		return nil // closeGracefully set the final deadline
+	}
 	now := time.Now()
 	if now.Sub(rs.deadlineAt) < time.Second {
 		return nil
