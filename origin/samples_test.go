@@ -1,0 +1,23 @@
+package origin
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/fmsgo/fmsgo/core/config"
+)
+
+// TestSampleConfigsLoad keeps the shipped origin configs valid (unknown keys are errors).
+func TestSampleConfigsLoad(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob(filepath.Join("..", "samples", "cluster", "origin-*.toml"))
+	if len(files) == 0 {
+		t.Fatal("no sample origin configs")
+	}
+	for _, f := range files {
+		cfg := DefaultConfig()
+		if err := config.Load(f, &cfg); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
