@@ -66,6 +66,11 @@ func (s *session) onConnect(_ uint32, cmd *rtmpmsg.Command) error {
 		return s.rejectConnect(cmd.TxnID, "NetConnection.Connect.Rejected", "no decision in time")
 	}
 	s.js, s.jss, s.connected = client, jss, true
+	if client.SendBWDone() { // FMS calls onBWDone after connect; AS3 players without it log #2095
+		if err := s.conn.SendCommand(0, "onBWDone", 0, nil); err != nil {
+			return err
+		}
+	}
 	s.conn.Log().Info().Str("agent", obj.String("flashVer")).Float64("object_encoding", enc).Msg("connected")
 	return nil
 }
@@ -78,8 +83,6 @@ func (s *session) acceptConnect(txn, enc float64) error {
 	if enc != 3 {
 		enc = 0
 	}
-	s.conn.Cork() // the whole answer, onBWDone included, leaves in one write
-	defer s.conn.Uncork()
 	info := rtmpconn.StatusInfo("status", "NetConnection.Connect.Success", "Connection succeeded.",
 		amf.Prop{Key: "objectEncoding", Value: enc},
 		amf.Prop{Key: "data", Value: &amf.Array{ECMA: true, Assoc: []amf.Prop{{Key: "version", Value: serverVersion}}}})
@@ -89,8 +92,7 @@ func (s *session) acceptConnect(txn, enc float64) error {
 	if enc == 3 {
 		s.conn.SetObjectEncoding(3)
 	}
-	// FMS calls onBWDone after connect; AS3 players without the handler only log #2095.
-	return s.conn.SendCommand(0, "onBWDone", 0, nil)
+	return nil
 }
 
 func (s *session) rejectConnect(txn float64, code, desc string) error {

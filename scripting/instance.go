@@ -3,6 +3,7 @@ package scripting
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/dop251/goja"
@@ -23,6 +24,8 @@ type instance struct {
 	log     zerolog.Logger
 	loop    *jsloop.Loop
 	refs    int // connections on their way in (Engine.mu)
+	// sendBWDone mirrors app.json's sendBWDone for other goroutines (the app swaps on reload).
+	sendBWDone atomic.Bool
 	// reportingError is set while application.onStatus handles a script error (loop-owned).
 	reportingError bool
 	maxConns       int
@@ -71,6 +74,7 @@ func (e *Engine) startInstance(appName, instName string) (*instance, error) {
 		rpcs: map[*pendingRPC]struct{}{}}
 	inst.log = e.log.With().Str("app", appName).Str("instance", instName).Logger()
 	inst.so = inst.newSharedObjects(instName)
+	inst.sendBWDone.Store(app.Config.SendBWDone)
 	cfg := app.Config
 	inst.loop = jsloop.New(jsloop.Options{
 		HandlerBudget:    cfg.HandlerTimeout(),

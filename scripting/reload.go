@@ -57,6 +57,7 @@ func (inst *instance) reload(app *App, prg *goja.Program) error {
 	old := inst.gen
 	rt := inst.loop.NewRuntime()
 	inst.app = app
+	inst.sendBWDone.Store(app.Config.SendBWDone)
 	g, err := inst.build(rt, prg, old != nil)
 	if err == nil && old != nil {
 		err = inst.carry(old, g)

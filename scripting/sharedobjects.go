@@ -123,6 +123,9 @@ func (inst *instance) closeSharedObjects() {
 	}
 }
 
+// SendBWDone reports app.json's sendBWDone: whether the server calls onBWDone after connect.
+func (c *Client) SendBWDone() bool { return c.inst.sendBWDone.Load() }
+
 // SharedObjects is the registry of the client's app instance: the connection hands its
 // shared-object messages straight to it (it is safe from any goroutine), and calls Disconnect
 // on it when it ends.

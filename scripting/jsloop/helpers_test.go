@@ -2,6 +2,7 @@ package jsloop
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -107,12 +108,15 @@ func (tl *testLoop) installDone(rt *goja.Runtime) error {
 func (tl *testLoop) mustRun(t *testing.T, job Job) {
 	t.Helper()
 	ran := make(chan struct{})
-	if err := tl.Post(func(rt *goja.Runtime) error { defer close(ran); return job(rt) }); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// PostWait: a test that just filled the queue must wait for room, not fail on a busy machine.
+	if err := tl.PostWait(ctx, func(rt *goja.Runtime) error { defer close(ran); return job(rt) }); err != nil {
 		t.Fatalf("post: %v", err)
 	}
 	select {
 	case <-ran:
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("job did not run")
 	}
 }
