@@ -4,15 +4,13 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/fmsgo/fmsgo/core/config"
+	"github.com/fmsgo/fmsgo/core/daemon"
 	"github.com/fmsgo/fmsgo/core/logging"
 	"github.com/fmsgo/fmsgo/edge"
 )
@@ -54,16 +52,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := srv.Start(ctx); err != nil {
-		return err
-	}
-	<-ctx.Done()
-	log.Info().Msg("shutting down: draining connections")
-	srv.Shutdown()
-	log.Info().Msg("stopped")
-	return nil
+	return daemon.Run(srv, log, daemon.Profiles{})
 }
 
 // splitList splits "a,b, c" into its non-empty trimmed items.

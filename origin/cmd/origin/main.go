@@ -3,16 +3,12 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"runtime"
-	"runtime/pprof"
-	"syscall"
 
 	"github.com/fmsgo/fmsgo/core/config"
+	"github.com/fmsgo/fmsgo/core/daemon"
 	"github.com/fmsgo/fmsgo/core/logging"
 	"github.com/fmsgo/fmsgo/origin"
 )
@@ -49,16 +45,6 @@ func run(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
 	log, err := logging.New(logging.Options{Level: cfg.LogLevel, Format: cfg.LogFormat})
 	if err != nil {
 		return err
@@ -67,27 +53,5 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := srv.Start(ctx); err != nil {
-		return err
-	}
-	<-ctx.Done()
-	if *memProfile != "" {
-		writeHeapProfile(*memProfile)
-	}
-	log.Info().Msg("shutting down: draining connections")
-	srv.Shutdown()
-	log.Info().Msg("stopped")
-	return nil
-}
-
-func writeHeapProfile(path string) {
-	f, err := os.Create(path)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	runtime.GC()
-	_ = pprof.WriteHeapProfile(f)
+	return daemon.Run(srv, log, daemon.Profiles{CPU: *cpuProfile, Heap: *memProfile})
 }
