@@ -2,92 +2,13 @@ package rtmpclient
 
 import (
 	"bytes"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"syscall"
+	"github.com/fmsgo/fmsgo/core/peertest"
 	"testing"
 	"time"
 
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
 )
-
-const nginxModule = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
-
-// startNginx runs nginx-rtmp (TESTING.md "nginx-rtmp as a side-by-side peer", single process)
-// on a free port in a temp dir and returns its address. Without nginx the test is skipped,
-// except under CI=true where that is a failure.
-func startNginx(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("nginx")
-	if err == nil {
-		_, err = os.Stat(nginxModule)
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("nginx-rtmp is required under CI: %v", err)
-		}
-		t.Skipf("nginx-rtmp not installed: %v", err)
-	}
-	dir := t.TempDir()
-	addr := freeAddr(t)
-	conf := fmt.Sprintf(`daemon off; master_process off; worker_processes 1;
-pid %[1]s/nginx.pid; error_log %[1]s/error.log warn;
-load_module %[3]s;
-events { worker_connections 1024; }
-rtmp { server { listen %[2]s; chunk_size 4096;
-       application live { live on; record off; } } }
-`, dir, addr, nginxModule)
-	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", filepath.Join(dir, "nginx.conf"))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		<-exited
-	})
-	waitListening(t, addr, exited, &out)
-	return addr
-}
-
-// freeAddr picks a free loopback port for a server we cannot hand a listener to.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// waitListening polls until nginx accepts: it has no readiness signal of its own.
-func waitListening(t *testing.T, addr string, exited <-chan struct{}, out *bytes.Buffer) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if nc, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			nc.Close()
-			return
-		}
-		select {
-		case <-exited:
-			t.Fatalf("nginx exited: %s", out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	t.Fatalf("nginx did not listen on %s", addr)
-}
 
 // syntheticFrames is a small FLV-like sequence: AVC and AAC sequence headers, then a keyframe,
 // inter frames and audio frames, 40 ms apart.
@@ -121,7 +42,7 @@ func TestPublishPlayThroughNginx(t *testing.T) {
 	t.Parallel()
 	// AMF0 only: nginx-rtmp reads a type 17 command as AMF0 after its format byte and so cannot
 	// parse our 0x11-switched connect object (it closes); AMF3 is covered by the fake server.
-	addr := startNginx(t)
+	addr := peertest.StartNginx(t)
 	url, name := "rtmp://"+addr+"/live", "synthetic"
 	ctx := ctxT(t)
 	pub, err := Dial(ctx, url, Options{ChunkSize: 1000})
@@ -221,7 +142,7 @@ func waitStatus(t *testing.T, c *Client, sid uint32, code string) {
 
 func TestNginxUnknownApp(t *testing.T) {
 	t.Parallel()
-	addr := startNginx(t)
+	addr := peertest.StartNginx(t)
 	if c, err := Dial(ctxT(t), "rtmp://"+addr+"/nosuchapp", Options{Timeout: 3 * time.Second}); err == nil {
 		c.Close()
 		t.Fatal("connect to an unknown nginx application succeeded")
