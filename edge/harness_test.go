@@ -36,20 +36,13 @@ func (s *syncBuffer) String() string {
 type testOrigin struct {
 	srv  *origin.Server
 	logs *syncBuffer
+	stop func() // cancel + Shutdown: the origin goes away (listeners closed), once
 }
 
 // startOrigin runs an origin serving apps (name → main.js) with the given trunk secret.
 func startOrigin(t *testing.T, secret string, apps map[string]string) *testOrigin {
 	t.Helper()
-	dir := t.TempDir()
-	for name, code := range apps {
-		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name, "main.js"), []byte(code), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := writeApps(t, apps)
 	cfg := origin.DefaultConfig()
 	cfg.RTMP, cfg.Trunk, cfg.HTTP, cfg.TrunkSecret = "127.0.0.1:0", "127.0.0.1:0", "", secret
 	cfg.Apps, cfg.Data = dir, t.TempDir()
@@ -63,14 +56,29 @@ func startOrigin(t *testing.T, secret string, apps map[string]string) *testOrigi
 	if err := srv.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	stop := sync.OnceFunc(func() { cancel(); srv.Shutdown() })
 	t.Cleanup(func() {
-		cancel()
-		srv.Shutdown()
+		stop()
 		if t.Failed() {
 			t.Logf("origin logs:\n%s", tail(logs.String(), 40))
 		}
 	})
-	return &testOrigin{srv: srv, logs: logs}
+	return &testOrigin{srv: srv, logs: logs, stop: stop}
+}
+
+// writeApps makes an apps folder with one main.js per app.
+func writeApps(t *testing.T, apps map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, code := range apps {
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name, "main.js"), []byte(code), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 type testEdge struct {

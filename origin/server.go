@@ -115,9 +115,10 @@ func (s *Server) Start(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("origin: rtmp listener: %w", err)
 		}
-		s.rtmp = netserver.New(ln, s.cfg.Limits.MaxConnections, s.serveRTMP, s.log.With().Str("proto", "rtmp").Logger())
+		rtmp := netserver.New(ln, s.cfg.Limits.MaxConnections, s.serveRTMP, s.log.With().Str("proto", "rtmp").Logger())
+		s.rtmp = rtmp
 		s.log.Info().Str("proto", "rtmp").Str("addr", ln.Addr().String()).Msg("listening")
-		go s.rtmp.Serve(ctx)
+		go rtmp.Serve(ctx)
 	}
 	if s.cfg.Trunk != "" {
 		if err := s.startTrunk(ctx); err != nil {

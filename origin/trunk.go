@@ -19,12 +19,13 @@ func (s *Server) startTrunk(ctx context.Context) error {
 		return fmt.Errorf("origin: trunk listener: %w", err)
 	}
 	log := s.log.With().Str("proto", "trunk").Logger()
-	s.trunk = netserver.New(ln, 0, s.serveTrunk, log)
+	tr := netserver.New(ln, 0, s.serveTrunk, log)
+	s.trunk = tr
 	log.Info().Str("addr", ln.Addr().String()).Msg("listening")
 	if s.cfg.TrunkSecret == "" && !isLoopback(ln.Addr()) {
 		log.Warn().Str("addr", ln.Addr().String()).Msg("trunk listens beyond loopback without -trunk-secret: any edge may connect")
 	}
-	go s.trunk.Serve(ctx)
+	go tr.Serve(ctx)
 	return nil
 }
 
