@@ -1,10 +1,14 @@
 package edge
 
 import (
+	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/fmsgo/fmsgo/core/rtmpclient"
+	"github.com/fmsgo/fmsgo/origin"
+	"github.com/rs/zerolog"
 )
 
 func whoamiApp(name string) string {
@@ -52,6 +56,7 @@ func TestTwoOriginsThreeEdges(t *testing.T) {
 	if len(onA) == 0 || len(onB) == 0 {
 		t.Fatalf("12 instances all on one origin: A=%v B=%v", onA, onB)
 	}
+	trunkAddr := oa.srv.TrunkAddr().String()
 	oa.stop() // origin A goes away
 	for _, inst := range onA {
 		for _, c := range clients[inst] {
@@ -67,10 +72,14 @@ func TestTwoOriginsThreeEdges(t *testing.T) {
 			}
 		}
 	}
-	// The edges keep redialling origin A (reconnection itself is covered by
-	// TestTrunkLossClosesClientsAndRedials).
+	// Origin A comes back on the same trunk address: the edges reconnect.
+	restartOrigin(t, trunkAddr, whoamiApp("A"))
 	for _, e := range edges {
-		waitFor(t, "the edge to notice", func() bool { return e.srv.TrunksUp() == 1 })
+		waitFor(t, "the edge to reconnect", func() bool { return e.srv.TrunksUp() == 2 })
+	}
+	c := dial(t, edges[0].url(onA[0]), rtmpclient.Options{})
+	if v, err := c.Call(ctx5(t), "whoami"); err != nil || v != "A" {
+		t.Fatalf("after A came back: %v %v", v, err)
 	}
 }
 
@@ -90,4 +99,31 @@ func closedWith(t *testing.T, c *rtmpclient.Client) string {
 			code = ev.Info.String("code")
 		}
 	}
+}
+
+// restartOrigin starts a new origin with the trunk on a given address.
+func restartOrigin(t *testing.T, trunkAddr, code string) {
+	t.Helper()
+	startOriginAt(t, trunkAddr, map[string]string{"app": code})
+}
+
+func startOriginAt(t *testing.T, trunkAddr string, apps map[string]string) *testOrigin {
+	t.Helper()
+	dir := writeApps(t, apps)
+	cfg := origin.DefaultConfig()
+	cfg.RTMP, cfg.Trunk, cfg.HTTP = "127.0.0.1:0", trunkAddr, ""
+	cfg.Apps, cfg.Data = dir, t.TempDir()
+	cfg.Limits.DrainTimeout = time.Second
+	logs := &syncBuffer{}
+	srv, err := origin.New(cfg, zerolog.New(logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stop := func() { cancel(); srv.Shutdown() }
+	t.Cleanup(stop)
+	return &testOrigin{srv: srv, logs: logs, stop: stop}
 }

@@ -158,6 +158,7 @@ func (s *Server) Shutdown() {
 	if rtmp == nil {
 		return
 	}
+	rtmp.StopAccepting()
 	done := make(chan struct{})
 	go func() { rtmp.Wait(); close(done) }()
 	select {

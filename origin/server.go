@@ -145,11 +145,13 @@ func (s *Server) Shutdown() {
 	rtmp, tr := s.rtmp, s.trunk
 	s.mu.Unlock()
 	if tr != nil {
+		tr.StopAccepting()
 		defer func() { tr.CloseAll(); tr.Wait() }()
 	}
 	if rtmp == nil {
 		return
 	}
+	rtmp.StopAccepting()
 	done := make(chan struct{})
 	go func() { rtmp.Wait(); close(done) }()
 	select {

@@ -26,12 +26,14 @@ type Server struct {
 	mu      sync.Mutex
 	conns   map[net.Conn]struct{}
 	maxConn int
+	serving chan struct{} // closed when Serve returns
 }
 
 // New wraps a bound listener. maxConns 0 means no limit; past it, new connections are closed at
 // once (and logged as periodic counts), which protects the process's file descriptors.
 func New(ln net.Listener, maxConns int, h Handler, log zerolog.Logger) *Server {
-	return &Server{ln: ln, handle: h, log: log, conns: make(map[net.Conn]struct{}), maxConn: maxConns}
+	return &Server{ln: ln, handle: h, log: log, conns: make(map[net.Conn]struct{}), maxConn: maxConns,
+		serving: make(chan struct{})}
 }
 
 // Addr is the bound address (useful with port 0).
@@ -40,6 +42,7 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // Serve accepts until ctx is cancelled or the listener fails for good. It closes the listener
 // when ctx ends, but leaves open connections to their handlers (see Wait and CloseAll).
 func (s *Server) Serve(ctx context.Context) error {
+	defer close(s.serving)
 	stop := context.AfterFunc(ctx, func() { _ = s.ln.Close() })
 	defer stop()
 	var backoff time.Duration
@@ -100,6 +103,13 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		_ = tc.SetNoDelay(true)
 	}
 	s.handle(ctx, c)
+}
+
+// StopAccepting closes the listener and returns once the accept loop has ended, so that the
+// address is free again (a restart can bind it). Serve must have been started.
+func (s *Server) StopAccepting() {
+	_ = s.ln.Close()
+	<-s.serving
 }
 
 // Count is the number of connections being served.
