@@ -158,16 +158,7 @@ func (s *Server) Shutdown() {
 	if rtmp == nil {
 		return
 	}
-	rtmp.StopAccepting()
-	done := make(chan struct{})
-	go func() { rtmp.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(s.cfg.Limits.DrainTimeout):
-		s.log.Info().Int("connections", rtmp.Count()).Msg("drain timeout: closing remaining connections")
-		rtmp.CloseAll()
-		<-done
-	}
+	rtmp.Drain(s.cfg.Limits.DrainTimeout)
 	cancel()
 	s.linksWG.Wait()
 }

@@ -2,8 +2,6 @@ package origin
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/fmsgo/fmsgo/core/live"
@@ -27,6 +25,7 @@ type instance struct {
 type appRegistry struct {
 	dir       string
 	liveCfg   live.Config
+	exists    func(app string) bool // Engine.AppExists
 	log       zerolog.Logger
 	mu        sync.Mutex
 	instances map[string]*instance
@@ -36,15 +35,10 @@ func newAppRegistry(dir string, liveCfg live.Config, log zerolog.Logger) *appReg
 	return &appRegistry{dir: dir, liveCfg: liveCfg, log: log, instances: make(map[string]*instance)}
 }
 
-// appExists tells whether apps/NAME is a folder: every folder there is an application.
-func (r *appRegistry) appExists(app string) bool {
-	st, err := os.Stat(filepath.Join(r.dir, app))
-	return err == nil && st.IsDir()
-}
-
-// acquire returns the instance for t, starting it if needed, and counts one more user.
+// acquire returns the instance for t, starting it if needed, and counts one more user. Whether
+// the app exists is the engine's answer (the one place that knows the apps folder).
 func (r *appRegistry) acquire(t Target) (*instance, error) {
-	if !r.appExists(t.App) {
+	if r.exists != nil && !r.exists(t.App) {
 		return nil, errUnknownApp
 	}
 	r.mu.Lock()

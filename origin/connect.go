@@ -29,13 +29,7 @@ func (s *session) onConnect(_ uint32, cmd *rtmpmsg.Command) error {
 	if err != nil {
 		return s.rejectConnect(cmd.TxnID, "NetConnection.Connect.InvalidApp", "Invalid application name ("+obj.String("app")+").")
 	}
-	if !s.srv.engine.AppExists(t.App) {
-		err = errUnknownApp
-	}
-	var inst *instance
-	if err == nil {
-		inst, err = s.srv.apps.acquire(t)
-	}
+	inst, err := s.srv.apps.acquire(t)
 	if errors.Is(err, errUnknownApp) {
 		desc := "[ Server.Reject ] : (_defaultRoot_, _defaultVHost_) : Application (" + t.App + ") is not defined."
 		return s.rejectConnect(cmd.TxnID, "NetConnection.Connect.Rejected", desc)

@@ -93,11 +93,12 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("origin: %w", err)
 	}
 	s.engine = eng
+	s.apps.exists = eng.AppExists
 	return s, nil
 }
 
 // Start binds the listeners and serves until ctx is cancelled; it returns once every listener is
-// bound (or with the first bind error). Use Wait to block until the drain has finished.
+// bound (or with the first bind error). Shutdown drains after ctx is cancelled.
 func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -145,21 +146,14 @@ func (s *Server) Shutdown() {
 	rtmp, tr := s.rtmp, s.trunk
 	s.mu.Unlock()
 	if tr != nil {
-		tr.StopAccepting()
-		defer func() { tr.CloseAll(); tr.Wait() }()
+		tr.StopAccepting() // no new edges while the clients drain; the trunks close last
 	}
-	if rtmp == nil {
-		return
+	if rtmp != nil {
+		rtmp.Drain(s.cfg.Limits.DrainTimeout)
 	}
-	rtmp.StopAccepting()
-	done := make(chan struct{})
-	go func() { rtmp.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(s.cfg.Limits.DrainTimeout):
-		s.log.Info().Int("connections", rtmp.Count()).Msg("drain timeout: closing remaining connections")
-		rtmp.CloseAll()
-		<-done
+	if tr != nil {
+		tr.CloseAll()
+		tr.Wait()
 	}
 	s.apps.closeAll()
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
 	"github.com/fmsgo/fmsgo/scripting"
@@ -179,11 +178,4 @@ func argBool(args []any, i int, def bool) bool {
 		}
 	}
 	return def
-}
-
-func objString(o any, key string) string {
-	if obj, ok := o.(*amf.Object); ok {
-		return obj.String(key)
-	}
-	return ""
 }

@@ -112,6 +112,22 @@ func (s *Server) StopAccepting() {
 	<-s.serving
 }
 
+// Drain stops accepting, gives the connections being served up to timeout to finish, then
+// closes the rest and waits for their handlers: the shutdown of every listener of the project.
+func (s *Server) Drain(timeout time.Duration) {
+	s.StopAccepting()
+	done := make(chan struct{})
+	go func() { s.Wait(); close(done) }()
+	select {
+	case <-done:
+		return
+	case <-time.After(timeout):
+	}
+	s.log.Info().Int("connections", s.Count()).Msg("drain timeout: closing remaining connections")
+	s.CloseAll()
+	<-done
+}
+
 // Count is the number of connections being served.
 func (s *Server) Count() int {
 	s.mu.Lock()

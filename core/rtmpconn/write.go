@@ -90,13 +90,6 @@ func (q *outQueue) take(dst []outMsg) []outMsg {
 	return items
 }
 
-// queued is the number of bytes waiting for the writer.
-func (q *outQueue) queued() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.bytes
-}
-
 func (q *outQueue) close() {
 	q.mu.Lock()
 	q.closed = true
@@ -120,9 +113,6 @@ func releaseAll(items []outMsg) {
 		items[i].payload = nil
 	}
 }
-
-// QueuedBytes is how much is waiting to be written to this client.
-func (c *Conn) QueuedBytes() int { return c.out.queued() }
 
 // SendMedia queues a shared media packet for stream streamID with this subscriber's timestamp
 // and writes it at once if the socket is free. It never blocks: false means the queue holds more
