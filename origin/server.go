@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fmsgo/fmsgo/core/admin"
 	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/netserver"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
@@ -69,6 +70,7 @@ type Server struct {
 	trunk *netserver.Server // edges; nil when Config.Trunk is empty
 	// trunkSubs counts the streams edges pull (TrunkSubscriptions).
 	trunkSubs atomic.Int64
+	admin     *admin.Server // -http; nil when off
 	started   bool
 }
 
@@ -126,7 +128,24 @@ func (s *Server) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	if s.cfg.HTTP != "" {
+		a, err := admin.Listen(s.cfg.HTTP, admin.Handler("origin", s.Metrics), s.log)
+		if err != nil {
+			return fmt.Errorf("origin: %w", err)
+		}
+		s.admin = a
+	}
 	return nil
+}
+
+// HTTPAddr is the bound admin address (nil if -http is off or not started).
+func (s *Server) HTTPAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.admin == nil {
+		return nil
+	}
+	return s.admin.Addr()
 }
 
 // RTMPAddr is the bound RTMP address (nil if RTMP is disabled or not started).
@@ -143,8 +162,11 @@ func (s *Server) RTMPAddr() net.Addr {
 // DrainTimeout to finish, then are closed.
 func (s *Server) Shutdown() {
 	s.mu.Lock()
-	rtmp, tr := s.rtmp, s.trunk
+	rtmp, tr, adm := s.rtmp, s.trunk, s.admin
 	s.mu.Unlock()
+	if adm != nil {
+		defer adm.Close() // health checks answer while the clients drain
+	}
 	if tr != nil {
 		tr.StopAccepting() // no new edges while the clients drain; the trunks close last
 	}

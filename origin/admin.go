@@ -1,0 +1,81 @@
+package origin
+
+import (
+	"sort"
+
+	"github.com/fmsgo/fmsgo/core/admin"
+)
+
+// instanceStats is one app instance's live streams, for the admin endpoints.
+type instanceStats struct {
+	name    string
+	streams int
+	publish int
+	subs    int
+	bytesIn uint64
+	drops   uint64
+}
+
+// snapshot lists every running instance's stream figures, sorted by name.
+func (r *appRegistry) snapshot() []instanceStats {
+	r.mu.Lock()
+	list := make([]*instance, 0, len(r.instances))
+	for _, in := range r.instances {
+		list = append(list, in)
+	}
+	r.mu.Unlock()
+	out := make([]instanceStats, 0, len(list))
+	for _, in := range list {
+		st := instanceStats{name: in.target.Name()}
+		for _, s := range in.hub.Streams() {
+			st.streams++
+			if s.Publishing {
+				st.publish++
+			}
+			st.subs += s.Subscribers
+			st.bytesIn += s.BytesIn
+			st.drops += s.Drops
+		}
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// Metrics is the origin's figures for `-http`'s /metrics and /api/stats: connections per
+// listener, edges, and per app instance its streams, publishers, players, bytes in and drops.
+func (s *Server) Metrics() []admin.Metric {
+	s.mu.Lock()
+	rtmp, tr := s.rtmp, s.trunk
+	s.mu.Unlock()
+	conns := admin.Metric{Name: "fmsgo_connections", Help: "Open connections per listener (trunk: edges).", Kind: admin.Gauge}
+	if rtmp != nil {
+		conns.Samples = append(conns.Samples, admin.Sample{Labels: map[string]string{"listener": "rtmp"}, Value: float64(rtmp.Count())})
+	}
+	if tr != nil {
+		conns.Samples = append(conns.Samples, admin.Sample{Labels: map[string]string{"listener": "trunk"}, Value: float64(tr.Count())})
+	}
+	ms := []admin.Metric{conns,
+		{Name: "fmsgo_trunk_subscriptions", Help: "Live streams edges pull from this origin.", Kind: admin.Gauge,
+			Samples: []admin.Sample{{Value: float64(s.TrunkSubscriptions())}}},
+	}
+	ms = append(ms, instanceMetrics(s.apps.snapshot())...)
+	return append(ms, admin.ProcessMetrics()...)
+}
+
+func instanceMetrics(list []instanceStats) []admin.Metric {
+	fam := func(name, help string, kind admin.Kind, v func(instanceStats) float64) admin.Metric {
+		m := admin.Metric{Name: name, Help: help, Kind: kind}
+		for _, in := range list {
+			m.Samples = append(m.Samples, admin.Sample{Labels: map[string]string{"instance": in.name}, Value: v(in)})
+		}
+		return m
+	}
+	return []admin.Metric{
+		fam("fmsgo_instance_streams", "Live streams of an app instance.", admin.Gauge, func(i instanceStats) float64 { return float64(i.streams) }),
+		fam("fmsgo_instance_publishers", "Streams being published.", admin.Gauge, func(i instanceStats) float64 { return float64(i.publish) }),
+		fam("fmsgo_instance_players", "Players (and edge pulls) of the instance's streams.", admin.Gauge, func(i instanceStats) float64 { return float64(i.subs) }),
+		fam("fmsgo_instance_media_bytes_in", "Media bytes received by the instance's live streams.", admin.Counter, func(i instanceStats) float64 { return float64(i.bytesIn) }),
+		fam("fmsgo_instance_media_drops", "Media messages not delivered to slow players.", admin.Counter, func(i instanceStats) float64 { return float64(i.drops) }),
+	}
+}
