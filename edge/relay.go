@@ -11,7 +11,7 @@ import (
 func (cs *clientSession) onFrame(f trunk.Frame) {
 	switch f.Kind {
 	case trunk.KindSessionVerdict:
-		v, err := trunk.DecodeSessionVerdict(f.Body)
+		v, err := trunk.DecodeSessionVerdictVersion(f.Body, cs.st.conn.Version())
 		if err != nil {
 			_ = cs.st.mux.Close(cs.id, trunk.CodeProtocol, err.Error())
 			return
@@ -54,7 +54,9 @@ func (cs *clientSession) onVerdict(v trunk.SessionVerdict) {
 	if cs.enc == 3 {
 		cs.conn.SetObjectEncoding(3)
 	}
-	_ = cs.conn.SendCommand(0, "onBWDone", 0, nil)
+	if v.Flags&trunk.VerdictNoBWDone == 0 { // the app's sendBWDone (a version 1 origin: always)
+		_ = cs.conn.SendCommand(0, "onBWDone", 0, nil)
+	}
 	cs.accept.Store(true)
 	cs.verdict <- true
 }
@@ -69,7 +71,8 @@ func (cs *clientSession) decodeInfo(b []byte) *amf.Object {
 	return o
 }
 
-// relay re-sends a command or data message to the client in the client's own encoding.
+// relay re-sends a command or data message to the client in the client's own encoding, and a
+// shared-object message as it is.
 func (cs *clientSession) relay(m trunk.SessionMessage) {
 	switch m.Type {
 	case rtmpmsg.TypeCommandAMF0, rtmpmsg.TypeCommandAMF3:
@@ -92,6 +95,9 @@ func (cs *clientSession) relay(m trunk.SessionMessage) {
 			return
 		}
 		_ = cs.conn.SendData(m.StreamID, d.Name, d.Args...)
+	case rtmpmsg.TypeSharedObjectAMF0, rtmpmsg.TypeSharedObjectAMF3:
+		// Written unchanged: the origin encoded it for this client, in the type it used.
+		_ = cs.conn.SendMessage(m.StreamID, m.Type, 0, m.Payload)
 	}
 }
 

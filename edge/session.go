@@ -72,13 +72,18 @@ func (cs *clientSession) forward(streamID uint32, cmd *rtmpmsg.Command) error {
 	if cmd.AMF3 {
 		typ = rtmpmsg.TypeCommandAMF3
 	}
-	m := trunk.SessionMessage{Type: typ, StreamID: streamID, Payload: p}
+	return cs.toOrigin(trunk.SessionMessage{Type: typ, StreamID: streamID, Payload: p})
+}
+
+// toOrigin sends one session message, waiting (on the client's read goroutine) for credit when
+// the session's window is used up.
+func (cs *clientSession) toOrigin(m trunk.SessionMessage) error {
 	for {
 		err := cs.st.conn.SendSession(cs.id, m)
 		if !errors.Is(err, trunk.ErrBackpressure) {
 			return err
 		}
-		if err := cs.st.conn.WaitCredit(cs.conn.Context(), cs.id, len(p)); err != nil {
+		if err := cs.st.conn.WaitCredit(cs.conn.Context(), cs.id, len(m.Payload)); err != nil {
 			return fmt.Errorf("edge: waiting for the origin: %w", err)
 		}
 	}
@@ -158,9 +163,19 @@ func (cs *clientSession) reject(code, desc string) error {
 	return cs.conn.SendConnectReject(cs.txn, rtmpconn.StatusInfo("error", code, desc))
 }
 
-// HandleSharedObject implements rtmpconn.Handler; shared objects are not carried yet.
-func (cs *clientSession) HandleSharedObject(*rtmpconn.Conn, *rtmpmsg.SharedObjectMessage, bool) error {
-	return nil
+// HandleSharedObject implements rtmpconn.Handler: the message goes to the origin, whose registry
+// serves edge clients exactly like direct ones, in the type the client used (16 stays 16, so the
+// origin answers this client in AMF3). The envelope was already checked by rtmpconn (a bad event
+// length closes this client here); the events are the origin's to judge.
+func (cs *clientSession) HandleSharedObject(_ *rtmpconn.Conn, msg *rtmpmsg.SharedObjectMessage, amf3 bool) error {
+	if !cs.accept.Load() {
+		return fmt.Errorf("shared object %q before connect", msg.Name)
+	}
+	typ := uint8(rtmpmsg.TypeSharedObjectAMF0)
+	if amf3 {
+		typ = rtmpmsg.TypeSharedObjectAMF3
+	}
+	return cs.toOrigin(trunk.SessionMessage{Type: typ, Payload: rtmpmsg.AppendSharedObject(nil, msg, amf3)})
 }
 
 // Closed implements rtmpconn.Handler: the origin learns the client left.

@@ -32,7 +32,8 @@ type trunkSession struct {
 	msgIn, msgOut     atomic.Uint64
 	bytesIn, bytesOut atomic.Uint64
 
-	nextStream float64 // NetStream ids; session goroutine only
+	nextStream float64            // NetStream ids; session goroutine only
+	so         *trunkSOSubscriber // set on the first shared-object message; session goroutine only
 
 	mu      sync.Mutex
 	calls   map[float64]func(any, *amf.Object)
@@ -111,10 +112,19 @@ func (ts *trunkSession) ID() string { return fmt.Sprintf("%s#%d", ts.p.edgeID, t
 // Info is the real client's connect request, with client.edge set.
 func (ts *trunkSession) Info() scripting.ClientInfo { return ts.info }
 
-// Accept sends the accept verdict with the same info object a direct client gets.
+// Accept sends the accept verdict with the same info object a direct client gets, and the app's
+// sendBWDone switch so that the edge finishes the connect the way the origin would. It runs on
+// the app's loop, possibly before connect has stored the app's handle: connect only posts to the
+// loop, so waiting for ready here is a matter of microseconds and keeps the verdict ahead of
+// anything the app sends next.
 func (ts *trunkSession) Accept() {
 	if !ts.decided.CompareAndSwap(false, true) {
 		return
+	}
+	<-ts.ready
+	var flags uint8
+	if ts.js != nil && !ts.js.SendBWDone() {
+		flags |= trunk.VerdictNoBWDone
 	}
 	enc := ts.enc
 	if enc != 3 {
@@ -123,7 +133,7 @@ func (ts *trunkSession) Accept() {
 	info := rtmpconn.StatusInfo("status", "NetConnection.Connect.Success", "Connection succeeded.",
 		amf.Prop{Key: "objectEncoding", Value: enc},
 		amf.Prop{Key: "data", Value: &amf.Array{ECMA: true, Assoc: []amf.Prop{{Key: "version", Value: serverVersion}}}})
-	ts.verdict(trunk.VerdictAccept, info)
+	ts.verdict(trunk.VerdictAccept, flags, info)
 }
 
 // Reject sends the app's status object as the verdict; the session then ends.
@@ -135,17 +145,17 @@ func (ts *trunkSession) Reject(info *amf.Object) {
 		info = rtmpconn.StatusInfo("error", "NetConnection.Connect.Rejected", "Connection rejected.")
 	}
 	ts.p.log.Info().Str("edge", ts.p.edgeID).Uint32("session", ts.id).Str("code", info.String("code")).Msg("edge client rejected")
-	ts.verdict(trunk.VerdictReject, info)
+	ts.verdict(trunk.VerdictReject, 0, info)
 	_ = ts.p.mux.Close(ts.id, trunk.CodeRejected, "rejected")
 }
 
-func (ts *trunkSession) verdict(status uint8, info *amf.Object) {
+func (ts *trunkSession) verdict(status, flags uint8, info *amf.Object) {
 	var e amf.Encoder
 	b, err := e.AppendAMF0(nil, info)
 	if err != nil {
 		b = nil
 	}
-	_ = ts.p.conn.Send(ts.id, trunk.SessionVerdict{Status: status, Info: b})
+	_ = ts.p.conn.Send(ts.id, trunk.SessionVerdict{Status: status, Flags: flags, Info: b})
 }
 
 // Reply sends the _result of a client's call.
@@ -227,8 +237,13 @@ func (ts *trunkSession) onFrame(f trunk.Frame) {
 	}
 	ts.msgIn.Add(1)
 	ts.bytesIn.Add(uint64(len(m.Payload)))
-	if m.Type != rtmpmsg.TypeCommandAMF0 && m.Type != rtmpmsg.TypeCommandAMF3 {
-		return // data and shared objects over the trunk: not served yet
+	switch m.Type {
+	case rtmpmsg.TypeSharedObjectAMF0, rtmpmsg.TypeSharedObjectAMF3:
+		ts.onSharedObject(m)
+		return
+	case rtmpmsg.TypeCommandAMF0, rtmpmsg.TypeCommandAMF3:
+	default:
+		return // data messages of a session: nothing on the origin takes them yet
 	}
 	cmd, err := rtmpmsg.DecodeCommand(m.Type, m.Payload, &ts.dec)
 	if err != nil {
@@ -280,6 +295,7 @@ func (ts *trunkSession) onClose(trunk.SessionClose) {
 	<-ts.ready
 	if ts.js != nil {
 		ts.closeAllPublishes()
+		ts.closeSharedObjects()
 		ts.js.Disconnect()
 	}
 }

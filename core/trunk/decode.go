@@ -41,10 +41,19 @@ func DecodeSessionOpen(b []byte) (SessionOpen, error) {
 	return m, r.end()
 }
 
-// DecodeSessionVerdict decodes a SessionVerdict body.
+// DecodeSessionVerdict decodes a SessionVerdict body in the current protocol version's layout.
 func DecodeSessionVerdict(b []byte) (SessionVerdict, error) {
+	return DecodeSessionVerdictVersion(b, ProtocolVersion)
+}
+
+// DecodeSessionVerdictVersion decodes a SessionVerdict body in the layout of the version the
+// trunk negotiated (Conn.Version): version 1 has no flags byte.
+func DecodeSessionVerdictVersion(b []byte, version uint16) (SessionVerdict, error) {
 	r := body{b: b, kind: KindSessionVerdict}
 	m := SessionVerdict{Window: r.u32("window"), Status: r.u8("status")}
+	if version >= 2 {
+		m.Flags = r.u8("flags")
+	}
 	if r.err == nil {
 		m.Info = r.rest()
 	}

@@ -41,7 +41,9 @@ var fixtures = []fixture{
 	{"session-open", 7, SessionOpen{Window: 65536, EdgeID: "e", ClientAddr: "1.2.3.4:5", Protocol: "rtmp", Agent: "FMLE",
 		Referrer: "r", PageURL: "p", Command: []byte{0x03, 0, 0, 9}, Args: []byte{0x05}},
 		"00000032 10 00000007 00010000 0001 65 0009 312e322e332e343a35 0004 72746d70 0004 464d4c45 0001 72 0001 70 00000004 03000009 05"},
-	{"session-verdict", 7, SessionVerdict{Window: 1024, Status: VerdictAccept, Info: []byte{0x05}}, "0000000b 11 00000007 00000400 01 05"},
+	{"session-verdict", 7, SessionVerdict{Window: 1024, Status: VerdictAccept, Info: []byte{0x05}}, "0000000c 11 00000007 00000400 01 00 05"},
+	{"session-verdict no onBWDone", 7, SessionVerdict{Window: 1024, Status: VerdictAccept, Flags: VerdictNoBWDone, Info: []byte{0x05}},
+		"0000000c 11 00000007 00000400 01 01 05"},
 	{"session-close", 7, SessionClose{Code: CodeClientGone, Reason: "bye"}, "0000000c 12 00000007 0006 0003 627965"},
 	{"session-message", 7, SessionMessage{Type: 20, StreamID: 1, Timestamp: 2, Payload: []byte{0x02, 0, 1, 'x'}},
 		"00000012 13 00000007 14 00000001 00000002 02000178"},
@@ -129,6 +131,7 @@ func TestBodyRejects(t *testing.T) {
 		{"blob past end", KindSessionOpen, "00010000 0000 0000 0000 0000 0000 0000 ffffffff 03"},
 		{"media without timestamp", KindStreamMedia, "09 0102"},
 		{"verdict without status", KindSessionVerdict, "00000400"},
+		{"verdict without flags (version 2)", KindSessionVerdict, "00000400 01"},
 		{"hello short mac", KindHello, "464d544b 0001 01 00001000" + strings.Repeat("00", 32) + "0000 aa"},
 		{"unsubscribe with body", KindStreamUnsubscribe, "00"},
 	}

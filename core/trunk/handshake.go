@@ -16,7 +16,7 @@ import (
 // ProtocolVersion is the trunk protocol version this package speaks; MinProtocolVersion the
 // oldest it still accepts.
 const (
-	ProtocolVersion    uint16 = 1
+	ProtocolVersion    uint16 = 2
 	MinProtocolVersion uint16 = 1
 )
 

@@ -65,7 +65,9 @@ func TestHandshake(t *testing.T) {
 		{"bad secret", HandshakeConfig{ID: "e1", Secret: other}, HandshakeConfig{ID: "o1", Secret: secret}, ErrAuth, ErrAuth},
 		{"edge lacks secret", HandshakeConfig{ID: "e1"}, HandshakeConfig{ID: "o1", Secret: secret}, ErrAuth, ErrAuth},
 		{"origin lacks secret (downgrade)", HandshakeConfig{ID: "e1", Secret: secret}, HandshakeConfig{ID: "o1"}, ErrAuth, ErrAuth},
-		{"version mismatch", HandshakeConfig{ID: "e1"}, HandshakeConfig{ID: "o1", MinVersion: 2, MaxVersion: 3}, ErrVersion, ErrVersion},
+		{"version mismatch", HandshakeConfig{ID: "e1"}, HandshakeConfig{ID: "o1", MinVersion: ProtocolVersion + 1, MaxVersion: ProtocolVersion + 2}, ErrVersion, ErrVersion},
+		{"version 1 edge", HandshakeConfig{ID: "e1", MaxVersion: 1}, HandshakeConfig{ID: "o1"}, nil, nil},
+		{"version 1 origin", HandshakeConfig{ID: "e1"}, HandshakeConfig{ID: "o1", MaxVersion: 1}, nil, nil},
 		{"version negotiated down", HandshakeConfig{ID: "e1", MaxVersion: 5}, HandshakeConfig{ID: "o1"}, nil, nil},
 	}
 	for _, c := range cases {
@@ -82,7 +84,8 @@ func TestHandshake(t *testing.T) {
 				t.Logf("edge error: %v; origin error: %v", e.err, o.err)
 				return
 			}
-			if e.link.PeerID != "o1" || o.link.PeerID != "e1" || e.link.Version != 1 || o.link.Version != 1 {
+			want := min(c.edge.withDefaults().MaxVersion, c.origin.withDefaults().MaxVersion)
+			if e.link.PeerID != "o1" || o.link.PeerID != "e1" || e.link.Version != want || o.link.Version != want {
 				t.Fatalf("links: edge %+v origin %+v", e.link, o.link)
 			}
 		})
