@@ -43,22 +43,23 @@ func main() {
 	bitrate := flag.String("bitrate", "2M", "stream bit rate")
 	rpcClients := flag.Int("rpc-clients", 100, "concurrent clients of the RPC run (0: skip RPC and connect runs)")
 	soSubs := flag.Int("so-subscribers", 1000, "subscribers of the shared-object fan-out run (0: skip the shared-object runs)")
+	eo := edgeFlags(flag.CommandLine)
 	flag.Parse()
-	if err := run(*counts, *dur, *ramp, *bitrate, *rpcClients, *soSubs); err != nil {
+	if err := run(*counts, *dur, *ramp, *bitrate, *rpcClients, *soSubs, eo); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(counts string, dur, ramp time.Duration, bitrate string, rpcClients, soSubscribers int) error {
+func run(counts string, dur, ramp time.Duration, bitrate string, rpcClients, soSubscribers int, eo *edgeOptions) error {
 	dir, err := os.MkdirTemp("", "fmsgo-bench")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
 	for _, b := range [][2]string{{"origin", "./origin/cmd/origin"}, {"loadtest", "./samples/loadtest"}} {
-		if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, b[0]), b[1]).CombinedOutput(); err != nil {
-			return fmt.Errorf("build %s: %v\n%s", b[0], err, out)
+		if err := buildOrCopy(dir, b[0], b[1]); err != nil {
+			return err
 		}
 	}
 	os.MkdirAll(filepath.Join(dir, "apps", "live"), 0o755)
@@ -84,6 +85,9 @@ func run(counts string, dur, ramp time.Duration, bitrate string, rpcClients, soS
 		}
 	}
 	printRatios(results)
+	if err := runEdge(dir, eo, results, counts, dur, ramp, bitrate, rpcClients); err != nil {
+		return err
+	}
 	if rpcClients > 0 {
 		if err := rpcBench(dir, rpcClients, 10*time.Second); err != nil {
 			return err
@@ -91,6 +95,23 @@ func run(counts string, dur, ramp time.Duration, bitrate string, rpcClients, soS
 	}
 	if soSubscribers > 0 {
 		return soBench(dir, soSubscribers, 100)
+	}
+	return nil
+}
+
+// buildOrCopy puts the binary name into dir: built from pkg, or copied from $BENCH_<NAME>_BIN
+// (e.g. BENCH_ORIGIN_BIN=bin/origin) to compare builds, or to run while the tree is mid-edit.
+func buildOrCopy(dir, name, pkg string) error {
+	dst := filepath.Join(dir, name)
+	if src := os.Getenv("BENCH_" + strings.ToUpper(name) + "_BIN"); src != "" {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o755)
+	}
+	if out, err := exec.Command("go", "build", "-o", dst, pkg).CombinedOutput(); err != nil {
+		return fmt.Errorf("build %s: %v\n%s", name, err, out)
 	}
 	return nil
 }

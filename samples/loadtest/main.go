@@ -9,6 +9,10 @@
 //
 // The per-process open-file limit (20,000 here) bounds players per process; run several
 // processes with different -source-addrs for more.
+//
+// With -idle N it instead opens N connections that only connect and then idle (answering pings
+// and acks) until -duration ends or a signal comes, printing a JSON line when all are set up and
+// another at the end: the memory-per-idle-client bench of samples/bench uses it.
 package main
 
 import (
@@ -26,7 +30,7 @@ import (
 )
 
 func main() {
-	cfg, asJSON, err := parseFlags(os.Args[1:])
+	cfg, asJSON, idle, err := parseAllFlags(os.Args[1:])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(2)
@@ -41,6 +45,12 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if idle > 0 {
+		if err := RunIdle(ctx, cfg, idle, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest:", err)
+		}
+		return
+	}
 	sum, err := Run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
@@ -55,11 +65,19 @@ func main() {
 	sum.print(os.Stdout)
 }
 
+// parseFlags parses a load run's flags (the idle mode's count is dropped).
 func parseFlags(args []string) (Config, bool, error) {
+	cfg, asJSON, _, err := parseAllFlags(args)
+	return cfg, asJSON, err
+}
+
+// parseAllFlags parses the flags: the run's Config, -json, and -idle's connection count.
+func parseAllFlags(args []string) (Config, bool, int, error) {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	cfg := Config{}
 	var bitrate, sources string
 	var asJSON bool
+	var idle int
 	fs.StringVar(&cfg.URL, "url", "rtmp://127.0.0.1:1935/live", "application URL rtmp://host[:port]/app[/instance]")
 	fs.StringVar(&cfg.Stream, "stream", "load", "stream name; with publishers, the prefix of NAME0, NAME1, ...")
 	fs.IntVar(&cfg.Players, "players", 10, "playing connections")
@@ -73,20 +91,21 @@ func parseFlags(args []string) (Config, bool, error) {
 	fs.IntVar(&cfg.ReadBuffer, "read-buffer", 64<<10, "player read buffer bytes")
 	fs.DurationVar(&cfg.Batch, "batch", 50*time.Millisecond, "players pause this long after a short read once measured (0: never)")
 	fs.BoolVar(&asJSON, "json", false, "print the summary as JSON")
+	fs.IntVar(&idle, "idle", 0, "idle mode: open this many connections that only connect, then idle (JSON lines on stdout)")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write the generator's own CPU profile here")
 	if err := fs.Parse(args); err != nil {
-		return cfg, false, err
+		return cfg, false, 0, err
 	}
 	var err error
 	if cfg.Bitrate, err = parseBitrate(bitrate); err != nil {
-		return cfg, false, err
+		return cfg, false, 0, err
 	}
 	for _, s := range strings.Split(sources, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			cfg.SourceAddrs = append(cfg.SourceAddrs, s)
 		}
 	}
-	return cfg, asJSON, cfg.validate()
+	return cfg, asJSON, idle, cfg.validate()
 }
 
 // startProfile profiles this process's CPU into path until the returned function runs.
