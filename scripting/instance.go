@@ -51,7 +51,9 @@ type generation struct {
 	app       *jsapi.App
 	objs      map[*Client]*jsapi.Client
 	builtins  map[string]bool // global keys before the app's code ran
-	baseGlob  map[string]any  // globals / application props as start-up left them (AMF model)
+	top       jsapi.TopLevel  // the entry file's top-level let, const and class names
+	baseGlob  map[string]any  // globals / let bindings / application props as start-up left them (AMF model)
+	baseLets  map[string]any
 	baseApp   map[string]any
 	sos       *soScript    // the SharedObject class of this runtime
 	accessFns []goja.Value // shared readAccess/writeAccess getter and setter pairs
@@ -128,7 +130,8 @@ func (inst *instance) build(rt *goja.Runtime, prg *goja.Program, reload bool) (*
 	if err := jsapi.InstallContainment(rt, 0); err != nil {
 		return nil, err
 	}
-	g := &generation{rt: rt, objs: map[*Client]*jsapi.Client{}}
+	wrapTimers(rt)
+	g := &generation{rt: rt, objs: map[*Client]*jsapi.Client{}, top: entryTopLevel(inst.app)}
 	app, err := jsapi.NewApp(rt, jsapi.AppOptions{
 		Name: inst.name, Dir: inst.app.Dir, LibDir: inst.e.cfg.ScriptLibDir, Config: inst.app.Config.Config,
 		Server: ServerName, Hostname: inst.e.hostname, Log: inst.e.log, ReadSource: readSource,
@@ -158,8 +161,7 @@ func (inst *instance) build(rt *goja.Runtime, prg *goja.Program, reload bool) (*
 	if _, _, err := app.CallHandler("onAppStart", app.Info(code)); err != nil {
 		return nil, err
 	}
-	g.baseGlob = g.snapshot(rt.GlobalObject(), g.builtins)
-	g.baseApp = g.snapshot(app.Application, nil)
+	g.snapshotBase()
 	return g, nil
 }
 

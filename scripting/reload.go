@@ -1,7 +1,7 @@
 package scripting
 
 import (
-	"reflect"
+	"fmt"
 	"time"
 
 	"github.com/dop251/goja"
@@ -54,15 +54,18 @@ func (inst *instance) reload(app *App, prg *goja.Program) error {
 	if inst.unloaded {
 		return nil
 	}
-	old := inst.gen
+	deadline := time.Now().Add(ReloadBudget)
+	old, oldApp := inst.gen, inst.app
 	rt := inst.loop.NewRuntime()
 	inst.app = app
 	inst.sendBWDone.Store(app.Config.SendBWDone)
 	g, err := inst.build(rt, prg, old != nil)
 	if err == nil && old != nil {
-		err = inst.carry(old, g)
+		err = inst.carry(old, g, deadline)
 	}
 	if err != nil {
+		inst.app = oldApp // the old code keeps serving with its own app.json
+		inst.sendBWDone.Store(oldApp.Config.SendBWDone)
 		inst.loop.DropRuntime(rt)
 		inst.log.Error().Str("err", jsloop.FormatError(err)).Msg("reload failed; the running code stays")
 		return err
@@ -90,9 +93,8 @@ func (inst *instance) reload(app *App, prg *goja.Program) error {
 }
 
 // carry moves the accepted clients into g: replay of onConnect / onConnectAccept (when the new
-// code has no onReload), their own data properties, the changed globals and application
-// properties, then onReload per client.
-func (inst *instance) carry(old, g *generation) error {
+// code has no onReload), the state (carryState), then onReload per client.
+func (inst *instance) carry(old, g *generation, deadline time.Time) error {
 	_, hasReload := g.app.Handler("onReload")
 	var moved []*Client
 	for _, c := range inst.clients {
@@ -100,17 +102,14 @@ func (inst *instance) carry(old, g *generation) error {
 			continue
 		}
 		moved = append(moved, c)
-		jc := g.objIn(c)
-		g.app.AddClient(jc)
+		g.app.AddClient(g.objIn(c))
 		if !hasReload {
 			inst.replay(g, c)
 		}
-		if oj := old.objs[c]; oj != nil {
-			copyProps(old, g, oj.Obj, jc.Obj, nil)
-		}
 	}
-	copyProps(old, g, old.rt.GlobalObject(), g.rt.GlobalObject(), old.baseGlob)
-	copyProps(old, g, old.app.Application, g.app.Application, old.baseApp)
+	if err := old.readState(func() error { return inst.carryState(old, g, moved, deadline) }); err != nil {
+		return err
+	}
 	if !hasReload {
 		return nil
 	}
@@ -122,6 +121,20 @@ func (inst *instance) carry(old, g *generation) error {
 	return nil
 }
 
+// readState runs fn, which reads old's state, with old's effects off (a getter could try one).
+// A panic — the budget's interrupt crossing a getter — fails the reload instead of the job.
+func (old *generation) readState(fn func() error) (err error) {
+	was := old.app.Sandboxed
+	old.app.Sandboxed = true
+	defer func() {
+		old.app.Sandboxed = was
+		if r := recover(); r != nil {
+			err = fmt.Errorf("carrying the state over: %v", r)
+		}
+	}()
+	return fn()
+}
+
 // replay re-runs onConnect and onConnectAccept for an accepted client, so that methods assigned
 // there exist in the new generation; a throw is logged and ignored for that client.
 func (inst *instance) replay(g *generation, c *Client) {
@@ -131,55 +144,4 @@ func (inst *instance) replay(g *generation, c *Client) {
 			inst.log.Warn().Str("client", c.sess.ID()).Str("err", jsloop.FormatError(err)).Msg(h + " replay threw; ignored")
 		}
 	}
-}
-
-// unsharedKeys are properties of application that belong to each generation.
-var unsharedKeys = map[string]bool{"clients": true, "name": true, "server": true, "hostname": true, "config": true}
-
-// copyProps copies from's own data properties to to through the AMF model (graphs, cycles and
-// key order kept). With base, only keys whose value differs from base are copied (what the
-// running app changed since it started); functions are never copied.
-func copyProps(old, g *generation, from, to interface {
-	Keys() []string
-	Get(string) goja.Value
-	Set(string, any) error
-}, base map[string]any) {
-	isGlobal := base != nil && from == any(old.rt.GlobalObject())
-	for _, k := range from.Keys() {
-		if (isGlobal && old.builtins[k]) || (from == any(old.app.Application) && unsharedKeys[k]) {
-			continue
-		}
-		v := from.Get(k)
-		if _, fn := goja.AssertFunction(v); fn || v == nil {
-			continue
-		}
-		val, err := old.app.Conv.FromJS(v)
-		if err != nil {
-			continue
-		}
-		if base != nil {
-			if b, ok := base[k]; ok && reflect.DeepEqual(b, val) {
-				continue
-			}
-		}
-		_ = to.Set(k, g.app.Conv.ToJS(val))
-	}
-}
-
-// snapshot records obj's own non-function values (skipping skip's keys) in the AMF model.
-func (g *generation) snapshot(obj *goja.Object, skip map[string]bool) map[string]any {
-	out := map[string]any{}
-	for _, k := range obj.Keys() {
-		if skip[k] {
-			continue
-		}
-		v := obj.Get(k)
-		if _, fn := goja.AssertFunction(v); fn || v == nil {
-			continue
-		}
-		if val, err := g.app.Conv.FromJS(v); err == nil {
-			out[k] = val
-		}
-	}
-	return out
 }

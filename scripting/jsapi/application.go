@@ -85,6 +85,7 @@ type App struct {
 	byObj       map[*goja.Object]*Client
 	streamProto *goja.Object
 	streams     map[*Client]map[string]*goja.Object
+	loaded      TopLevel // top-level lexical names of load()ed files
 }
 
 // NewApp installs the object model into rt. Call it on the loop before running the app's code.
@@ -252,6 +253,10 @@ func (a *App) Clients() []*Client {
 	}
 	return out
 }
+
+// ClientList is the live application.clients array (the one the runtime started with, even if
+// the script replaced the property).
+func (a *App) ClientList() *goja.Object { return a.clients }
 
 // AddClient appends an accepted client to the live application.clients array.
 func (a *App) AddClient(c *Client) {

@@ -128,3 +128,19 @@ func (a *App) Stream(c *Client, name, query string) *goja.Object {
 func (a *App) ForgetStream(c *Client, name string) {
 	delete(a.streams[c], name)
 }
+
+// EachStream calls fn for every stream object the app holds (those of accepted clients).
+func (a *App) EachStream(fn func(c *Client, name string, obj *goja.Object)) {
+	for c, m := range a.streams {
+		for name, o := range m {
+			fn(c, name, o)
+		}
+	}
+}
+
+// IsStream reports whether obj is a Stream object of this runtime (held or forgotten).
+func (a *App) IsStream(obj *goja.Object) bool { return obj.Prototype() == a.streamProto }
+
+// IsClientObject reports whether obj is a Client object of this runtime, including one whose
+// connection is gone (ClientOf no longer knows it).
+func (a *App) IsClientObject(obj *goja.Object) bool { return obj.Prototype() == a.ClientProto }

@@ -24,7 +24,7 @@ func (a *App) jsLoad(call goja.FunctionCall) goja.Value {
 	if err != nil {
 		panic(a.RT.NewGoError(err))
 	}
-	prg, err := goja.Compile(a.display4(path), src, false)
+	prg, err := a.compileLoaded(a.display4(path), src)
 	if err != nil {
 		panic(a.RT.NewGoError(fmt.Errorf("load(%q): %w", name, err)))
 	}
@@ -34,6 +34,20 @@ func (a *App) jsLoad(call goja.FunctionCall) goja.Value {
 	}
 	return v
 }
+
+// compileLoaded compiles a load()ed file, noting its top-level lexical declarations: they live
+// in the global scope, and a hot reload carries its let bindings.
+func (a *App) compileLoaded(name, src string) (*goja.Program, error) {
+	tree, err := goja.Parse(name, src)
+	if err != nil {
+		return nil, err
+	}
+	a.loaded.Add(TopLevelNames(tree))
+	return goja.CompileAST(tree, false)
+}
+
+// LoadedTopLevel are the top-level let, const and class names of every file load() ran so far.
+func (a *App) LoadedTopLevel() TopLevel { return a.loaded }
 
 // findLoad resolves a load() argument.
 func (a *App) findLoad(name string) (string, error) {

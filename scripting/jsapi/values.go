@@ -71,6 +71,12 @@ type Converter struct {
 	mapType    reflect.Type // what ExportType says for a Map (its ClassName is "Object")
 	setType    reflect.Type
 
+	// Used when the runtime receives a carried graph (Carrier).
+	setCtor    *goja.Object
+	setAdd     goja.Callable
+	regexpCtor *goja.Object
+	fnToString goja.Callable
+
 	spareTo   map[any]*goja.Object
 	spareFrom map[*goja.Object]any
 }
@@ -110,6 +116,10 @@ func NewConverter(rt *goja.Runtime) *Converter {
 		c.setType = s.ExportType()
 	}
 	c.isView, _ = goja.AssertFunction(g.Get("ArrayBuffer").ToObject(rt).Get("isView"))
+	c.setCtor = g.Get("Set").ToObject(rt)
+	c.setAdd = method(c.setCtor, "add")
+	c.regexpCtor = g.Get("RegExp").ToObject(rt)
+	c.fnToString = method(g.Get("Function").ToObject(rt), "toString")
 	return c
 }
 

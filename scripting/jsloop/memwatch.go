@@ -1,6 +1,7 @@
 package jsloop
 
 import (
+	"runtime"
 	"runtime/metrics"
 	"sync"
 	"time"
@@ -61,6 +62,7 @@ type memSampler struct {
 	mu      sync.Mutex
 	watches map[*memWatch]struct{}
 	kick    chan struct{}
+	lastGC  time.Time // sampler goroutine only
 }
 
 var (
@@ -116,9 +118,27 @@ func (s *memSampler) run() {
 	}
 }
 
+// confirmGap is the least time between two collections the sampler forces to confirm a
+// suspicion (see sample).
+const confirmGap = 20 * time.Millisecond
+
 // sample checks every watch once; false when there are none left (the sampler then sleeps).
+//
+// The allocated-heap measure can run ahead of a collector starved of CPU (a loaded machine,
+// garbage made faster than it is swept), so a watch that looks exceeded is confirmed by forcing a
+// collection and reading again: what the collection leaves is live, and only that interrupts.
+// Between two forced collections only the live measure of the last one decides.
 func (s *memSampler) sample(buf *memSamples) bool {
 	objects, live, _ := buf.read()
+	if s.suspects(objects, live) {
+		if time.Since(s.lastGC) >= confirmGap {
+			runtime.GC()
+			s.lastGC = time.Now()
+			objects, live, _ = buf.read()
+		} else {
+			objects = 0 // unconfirmed: judge by the live heap alone until the next collection
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for w := range s.watches {
@@ -128,4 +148,16 @@ func (s *memSampler) sample(buf *memSamples) bool {
 		}
 	}
 	return len(s.watches) > 0
+}
+
+// suspects reports whether some watch looks over its limit on this sample.
+func (s *memSampler) suspects(objects, live uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for w := range s.watches {
+		if !w.fired && w.exceeded(objects, live) {
+			return true
+		}
+	}
+	return false
 }
