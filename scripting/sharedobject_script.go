@@ -26,7 +26,7 @@ type soHandle struct {
 	key         string
 	obj         *goja.Object
 	so          *sharedobject.Object
-	resyncDepth goja.Value
+	resyncDepth goja.Value // as the script wrote it (reload carries it over); the object holds the depth
 	closed      bool
 }
 
@@ -69,7 +69,7 @@ func (s *soScript) jsGet(call goja.FunctionCall) goja.Value {
 		s.app.Log().Warn().Err(err).Str("so", name).Msg("SharedObject.get refused")
 		return goja.Null()
 	}
-	h := &soHandle{key: key, obj: s.app.RT.NewObject(), so: so, resyncDepth: s.app.RT.ToValue(-1)}
+	h := &soHandle{key: key, obj: s.app.RT.NewObject(), so: so, resyncDepth: s.app.RT.ToValue(so.ResyncDepth())}
 	_ = h.obj.SetPrototype(s.proto)
 	s.handles[key], s.byObj[h.obj] = h, h
 	return h.obj
@@ -102,16 +102,13 @@ func (s *soScript) installMethods() {
 		"setProperty":      s.jsSetProperty,
 		"getPropertyNames": s.jsPropertyNames,
 		"size":             func(h *soHandle, _ goja.FunctionCall) goja.Value { return rt.ToValue(h.so.Size()) },
-		"lock":             s.effect(func(h *soHandle, _ goja.FunctionCall) { h.so.Lock() }),
-		"unlock":           s.effect(func(h *soHandle, _ goja.FunctionCall) { h.so.Unlock() }),
+		"lock":             s.count(func(h *soHandle) int { return h.so.Lock() }),
+		"unlock":           s.count(func(h *soHandle) int { return h.so.Unlock() }),
 		"clear":            s.effect(func(h *soHandle, _ goja.FunctionCall) { s.check(h.so.Clear()) }),
 		"send":             s.effect(s.send),
 		"flush":            s.jsFlush,
-		"purge": func(h *soHandle, c goja.FunctionCall) goja.Value {
-			h.so.Purge(uint32(c.Argument(0).ToInteger()))
-			return rt.ToValue(true)
-		},
-		"close": s.jsClose,
+		"purge":            s.effect(s.purge),
+		"close":            s.jsClose,
 	}
 	for name, m := range methods {
 		fn := func(call goja.FunctionCall) goja.Value { return m(s.handle(call.This, name), call) }
@@ -130,6 +127,38 @@ func (s *soScript) effect(f func(*soHandle, goja.FunctionCall)) func(*soHandle, 
 	}
 }
 
+// count wraps lock/unlock, which return the lock count as in FMS (0 while sandboxed).
+func (s *soScript) count(f func(*soHandle) int) func(*soHandle, goja.FunctionCall) goja.Value {
+	return func(h *soHandle, _ goja.FunctionCall) goja.Value {
+		if s.app.Sandboxed {
+			return s.app.RT.ToValue(0)
+		}
+		return s.app.RT.ToValue(f(h))
+	}
+}
+
+// purge(version) drops the deleted-slot history older than version; a version below 1 (or not
+// a number) drops nothing.
+func (s *soScript) purge(h *soHandle, call goja.FunctionCall) {
+	v := call.Argument(0).ToFloat()
+	if v >= 1 {
+		h.so.Purge(uint32(min(v, float64(^uint32(0)))))
+	}
+}
+
+// setResyncDepth keeps what the script wrote for reading back and gives the object a depth:
+// a negative number, Infinity or a non-number mean unlimited, FMS's default.
+func (s *soScript) setResyncDepth(h *soHandle, v goja.Value) {
+	h.resyncDepth = v
+	d := int64(-1)
+	if f := v.ToFloat(); goja.IsNumber(v) && f >= 0 && f < 1<<53 {
+		d = int64(f)
+	}
+	if !s.app.Sandboxed {
+		h.so.SetResyncDepth(d)
+	}
+}
+
 // installAccessors defines name, version, isDirty and resyncDepth on the prototype, so that a
 // SharedObject has no own data properties (reload carry-over leaves it alone).
 func (s *soScript) installAccessors() {
@@ -144,7 +173,7 @@ func (s *soScript) installAccessors() {
 		getter := rt.ToValue(func(call goja.FunctionCall) goja.Value { return get(s.handle(call.This, name)) })
 		setter := rt.ToValue(func(call goja.FunctionCall) goja.Value {
 			if name == "resyncDepth" {
-				s.handle(call.This, name).resyncDepth = call.Argument(0)
+				s.setResyncDepth(s.handle(call.This, name), call.Argument(0))
 			}
 			return goja.Undefined()
 		})
@@ -205,8 +234,12 @@ func (s *soScript) send(h *soHandle, call goja.FunctionCall) {
 	}
 }
 
-// jsFlush writes a persistent object now: true when written (or nothing to write).
+// jsFlush writes a persistent object now: true when written (or nothing to write), false for a
+// non-persistent object (there is nothing it could be written to) or a failed write.
 func (s *soScript) jsFlush(h *soHandle, _ goja.FunctionCall) goja.Value {
+	if !h.so.Persistent() {
+		return s.app.RT.ToValue(false)
+	}
 	if s.app.Sandboxed {
 		return s.app.RT.ToValue(true)
 	}
@@ -250,7 +283,8 @@ func (s *soScript) callOn(so *sharedobject.Object, method string, args ...goja.V
 	return true, err
 }
 
-// sync runs so.onSync(list) after clients changed slots.
+// sync runs so.onSync(list) after clients changed slots: items {name, code, oldValue} as in FMS
+// (oldValue undefined for a slot that did not exist).
 func (s *soScript) sync(so *sharedobject.Object, list []sharedobject.SyncItem) error {
 	rt := s.app.RT
 	items := make([]any, len(list))
@@ -258,6 +292,11 @@ func (s *soScript) sync(so *sharedobject.Object, list []sharedobject.SyncItem) e
 		o := rt.NewObject()
 		_ = o.Set("name", it.Name)
 		_ = o.Set("code", it.Code)
+		if it.OldValue != nil {
+			_ = o.Set("oldValue", s.app.Conv.ToJS(it.OldValue))
+		} else {
+			_ = o.Set("oldValue", goja.Null())
+		}
 		items[i] = o
 	}
 	_, err := s.callOn(so, "onSync", rt.NewArray(items...))

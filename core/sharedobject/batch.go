@@ -13,7 +13,37 @@ type batch struct {
 	keys    []string // in order of first change
 	entries map[string]*batchEntry
 	sync    []SyncItem // client-made changes, for OnSync
+	sends   []queuedSend
+	sendLen int            // AMF0 bytes of the queued sends' arguments
+	rejects int            // "reject" items in sync
+	synced  map[string]int // index in sync of each slot's change/delete item
 }
+
+// noteSync records a client's change or deletion of a slot for OnSync, one item per slot and
+// update: its net effect (the last code) with the value from before the update. A message that
+// flips one slot a million times must not make a million-item list.
+func (b *batch) noteSync(it SyncItem) {
+	if i, ok := b.synced[it.Name]; ok {
+		b.sync[i].Code = it.Code
+		return
+	}
+	if b.synced == nil {
+		b.synced = map[string]int{}
+	}
+	b.synced[it.Name] = len(b.sync)
+	b.sync = append(b.sync, it)
+}
+
+// queuedSend is a SendMessage made during the batch, delivered after its changes; from is the
+// sending client (nil: the server), whose server-side handler runs after delivery.
+type queuedSend struct {
+	ev   Event
+	from *subscription
+}
+
+// maxQueuedSends bounds the sends one batch holds (their bytes are bounded by MaxBytes): a
+// server lock held while clients send must not grow memory without bound.
+const maxQueuedSends = 1024
 
 type batchEntry struct {
 	changed  bool
@@ -46,7 +76,9 @@ func (b *batch) clearAll() {
 	clear(b.entries)
 }
 
-func (b *batch) empty() bool { return !b.cleared && len(b.keys) == 0 }
+func (b *batch) empty() bool {
+	return !b.cleared && len(b.keys) == 0 && len(b.sends) == 0 && len(b.sync) == 0
+}
 
 func (b *batch) changed() bool {
 	if b.cleared {
@@ -83,13 +115,53 @@ func (o *Object) commitIfUnlocked() {
 	o.batch = batch{}
 	if b.changed() {
 		o.version++
-		o.seq = o.reg.nextSeq()
-		o.reg.markDirty(o)
+		o.afterVersion()
+		o.touched()
 	}
 	o.fanout(&b)
+	o.deliverSends(&b)
 	if len(b.sync) > 0 && o.reg.cfg.OnSync != nil {
 		hook, list := o.reg.cfg.OnSync, b.sync
 		o.reg.after = append(o.reg.after, func() { hook(o, list) })
+	}
+	o.queueMessageHooks(&b)
+}
+
+// queueSend adds a send to the open batch within its bounds.
+func (o *Object) queueSend(ev Event, from *subscription) error {
+	lim := o.reg.cfg.Limits.MaxBytes
+	n := amf0Size(ev.Args, lim-o.batch.sendLen)
+	if len(o.batch.sends) >= maxQueuedSends || o.batch.sendLen+n > lim {
+		return &limitError{o.name, "bytes of sends queued while locked", lim}
+	}
+	o.batch.sendLen += n
+	o.batch.sends = append(o.batch.sends, queuedSend{ev: ev, from: from})
+	return nil
+}
+
+// deliverSends sends the batch's queued SendMessages in order, after its changes.
+func (o *Object) deliverSends(b *batch) {
+	for i := range b.sends {
+		ev := &b.sends[i].ev
+		if err := o.broadcastSend(ev); err != nil {
+			o.reg.cfg.Logger.Warn().Err(err).Str("so", o.name).Str("method", ev.Method).Msg("relay send")
+		}
+	}
+}
+
+// queueMessageHooks runs the server-side handlers of the clients' sends, in order, once the
+// lock is released.
+func (o *Object) queueMessageHooks(b *batch) {
+	hook := o.reg.cfg.OnMessage
+	if hook == nil {
+		return
+	}
+	for _, q := range b.sends {
+		if q.from == nil {
+			continue
+		}
+		id, method, args := q.from.clientID, q.ev.Method, q.ev.Args
+		o.reg.after = append(o.reg.after, func() { hook(o, id, method, args) })
 	}
 }
 
@@ -165,28 +237,13 @@ func (o *Object) slotEvent(key string, amf3 bool) rtmpmsg.SharedObjectEvent {
 	return rtmpmsg.SharedObjectEvent{Type: uint8(EventChange), Data: data}
 }
 
-// useReply is what a client gets on Use: UseSuccess, Clear (non-persistent objects only, as Red5
-// does), then one Change per slot, all carrying the current version.
-func (o *Object) useReply(amf3 bool) *rtmpmsg.SharedObjectMessage {
-	evs := make([]rtmpmsg.SharedObjectEvent, 0, len(o.slots)+2)
-	evs = append(evs, rtmpmsg.SharedObjectEvent{Type: uint8(EventUseSuccess)})
-	if !o.persistent {
-		evs = append(evs, rtmpmsg.SharedObjectEvent{Type: uint8(EventClear)})
-	}
-	for _, s := range o.sortedSlots() {
-		evs = append(evs, o.slotEvent(s.key, amf3))
-	}
-	return o.message(evs)
-}
-
 // broadcastSend delivers a SendMessage to every subscriber once, one shared message per encoding.
-func (o *Object) broadcastSend(method string, args []any) error {
+func (o *Object) broadcastSend(ev *Event) error {
 	var common [2]*rtmpmsg.SharedObjectMessage
-	ev := Event{Type: EventSendMessage, Method: method, Args: args}
 	for _, s := range o.subs {
 		i := encIndex(s.amf3)
 		if common[i] == nil {
-			raw, err := EncodeEvent(&o.enc, &ev, s.amf3)
+			raw, err := EncodeEvent(&o.enc, ev, s.amf3)
 			if err != nil {
 				return err
 			}

@@ -1,7 +1,9 @@
 package sharedobject
 
 import (
+	"cmp"
 	"errors"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -60,7 +62,7 @@ func (r *Registry) Flush() error {
 
 // snapshot encodes o's state (lock held; cheap: slot values are already encoded).
 func (o *Object) snapshot() *pendingWrite {
-	return &pendingWrite{o: o, seq: o.seq, data: encodeFile(o.version, o.sortedSlots())}
+	return &pendingWrite{o: o, seq: o.seq, data: encodeFile(o.version, o.sortedSlots(), o.hist.from, o.hist.live())}
 }
 
 // write stores snapshots (lock not held), then records what was saved; an object whose write
@@ -96,4 +98,12 @@ func (o *Object) restore(snap *snapshot) {
 		o.bytes += s.size()
 	}
 	o.nextOrder = uint64(len(snap.slots))
+	o.hist.from = snap.histFrom
+	slices.SortStableFunc(snap.tombs, func(a, b tomb) int { return cmp.Compare(a.ver, b.ver) })
+	for _, t := range snap.tombs {
+		if o.slots[t.key] == nil {
+			o.hist.add(t.key, t.ver)
+		}
+	}
+	o.trimHistory() // the limits may have shrunk since the file was written
 }

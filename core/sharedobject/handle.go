@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
 )
 
@@ -34,7 +35,7 @@ func (r *Registry) Handle(clientID string, sub Subscriber, amf3 bool, msg *rtmpm
 		return errors.Join(fmt.Errorf("shared object %q: %w", msg.Name, ErrNotSubscribed), decErr)
 	}
 	o.lockDepth++ // one message, one update
-	err := o.apply(s, evs)
+	err := o.apply(s, evs, msg.Version)
 	o.lockDepth--
 	o.commitIfUnlocked()
 	r.maybeDrop(o)
@@ -49,8 +50,9 @@ func (o *Object) subscription(sub Subscriber) *subscription {
 	return o.subIndex[sub]
 }
 
-// use subscribes a client, answering with the object's full state; it returns the object with
-// the lock held, or nil (lock not held) after answering a refusal with a Status.
+// use subscribes a client, answering with the object's state (what changed since the version
+// the client holds, when the history covers it); it returns the object with the lock held, or nil
+// (lock not held) after answering a refusal with a Status.
 func (r *Registry) use(clientID string, sub Subscriber, amf3 bool, msg *rtmpmsg.SharedObjectMessage) *Object {
 	refuse := func(code string) *Object {
 		o := newObject(r, msg.Name, msg.Persistent())
@@ -78,17 +80,17 @@ func (r *Registry) use(clientID string, sub Subscriber, amf3 bool, msg *rtmpmsg.
 		}
 		r.bySub[sub][o] = struct{}{}
 	}
-	sub.Send(o.useReply(amf3), amf3)
+	sub.Send(o.useReply(amf3, msg.Version), amf3)
 	return o
 }
 
-// apply runs a subscribed client's events in order.
-func (o *Object) apply(s *subscription, evs []Event) error {
+// apply runs a subscribed client's events in order; version is the one its message carries.
+func (o *Object) apply(s *subscription, evs []Event, version uint32) error {
 	for i := range evs {
 		ev := &evs[i]
 		switch ev.Type {
 		case EventUse:
-			s.sub.Send(o.useReply(s.amf3), s.amf3)
+			s.sub.Send(o.useReply(s.amf3, version), s.amf3)
 		case EventRelease:
 			o.unsubscribe(s.sub)
 			if m := o.reg.bySub[s.sub]; m != nil {
@@ -122,15 +124,24 @@ func (o *Object) requestChange(s *subscription, pairs []Pair) {
 	}
 	// A client's null is a value (Flash deletes with RequestRemove), unlike the server's.
 	for _, p := range pairs {
+		old := o.valueOf(p.Key)
 		changed, err := o.set(p.Key, p.Value, s)
 		if err != nil {
 			o.refuseWrite(s, CodeLimitExceeded, []Pair{p})
 			continue
 		}
 		if changed {
-			o.batch.sync = append(o.batch.sync, SyncItem{Name: p.Key, Code: "change"})
+			o.batch.noteSync(SyncItem{Name: p.Key, Code: "change", OldValue: old})
 		}
 	}
+}
+
+// valueOf is a slot's value, amf.Undefined{} for a missing slot.
+func (o *Object) valueOf(key string) any {
+	if s := o.slots[key]; s != nil {
+		return s.value
+	}
+	return amf.Undefined{}
 }
 
 func (o *Object) requestRemove(s *subscription, key string) {
@@ -138,37 +149,38 @@ func (o *Object) requestRemove(s *subscription, key string) {
 		o.refuseWrite(s, CodeNoWriteAccess, []Pair{{Key: key}})
 		return
 	}
-	_, existed := o.slots[key]
+	old, existed := o.slots[key]
 	o.remove(key)
 	if existed {
-		o.batch.sync = append(o.batch.sync, SyncItem{Name: key, Code: "delete"})
+		o.batch.noteSync(SyncItem{Name: key, Code: "delete", OldValue: old.value})
 	}
 }
 
+// maxRejectItems bounds the "reject" items of one update's OnSync list: a client flooding
+// refused writes (a million pairs in one message) must not turn into as much script work.
+const maxRejectItems = 64
+
 // refuseWrite answers a refused change with a Status and the slots' current values, so that the
-// client's copy reverts (its onSync reports "reject").
+// client's copy reverts (its onSync reports "reject"); the server's OnSync gets "reject" too,
+// for the first maxRejectItems refusals of the update.
 func (o *Object) refuseWrite(s *subscription, code string, pairs []Pair) {
 	msg := o.statusMsg(code)
 	for _, p := range pairs {
 		msg.Events = append(msg.Events, o.slotEvent(p.Key, s.amf3))
+		if o.batch.rejects < maxRejectItems {
+			o.batch.rejects++
+			o.batch.sync = append(o.batch.sync, SyncItem{Name: p.Key, Code: "reject", OldValue: o.valueOf(p.Key)})
+		}
 	}
 	s.sub.Send(msg, s.amf3)
 }
 
-// clientSend relays a client's SendMessage to every subscriber, sender included, then queues the
-// server-side handler.
+// clientSend queues a client's SendMessage in the message's update: it reaches every subscriber,
+// sender included, after the update's changes (after the server's Unlock if the server holds the
+// object locked, as FMS queues it), then the server-side handler runs.
 func (o *Object) clientSend(s *subscription, ev *Event) {
-	if amf0Size(ev.Args, o.reg.cfg.Limits.MaxBytes) > o.reg.cfg.Limits.MaxBytes {
+	if err := o.queueSend(*ev, s); err != nil {
 		s.sub.Send(o.statusMsg(CodeLimitExceeded), s.amf3)
-		return
-	}
-	if err := o.broadcastSend(ev.Method, ev.Args); err != nil {
-		o.reg.cfg.Logger.Warn().Err(err).Str("so", o.name).Str("method", ev.Method).Msg("relay send")
-		return
-	}
-	if hook := o.reg.cfg.OnMessage; hook != nil {
-		id, method, args := s.clientID, ev.Method, ev.Args
-		o.reg.after = append(o.reg.after, func() { hook(o, id, method, args) })
 	}
 }
 

@@ -218,7 +218,8 @@ func TestOnSync(t *testing.T) {
 	handle(t, r, subs[0], "o", false, Event{Type: EventRequestRemove, Key: "a"})
 	so, _ := r.Get("o", false)
 	so.SetProperty("z", 1.0) // the server's own change: no onSync
-	want := [][]SyncItem{{{"a", "change"}, {"b", "change"}}, {{"a", "delete"}}}
+	u := amf.Undefined{}
+	want := [][]SyncItem{{{"a", "change", u}, {"b", "change", u}}, {{"a", "delete", 1.0}}}
 	if !reflect.DeepEqual(lists, want) {
 		t.Fatalf("%v", lists)
 	}

@@ -18,6 +18,7 @@ type slot struct {
 	value any
 	enc0  []byte
 	order uint64
+	ver   uint32 // the version of the update that last changed it
 }
 
 func (s *slot) size() int { return len(s.key) + len(s.enc0) }
@@ -49,11 +50,12 @@ type Object struct {
 	seq        uint64 // bumped by every update; savedSeq is the last one written to the store
 	savedSeq   uint64
 	enc        amf.Encoder
+	hist       history
 }
 
 func newObject(r *Registry, name string, persistent bool) *Object {
 	return &Object{reg: r, name: name, persistent: persistent, slots: map[string]*slot{},
-		subIndex: map[Subscriber]*subscription{}}
+		subIndex: map[Subscriber]*subscription{}, hist: newHistory()}
 }
 
 // Name is the object's name as clients use it.
@@ -166,7 +168,7 @@ func (o *Object) set(key string, v any, from *subscription) (changed bool, err e
 	}
 	changed = old == nil || !bytes.Equal(old.enc0, enc)
 	if changed {
-		s := &slot{key: key, value: v, enc0: enc, order: o.nextOrder}
+		s := &slot{key: key, value: v, enc0: enc, order: o.nextOrder, ver: o.version + 1}
 		if old != nil {
 			s.order = old.order
 		} else {
@@ -174,6 +176,8 @@ func (o *Object) set(key string, v any, from *subscription) (changed bool, err e
 		}
 		o.slots[key] = s
 		o.bytes = base + s.size()
+		o.hist.forget(key)
+		o.trimHistory()
 	}
 	o.batch.note(key, changed, from)
 	return changed, nil
@@ -199,6 +203,10 @@ func (o *Object) remove(key string) {
 	if old != nil {
 		o.bytes -= old.size()
 		delete(o.slots, key)
+		if o.persistent { // only persistent objects resync from history (see covers)
+			o.hist.add(key, o.version+1)
+			o.trimHistory()
+		}
 	}
 	o.batch.note(key, old != nil, nil)
 }
@@ -212,50 +220,66 @@ func (o *Object) Clear() error {
 	}
 	clear(o.slots)
 	o.bytes = 0
+	o.hist.reset(o.version + 1) // a client older than the clear needs the clear
 	o.batch.clearAll()
 	o.commitIfUnlocked()
 	return nil
 }
 
 // Lock starts a batch: changes until the matching Unlock go out as one update (one version step,
-// one message per subscriber). Client changes that arrive meanwhile join the batch.
-func (o *Object) Lock() {
+// one message per subscriber). Client changes, and sends from either side, that arrive meanwhile
+// join the batch and go out after its changes. It returns the lock count (FMS lock()).
+func (o *Object) Lock() int {
 	o.reg.mu.Lock()
+	defer o.reg.mu.Unlock()
 	o.lockDepth++
-	o.reg.mu.Unlock()
+	return o.lockDepth
 }
 
-// Unlock ends a batch started by Lock and sends it.
-func (o *Object) Unlock() {
+// Unlock ends a batch started by Lock and sends it. It returns the remaining lock count, or -1
+// if the object was not locked (FMS unlock()).
+func (o *Object) Unlock() int {
 	o.reg.mu.Lock()
 	defer o.reg.unlock()
-	if o.lockDepth > 0 {
-		o.lockDepth--
+	if o.lockDepth == 0 {
+		return -1
 	}
+	o.lockDepth--
 	o.commitIfUnlocked()
 	o.reg.maybeDrop(o)
+	return o.lockDepth
 }
 
-// Send calls method with args on every subscriber's client-side object.
+// Send calls method with args on every subscriber's client-side object. While the object is
+// locked the call is queued and goes out at Unlock, after the batch's changes, so that clients
+// see the state it follows; a queue past the object's limits fails with ErrLimit.
 func (o *Object) Send(method string, args ...any) error {
 	o.reg.mu.Lock()
 	defer o.reg.unlock()
 	if o.dropped {
 		return fmt.Errorf("shared object %q: %w", o.name, ErrClosed)
 	}
-	return o.broadcastSend(method, args)
+	ev := Event{Type: EventSendMessage, Method: method, Args: args}
+	if o.lockDepth == 0 {
+		return o.broadcastSend(&ev)
+	}
+	if _, err := EncodeEvent(&o.enc, &ev, false); err != nil {
+		return fmt.Errorf("shared object %q send %q: %w", o.name, method, err)
+	}
+	return o.queueSend(ev, nil)
 }
 
-// Purge is accepted for FMS compatibility and does nothing: no deleted-slot history is kept
-// (a client that uses the object gets its full state), so there is nothing to purge.
-func (o *Object) Purge(version uint32) {}
-
-// Close releases the server's hold on the object; it leaves memory when no client uses it and
-// its persistent state (if any) is written.
+// Close releases the server's hold on the object, ending any lock the server left open (its
+// batch goes out); the object leaves memory when no client uses it and its persistent state (if
+// any) is written. Subscribed clients keep using it.
 func (o *Object) Close() {
 	o.reg.mu.Lock()
 	defer o.reg.unlock()
 	o.serverHeld = false
+	if o.lockDepth > 0 {
+		o.lockDepth = 0
+		o.commitIfUnlocked()
+	}
 	o.reg.maybeDrop(o)
 }
 

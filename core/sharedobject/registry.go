@@ -50,11 +50,14 @@ type Subscriber interface {
 	Send(msg *rtmpmsg.SharedObjectMessage, amf3 bool)
 }
 
-// SyncItem is one entry of the list that OnSync receives: a slot name and what happened to it
-// ("change" or "delete"; "clear" with an empty name).
+// SyncItem is one entry of the list that OnSync receives, as FMS's onSync list: a slot name,
+// what a client did to it ("change", "delete", or "reject" for a write refused for lack of access
+// or room), and the slot's value before (amf.Undefined{} if it did not exist). Clients cannot
+// clear an object, and fmsgo has no proxied objects, so "clear" and "success" do not occur.
 type SyncItem struct {
-	Name string
-	Code string
+	Name     string
+	Code     string
+	OldValue any
 }
 
 // Config wires a registry into its app instance. Hooks run on the goroutine that called the

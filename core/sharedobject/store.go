@@ -21,11 +21,19 @@ var ErrBadName = errors.New("sharedobject: name unusable as a file path")
 // CodeBadName answers a Use of a persistent object whose name is refused (fmsgo's own code).
 const CodeBadName = "SharedObject.BadName"
 
-// fileMagic starts every object file: "FSO" and the format version.
-var fileMagic = [4]byte{'F', 'S', 'O', 1}
+// fileMagic starts every object file: "FSO" and the format version (2; files of version 1 are
+// still read).
+var (
+	fileMagic   = [4]byte{'F', 'S', 'O', 2}
+	fileMagicV1 = [4]byte{'F', 'S', 'O', 1}
+)
 
-// headerLen is magic, CRC-32 (IEEE) of everything after it, version, slot count.
-const headerLen = 16
+// headerLen is magic, CRC-32 (IEEE) of everything after it, version, slot count; headerLenV2 adds
+// the history's start version and the tombstone count.
+const (
+	headerLen   = 16
+	headerLenV2 = 24
+)
 
 // maxSegment keeps an encoded segment plus ".fso" within common file-name limits (255).
 const maxSegment = 200
@@ -36,9 +44,13 @@ const maxSegment = 200
 // crash leaves either the previous or the new file, never a torn one. Temporary files are named
 // "%tmp-…", which no encoded segment can be.
 //
-// File format: "FSO\x01", CRC-32 of the rest, version (u32), slot count (u32), then per slot a
-// u16-length name and its AMF0 value (each value encoded on its own, so decoded with fresh
-// reference tables).
+// File format 2: "FSO\x02", CRC-32 of the rest, version (u32), slot count (u32), history start
+// version (u32), tombstone count (u32), then per slot a u16-length name, the version that last
+// changed it (u32) and its AMF0 value (each value encoded on its own, so decoded with fresh
+// reference tables), then per tombstone (oldest first) a u16-length name and the version that
+// deleted it (u32). Format 1 ("FSO\x01", written before the deleted-slot history existed) has
+// neither the two extra header fields, nor slot versions, nor tombstones: its slots load as
+// changed at the file's version, with no history before it.
 type Store struct {
 	dir string
 
@@ -102,8 +114,10 @@ func (s *Store) Path(name string) (string, error) {
 
 // snapshot is an object's state as read from its file.
 type snapshot struct {
-	version uint32
-	slots   []*slot
+	version  uint32
+	slots    []*slot
+	histFrom uint32
+	tombs    []tomb
 }
 
 // Load reads the named object; a missing file is (nil, nil). A corrupt file is an error: the
@@ -130,7 +144,11 @@ func (s *Store) Load(name string) (*snapshot, error) {
 var errCorrupt = errors.New("corrupt shared object file")
 
 func decodeFile(b []byte) (*snapshot, error) {
-	if len(b) < headerLen || [4]byte(b[:4]) != fileMagic {
+	if len(b) < headerLen || [3]byte(b[:3]) != [3]byte(fileMagic[:3]) {
+		return nil, fmt.Errorf("%w: bad header", errCorrupt)
+	}
+	v2 := b[3] == fileMagic[3]
+	if !v2 && b[3] != fileMagicV1[3] || v2 && len(b) < headerLenV2 {
 		return nil, fmt.Errorf("%w: bad header", errCorrupt)
 	}
 	if crc32.ChecksumIEEE(b[8:]) != binary.BigEndian.Uint32(b[4:]) {
@@ -138,41 +156,93 @@ func decodeFile(b []byte) (*snapshot, error) {
 	}
 	snap := &snapshot{version: binary.BigEndian.Uint32(b[8:])}
 	count := binary.BigEndian.Uint32(b[12:])
+	if !v2 {
+		snap.histFrom = snap.version
+		_, err := decodeSlots(snap, b[headerLen:], count, false)
+		return snap, err
+	}
+	snap.histFrom = binary.BigEndian.Uint32(b[16:])
+	rest, err := decodeSlots(snap, b[headerLenV2:], count, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := decodeTombs(snap, rest, binary.BigEndian.Uint32(b[20:])); err != nil {
+		return nil, err
+	}
+	return snap, nil
+}
+
+// decodeSlots reads count slots from p and returns what follows them.
+func decodeSlots(snap *snapshot, p []byte, count uint32, versioned bool) ([]byte, error) {
 	var d amf.Decoder
-	for p := b[headerLen:]; len(p) > 0; {
+	for uint32(len(snap.slots)) < count {
 		d.Reset(p)
 		key, err := d.String0()
 		if err != nil {
 			return nil, fmt.Errorf("%w: slot %d: %w", errCorrupt, len(snap.slots), err)
 		}
 		p = p[d.Offset():]
+		ver := snap.version
+		if versioned {
+			if len(p) < 4 {
+				return nil, fmt.Errorf("%w: slot %q: version missing", errCorrupt, key)
+			}
+			ver, p = binary.BigEndian.Uint32(p), p[4:]
+		}
 		d.Reset(p) // each value was encoded with fresh reference tables
 		v, err := d.DecodeAMF0()
 		if err != nil {
 			return nil, fmt.Errorf("%w: slot %q: %w", errCorrupt, key, err)
 		}
 		enc := p[:d.Offset()]
-		snap.slots = append(snap.slots, &slot{key: key, value: v, enc0: enc, order: uint64(len(snap.slots))})
+		snap.slots = append(snap.slots, &slot{key: key, value: v, enc0: enc, order: uint64(len(snap.slots)), ver: ver})
 		p = p[d.Offset():]
 	}
-	if uint32(len(snap.slots)) != count {
-		return nil, fmt.Errorf("%w: %d slots, header says %d", errCorrupt, len(snap.slots), count)
+	if !versioned && len(p) != 0 {
+		return nil, fmt.Errorf("%w: %d bytes after %d slots", errCorrupt, len(p), count)
 	}
-	return snap, nil
+	return p, nil
 }
 
-// encodeFile lays out the file for slots in order.
-func encodeFile(version uint32, slots []*slot) []byte {
-	n := headerLen
-	for _, s := range slots {
-		n += 2 + s.size()
+func decodeTombs(snap *snapshot, p []byte, count uint32) error {
+	var d amf.Decoder
+	for len(p) > 0 {
+		d.Reset(p)
+		key, err := d.String0()
+		if err != nil || d.Len() < 4 {
+			return fmt.Errorf("%w: deleted slot %d: %v", errCorrupt, len(snap.tombs), err)
+		}
+		p = p[d.Offset():]
+		snap.tombs = append(snap.tombs, tomb{key: key, ver: binary.BigEndian.Uint32(p)})
+		p = p[4:]
 	}
-	b := make([]byte, headerLen, n)
+	if uint32(len(snap.tombs)) != count {
+		return fmt.Errorf("%w: %d deleted slots, header says %d", errCorrupt, len(snap.tombs), count)
+	}
+	return nil
+}
+
+// encodeFile lays out the file (format 2) for the slots in order and the tombstones oldest first.
+func encodeFile(version uint32, slots []*slot, histFrom uint32, tombs []tomb) []byte {
+	n := headerLenV2
+	for _, s := range slots {
+		n += 6 + s.size()
+	}
+	for _, t := range tombs {
+		n += 6 + len(t.key)
+	}
+	b := make([]byte, headerLenV2, n)
 	copy(b, fileMagic[:])
 	binary.BigEndian.PutUint32(b[8:], version)
 	binary.BigEndian.PutUint32(b[12:], uint32(len(slots)))
+	binary.BigEndian.PutUint32(b[16:], histFrom)
+	binary.BigEndian.PutUint32(b[20:], uint32(len(tombs)))
 	for _, s := range slots {
-		b = append(appendKey(b, s.key), s.enc0...)
+		b = binary.BigEndian.AppendUint32(appendKey(b, s.key), s.ver)
+		b = append(b, s.enc0...)
+	}
+	for _, t := range tombs {
+		b = binary.BigEndian.AppendUint32(appendKey(b, t.key), t.ver)
 	}
 	binary.BigEndian.PutUint32(b[4:], crc32.ChecksumIEEE(b[8:]))
 	return b
