@@ -69,21 +69,26 @@ declare class SharedObject {
   readonly name: string;
   readonly version: number;
   readonly isDirty: boolean;
+  /** How many versions of history a returning client may be behind and still get only the
+   *  differences (persistent objects); -1: unlimited. */
   resyncDepth: number;
   getProperty(name: string): any;
   /** null or undefined deletes the slot. */
   setProperty(name: string, value: any): void;
   getPropertyNames(): string[];
   size(): number;
+  /** Changes made while locked (and sends) go out together at the last unlock. */
   lock(): number;
   unlock(): number;
   send(method: string, ...args: any[]): boolean;
   clear(): boolean;
   flush(): boolean;
+  /** Drops the deleted-slot history older than version (clients further behind get the full state). */
   purge(version: number): boolean;
   close(): void;
-  /** Called after clients changed slots. */
-  onSync?(list: { name: string; code: "change" | "delete" | "clear" | string }[]): void;
+  /** Called after clients changed slots: one item per slot with its net effect; refused client
+   *  writes (no write access, over a limit) come as "reject". oldValue is undefined for a new slot. */
+  onSync?(list: { name: string; code: "change" | "delete" | "reject" | "clear" | string; oldValue?: any }[]): void;
   /** Handlers that clients reach with so.send("NAME", ...). */
   [handler: string]: any;
 }
