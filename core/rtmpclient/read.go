@@ -62,8 +62,8 @@ func (c *Client) readLoop(br *bufio.Reader) {
 	c.err = err
 	_ = c.nc.Close()
 	c.failPending()
+	close(c.done) // before events: whoever sees events closed can read Err at once
 	close(c.events)
-	close(c.done)
 }
 
 func (c *Client) readMessages(st *readState) error {
