@@ -37,3 +37,24 @@ func BenchmarkPulledMedia(b *testing.B) {
 		st.onStreamFrame(f)
 	}
 }
+
+// BenchmarkRankOrigins is the extra cost of a connect routed with -failover while its origin is down.
+func BenchmarkRankOrigins(b *testing.B) {
+	origins := []string{"10.0.0.1:19350", "10.0.0.2:19350", "10.0.0.3:19350", "10.0.0.4:19350"}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = rankOrigins(origins, "chat/room42")
+	}
+}
+
+// BenchmarkEdgeMetrics is one /metrics snapshot of an edge with four origins (none up).
+func BenchmarkEdgeMetrics(b *testing.B) {
+	s, err := New(Config{Origins: []string{"a:1", "b:1", "c:1", "d:1"}}, zerolog.Nop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = s.Metrics()
+	}
+}

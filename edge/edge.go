@@ -6,6 +6,7 @@ package edge
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fmsgo/fmsgo/core/admin"
 	"github.com/fmsgo/fmsgo/core/netserver"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/trunk"
@@ -28,9 +30,12 @@ type Config struct {
 	TrunkSecret string   `toml:"trunk_secret"`
 	TrunkTLS    bool     `toml:"trunk_tls"`
 	TrunkCA     string   `toml:"trunk_ca"`
-	HTTP        string   `toml:"http"`
-	LogLevel    string   `toml:"log_level"`
-	LogFormat   string   `toml:"log_format"`
+	// Failover routes new connections of an instance whose origin is down to the next origin in
+	// hash order (its state on the failed origin is not there); off, they are rejected.
+	Failover  bool   `toml:"failover"`
+	HTTP      string `toml:"http"`
+	LogLevel  string `toml:"log_level"`
+	LogFormat string `toml:"log_format"`
 
 	Limits Limits `toml:"limits"`
 }
@@ -84,6 +89,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	rtmp    *netserver.Server
+	admin   *admin.Server // -http; nil when off
 	cancel  context.CancelFunc
 	linksWG sync.WaitGroup
 	started bool
@@ -94,13 +100,20 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	if len(cfg.Origins) == 0 {
 		return nil, errors.New("edge: no origins configured (-origins host:port,...)")
 	}
-	if cfg.TrunkTLS || cfg.TrunkCA != "" {
-		return nil, errors.New("edge: trunk TLS is not supported yet")
+	if cfg.TrunkCA != "" && !cfg.TrunkTLS {
+		return nil, errors.New("edge: -trunk-ca needs -trunk-tls")
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
 	s := &Server{cfg: cfg, log: log}
 	for _, addr := range cfg.Origins {
-		s.links = append(s.links, newOriginLink(s, addr))
+		var tlsConf *tls.Config
+		if cfg.TrunkTLS {
+			var err error
+			if tlsConf, err = trunk.ClientTLSConfig(cfg.TrunkCA, addr); err != nil {
+				return nil, fmt.Errorf("edge: %w", err)
+			}
+		}
+		s.links = append(s.links, newOriginLink(s, addr, tlsConf))
 	}
 	return s, nil
 }
@@ -121,6 +134,14 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.cfg.ID == "" {
 		host, _ := os.Hostname()
 		s.cfg.ID = fmt.Sprintf("%s:%d", host, ln.Addr().(*net.TCPAddr).Port)
+	}
+	if s.cfg.HTTP != "" {
+		a, err := admin.Listen(s.cfg.HTTP, admin.Handler("edge", s.Metrics), s.log)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("edge: %w", err)
+		}
+		s.admin = a
 	}
 	ctx, s.cancel = context.WithCancel(ctx)
 	for _, l := range s.links {
@@ -143,6 +164,16 @@ func (s *Server) RTMPAddr() net.Addr {
 	return s.rtmp.Addr()
 }
 
+// HTTPAddr is the bound admin address (nil if -http is off or not started).
+func (s *Server) HTTPAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.admin == nil {
+		return nil
+	}
+	return s.admin.Addr()
+}
+
 // ID is the edge id sent to the origins (the app's client.edge.id).
 func (s *Server) ID() string {
 	s.mu.Lock()
@@ -153,10 +184,13 @@ func (s *Server) ID() string {
 // Shutdown drains the clients for DrainTimeout, closes the rest, then the trunks.
 func (s *Server) Shutdown() {
 	s.mu.Lock()
-	rtmp, cancel := s.rtmp, s.cancel
+	rtmp, cancel, adm := s.rtmp, s.cancel, s.admin
 	s.mu.Unlock()
 	if rtmp == nil {
 		return
+	}
+	if adm != nil {
+		defer adm.Close() // health checks answer while the clients drain
 	}
 	rtmp.Drain(s.cfg.Limits.DrainTimeout)
 	cancel()

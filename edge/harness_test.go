@@ -42,11 +42,18 @@ type testOrigin struct {
 // startOrigin runs an origin serving apps (name → main.js) with the given trunk secret.
 func startOrigin(t *testing.T, secret string, apps map[string]string) *testOrigin {
 	t.Helper()
+	return startOriginWith(t, apps, func(c *origin.Config) { c.TrunkSecret = secret })
+}
+
+// startOriginWith is startOrigin with the configuration adjusted by set.
+func startOriginWith(t *testing.T, apps map[string]string, set func(*origin.Config)) *testOrigin {
+	t.Helper()
 	dir := writeApps(t, apps)
 	cfg := origin.DefaultConfig()
-	cfg.RTMP, cfg.Trunk, cfg.HTTP, cfg.TrunkSecret = "127.0.0.1:0", "127.0.0.1:0", "", secret
+	cfg.RTMP, cfg.Trunk, cfg.HTTP = "127.0.0.1:0", "127.0.0.1:0", ""
 	cfg.Apps, cfg.Data = dir, t.TempDir()
 	cfg.Limits.DrainTimeout = time.Second
+	set(&cfg)
 	logs := &syncBuffer{}
 	srv, err := origin.New(cfg, zerolog.New(logs))
 	if err != nil {
@@ -88,14 +95,21 @@ type testEdge struct {
 
 func startEdge(t *testing.T, secret string, origins ...*testOrigin) *testEdge {
 	t.Helper()
+	return startEdgeWith(t, func(c *Config) { c.TrunkSecret = secret }, origins...)
+}
+
+// startEdgeWith is startEdge with the configuration adjusted by set.
+func startEdgeWith(t *testing.T, set func(*Config), origins ...*testOrigin) *testEdge {
+	t.Helper()
 	cfg := DefaultConfig()
-	cfg.RTMP, cfg.HTTP, cfg.ID, cfg.TrunkSecret = "127.0.0.1:0", "", "edge-test", secret
+	cfg.RTMP, cfg.HTTP, cfg.ID = "127.0.0.1:0", "", "edge-test"
 	for _, o := range origins {
 		cfg.Origins = append(cfg.Origins, o.srv.TrunkAddr().String())
 	}
 	cfg.Limits.DrainTimeout = time.Second
 	cfg.Limits.ReconnectMin = 20 * time.Millisecond
 	cfg.Limits.ReconnectMax = 200 * time.Millisecond
+	set(&cfg)
 	logs := &syncBuffer{}
 	srv, err := New(cfg, zerolog.New(logs))
 	if err != nil {

@@ -2,13 +2,16 @@ package edge
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"net"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fmsgo/fmsgo/core/trunk"
@@ -26,18 +29,21 @@ type trunkState struct {
 // originLink keeps one trunk to one origin: it dials, authenticates, serves, and redials with
 // backoff when the trunk dies. Its state is owned by run; readers take a snapshot under mu.
 type originLink struct {
-	srv  *Server
-	addr string
-	log  zerolog.Logger
+	srv      *Server
+	addr     string
+	tls      *tls.Config // nil: plain TCP
+	log      zerolog.Logger
+	failures atomic.Uint64 // dials that failed and trunks lost, for metrics
 
 	mu      sync.Mutex
 	cur     *trunkState
 	lastErr error
+	down    bool          // a dial failed or the trunk was lost (not just "not dialled yet")
 	changed chan struct{} // closed and replaced at every state change
 }
 
-func newOriginLink(s *Server, addr string) *originLink {
-	return &originLink{srv: s, addr: addr, changed: make(chan struct{}),
+func newOriginLink(s *Server, addr string, tlsConf *tls.Config) *originLink {
+	return &originLink{srv: s, addr: addr, tls: tlsConf, changed: make(chan struct{}),
 		log:     s.log.With().Str("proto", "trunk").Str("origin", addr).Logger(),
 		lastErr: errors.New("trunk not established yet")}
 }
@@ -62,8 +68,10 @@ func (l *originLink) run(ctx context.Context) {
 		l.set(st, nil)
 		l.log.Info().Str("origin_id", st.conn.PeerID()).Msg("trunk up")
 		err = st.conn.Serve(ctx)
-		st.mux.CloseAll(trunk.CodeShutdown, "trunk to the origin lost")
+		// Players first get UnpublishNotify (queued synchronously by the hubs), then their
+		// session's NetConnection.Connect.Closed: the order FMS clients expect.
 		st.streams.close()
+		st.mux.CloseAll(trunk.CodeShutdown, "trunk to the origin lost")
 		l.set(nil, fmt.Errorf("trunk to origin %s lost: %w", l.addr, err))
 	}
 }
@@ -73,6 +81,14 @@ func (l *originLink) dial(ctx context.Context) (*trunkState, error) {
 	nc, err := d.DialContext(ctx, "tcp", l.addr)
 	if err != nil {
 		return nil, fmt.Errorf("dial origin %s: %w", l.addr, err)
+	}
+	if l.tls != nil {
+		tc, err := trunk.ClientTLS(ctx, nc, l.tls)
+		if err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("trunk TLS with origin %s: %w", l.addr, err)
+		}
+		nc = tc
 	}
 	link, err := trunk.ClientHandshake(nc, trunk.HandshakeConfig{ID: l.srv.ID(), Secret: []byte(l.srv.cfg.TrunkSecret)})
 	if err != nil {
@@ -94,7 +110,10 @@ func (l *originLink) dial(ctx context.Context) (*trunkState, error) {
 
 func (l *originLink) set(st *trunkState, err error) {
 	l.mu.Lock()
-	l.cur, l.lastErr = st, err
+	l.cur, l.lastErr, l.down = st, err, st == nil
+	if st == nil {
+		l.failures.Add(1)
+	}
 	close(l.changed)
 	l.changed = make(chan struct{})
 	l.mu.Unlock()
@@ -106,8 +125,16 @@ func (l *originLink) current() (*trunkState, error) {
 	return l.cur, l.lastErr
 }
 
+// isDown says the origin is known to be unreachable: a dial failed or the trunk was lost, and it
+// has not come back yet (an edge that has not finished its first dial is not "down").
+func (l *originLink) isDown() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.down
+}
+
 // get returns the established trunk, waiting for it until ctx ends. A trunk refused for its
-// credentials or version fails at once: waiting would not change the answer.
+// credentials, version or TLS setting fails at once: waiting would not change the answer.
 func (l *originLink) get(ctx context.Context) (*trunkState, error) {
 	for {
 		l.mu.Lock()
@@ -116,7 +143,7 @@ func (l *originLink) get(ctx context.Context) (*trunkState, error) {
 		if cur != nil {
 			return cur, nil
 		}
-		if errors.Is(err, trunk.ErrAuth) || errors.Is(err, trunk.ErrVersion) {
+		if errors.Is(err, trunk.ErrAuth) || errors.Is(err, trunk.ErrVersion) || errors.Is(err, trunk.ErrTLS) {
 			return nil, err
 		}
 		select {
@@ -127,21 +154,55 @@ func (l *originLink) get(ctx context.Context) (*trunkState, error) {
 	}
 }
 
+// route finds the trunk for a new connection of instance key: its origin's, waiting for it
+// until ctx ends. With Failover, an origin known to be down is skipped for the next one in hash
+// order whose trunk is up.
+func (s *Server) route(ctx context.Context, key string) (*trunkState, error) {
+	primary := s.links[pickOrigin(s.cfg.Origins, key)]
+	if s.cfg.Failover && len(s.links) > 1 && primary.isDown() {
+		for _, i := range rankOrigins(s.cfg.Origins, key)[1:] {
+			if st, _ := s.links[i].current(); st != nil {
+				s.log.Info().Str("instance", key).Str("origin", primary.addr).Str("failover_to", s.links[i].addr).
+					Msg("origin down: connection routed to the next origin")
+				return st, nil
+			}
+		}
+	}
+	return primary.get(ctx)
+}
+
 // pickOrigin chooses the origin of an app instance by rendezvous hashing: every edge picks the
 // same origin for the same instance (so an instance lives on one origin), and removing an origin
 // moves only the instances it owned.
 func pickOrigin(origins []string, key string) int {
 	best, bestScore := 0, uint64(0)
 	for i, o := range origins {
-		h := fnv.New64a()
-		h.Write([]byte(o))
-		h.Write([]byte{0})
-		h.Write([]byte(key))
-		if sc := mix64(h.Sum64()); i == 0 || sc > bestScore {
+		if sc := originScore(o, key); i == 0 || sc > bestScore {
 			best, bestScore = i, sc
 		}
 	}
 	return best
+}
+
+// rankOrigins lists the origins' indexes in hash order for key: the first is pickOrigin's, and
+// each next one is where the instance goes when those before it are down (failover). Every edge
+// computes the same order, so failed-over clients of one instance still meet on one origin.
+func rankOrigins(origins []string, key string) []int {
+	order := make([]int, len(origins))
+	scores := make([]uint64, len(origins))
+	for i, o := range origins {
+		order[i], scores[i] = i, originScore(o, key)
+	}
+	sort.SliceStable(order, func(a, b int) bool { return scores[order[a]] > scores[order[b]] })
+	return order
+}
+
+func originScore(origin, key string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(origin))
+	h.Write([]byte{0})
+	h.Write([]byte(key))
+	return mix64(h.Sum64())
 }
 
 // mix64 is the splitmix64 finaliser: FNV alone spreads similar keys poorly over few origins.

@@ -2,6 +2,7 @@ package edge
 
 import (
 	"bytes"
+	"errors"
 	"sync"
 
 	"github.com/fmsgo/fmsgo/core/amf"
@@ -140,14 +141,32 @@ func (st *trunkState) forget(p *pulled) {
 // onMetaData is the AMF0 name that marks a stream's metadata message.
 var onMetaData = []byte{2, 0, 10, 'o', 'n', 'M', 'e', 't', 'a', 'D', 'a', 't', 'a'}
 
-// close ends every local publication when the trunk is gone; viewers' sessions end with it.
+// close ends every local publication when the trunk is gone: each viewer is told
+// NetStream.Play.UnpublishNotify now (the hub notifies synchronously), and its session's
+// NetConnection.Connect.Closed follows when the caller closes the sessions.
 func (s *streams) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
+	for key, p := range s.byKey {
+		p.pub.Close()
+		delete(s.byKey, key)
+		delete(s.byChan, p.ch)
+	}
 	for _, h := range s.hubs {
 		h.Close()
 	}
+}
+
+// counts is the trunk's pulled streams and their local players, for metrics.
+func (s *streams) counts() (pulled, players int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.byKey {
+		pulled++
+		players += p.viewers
+	}
+	return pulled, players
 }
 
 // viewer delivers the local hub's media to one NetStream of a client.
@@ -178,8 +197,12 @@ func (v *viewer) Notify(ev live.Event) {
 		amf.Prop{Key: "details", Value: v.name}, amf.Prop{Key: "clientid", Value: v.conn.ID()}))
 }
 
-// CutOff implements live.Subscriber: a viewer that stayed behind is disconnected.
+// CutOff implements live.Subscriber: a viewer that stayed behind is disconnected. A closed hub
+// (the trunk is gone) is not the viewer's fault: its session is being closed with a status.
 func (v *viewer) CutOff(reason error) {
+	if errors.Is(reason, live.ErrClosed) {
+		return
+	}
 	v.conn.Log().Warn().Str("stream", v.name).Err(reason).Msg("viewer cut off: too slow")
 	v.conn.Close(reason)
 }

@@ -68,12 +68,14 @@ func (cs *clientSession) decodeInfo(b []byte) *amf.Object {
 	cs.rdec.Reset(b)
 	v, _ := cs.rdec.DecodeAMF0()
 	o, _ := v.(*amf.Object)
+	cs.rdec.Reset(nil) // the decoder's tables would keep the object and b alive
 	return o
 }
 
 // relay re-sends a command or data message to the client in the client's own encoding, and a
 // shared-object message as it is.
 func (cs *clientSession) relay(m trunk.SessionMessage) {
+	defer cs.rdec.Reset(nil) // drop the decoded message: a quiet session would keep it alive
 	switch m.Type {
 	case rtmpmsg.TypeCommandAMF0, rtmpmsg.TypeCommandAMF3:
 		cmd, err := rtmpmsg.DecodeCommand(m.Type, m.Payload, &cs.rdec)

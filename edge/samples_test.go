@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -22,5 +23,22 @@ func TestSampleConfigsLoad(t *testing.T) {
 		if len(cfg.Origins) != 2 {
 			t.Errorf("%s: %d origins", f, len(cfg.Origins))
 		}
+	}
+}
+
+// TestConfigTOMLKeys: the new trunk options load from TOML under their documented keys.
+func TestConfigTOMLKeys(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "edge.toml")
+	toml := "origins = [\"127.0.0.1:19350\"]\ntrunk_tls = true\ntrunk_ca = \"/etc/fmsgo/ca.pem\"\nfailover = true\nhttp = \"127.0.0.1:0\"\n"
+	if err := os.WriteFile(path, []byte(toml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	if err := config.Load(path, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.TrunkTLS || cfg.TrunkCA != "/etc/fmsgo/ca.pem" || !cfg.Failover || cfg.HTTP != "127.0.0.1:0" {
+		t.Fatalf("loaded %+v", cfg)
 	}
 }

@@ -101,9 +101,8 @@ func (cs *clientSession) onConnect(cmd *rtmpmsg.Command) error {
 	cs.enc, _ = obj.Number("objectEncoding")
 	key := instanceKey(obj.String("app"), obj.String("tcUrl"))
 	cs.key = key
-	link := cs.srv.links[pickOrigin(cs.srv.cfg.Origins, key)]
 	ctx, cancel := context.WithTimeout(cs.conn.Context(), cs.srv.cfg.Limits.OriginWait)
-	st, err := link.get(ctx)
+	st, err := cs.srv.route(ctx, key)
 	cancel()
 	if err != nil {
 		cs.conn.Log().Warn().Err(err).Str("instance", key).Msg("connect rejected: origin unavailable")
@@ -124,6 +123,7 @@ func (cs *clientSession) onConnect(cmd *rtmpmsg.Command) error {
 }
 
 func (cs *clientSession) openMessage(obj *amf.Object, args []any) (trunk.SessionOpen, error) {
+	defer func() { cs.wenc = amf.Encoder{} }() // its reference maps would keep the connect object alive
 	command, err := cs.wenc.AppendAMF0(nil, obj)
 	if err != nil {
 		return trunk.SessionOpen{}, fmt.Errorf("connect object: %w", err)

@@ -60,6 +60,7 @@ func (s *Server) Metrics() []admin.Metric {
 			Samples: []admin.Sample{{Value: float64(s.TrunkSubscriptions())}}},
 	}
 	ms = append(ms, instanceMetrics(s.apps.snapshot())...)
+	ms = append(ms, edgeMetrics(s.edges.snapshot())...)
 	return append(ms, admin.ProcessMetrics()...)
 }
 

@@ -70,6 +70,7 @@ type Server struct {
 	trunk *netserver.Server // edges; nil when Config.Trunk is empty
 	// trunkSubs counts the streams edges pull (TrunkSubscriptions).
 	trunkSubs atomic.Int64
+	edges     trunkEdges    // connected edges, for per-edge metrics
 	admin     *admin.Server // -http; nil when off
 	started   bool
 }

@@ -2,9 +2,11 @@ package origin
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
+	"time"
 
 	"github.com/fmsgo/fmsgo/core/netserver"
 	"github.com/fmsgo/fmsgo/core/trunk"
@@ -19,15 +21,26 @@ func (s *Server) startTrunk(ctx context.Context) error {
 		return fmt.Errorf("origin: trunk listener: %w", err)
 	}
 	log := s.log.With().Str("proto", "trunk").Logger()
-	tr := netserver.New(ln, 0, s.serveTrunk, log)
+	var tlsConf *tls.Config
+	if s.cfg.TrunkCert != "" || s.cfg.TrunkKey != "" {
+		if tlsConf, err = trunk.ServerTLSConfig(s.cfg.TrunkCert, s.cfg.TrunkKey); err != nil {
+			ln.Close()
+			return fmt.Errorf("origin: %w", err)
+		}
+	}
+	tr := netserver.New(ln, 0, func(ctx context.Context, nc net.Conn) { s.serveTrunk(ctx, nc, tlsConf) }, log)
 	s.trunk = tr
-	log.Info().Str("addr", ln.Addr().String()).Msg("listening")
+	log.Info().Str("addr", ln.Addr().String()).Bool("tls", tlsConf != nil).Msg("listening")
 	if s.cfg.TrunkSecret == "" && !isLoopback(ln.Addr()) {
 		log.Warn().Str("addr", ln.Addr().String()).Msg("trunk listens beyond loopback without -trunk-secret: any edge may connect")
 	}
 	go tr.Serve(ctx)
 	return nil
 }
+
+// trunkTLSSniff is how long a TLS trunk waits for the edge's ClientHello: a TLS edge sends it at
+// once, so silence means an edge without -trunk-tls waiting for our plain hello.
+const trunkTLSSniff = 2 * time.Second
 
 func isLoopback(a net.Addr) bool {
 	ta, ok := a.(*net.TCPAddr)
@@ -69,9 +82,18 @@ func portOf(a net.Addr) string {
 
 // serveTrunk authenticates one edge and serves its sessions until the trunk ends; then every
 // session it carried is disconnected from its app.
-func (s *Server) serveTrunk(ctx context.Context, nc net.Conn) {
+func (s *Server) serveTrunk(ctx context.Context, nc net.Conn, tlsConf *tls.Config) {
 	log := s.log.With().Str("proto", "trunk").Str("remote", nc.RemoteAddr().String()).Logger()
-	link, err := trunk.ServerHandshake(nc, trunk.HandshakeConfig{ID: originID(nc.LocalAddr()), Secret: []byte(s.cfg.TrunkSecret)})
+	local := nc.LocalAddr()
+	if tlsConf != nil {
+		tc, err := trunk.ServerTLS(ctx, nc, tlsConf, trunkTLSSniff)
+		if err != nil {
+			log.Warn().Err(err).Msg("trunk TLS handshake failed")
+			return
+		}
+		nc = tc
+	}
+	link, err := trunk.ServerHandshake(nc, trunk.HandshakeConfig{ID: originID(local), Secret: []byte(s.cfg.TrunkSecret)})
 	if err != nil {
 		log.Warn().Err(err).Msg("trunk handshake failed")
 		return
@@ -83,6 +105,8 @@ func (s *Server) serveTrunk(ctx context.Context, nc net.Conn) {
 	p.conn = trunk.NewConn(link, cfg, p.handle)
 	p.mux = trunk.NewMux(p.conn)
 	log.Info().Str("edge", p.edgeID).Msg("edge connected")
+	s.edges.add(p)
+	defer s.edges.remove(p)
 	err = p.conn.Serve(ctx)
 	p.mux.CloseAll(trunk.CodeShutdown, "trunk down")
 	for ch := range p.subs { // the read goroutine has ended: the map is ours
@@ -102,6 +126,8 @@ type trunkPeer struct {
 	log    zerolog.Logger
 	subs   map[uint32]*trunkSub // channels this edge pulls; owned by the read goroutine
 	pubs   trunkPubs            // publishes of this edge's clients
+	// counters feed the per-edge metrics (trunk_edges.go).
+	counters peerCounters
 }
 
 func (p *trunkPeer) handle(f trunk.Frame) error {
@@ -140,6 +166,8 @@ func (p *trunkPeer) open(f trunk.Frame) error {
 	if err := p.mux.Open(f.ID, trunk.SessionFuncs{OnFrame: ts.onFrame, OnClose: ts.onClose}); err != nil {
 		return p.conn.Send(f.ID, trunk.SessionClose{Code: trunk.CodeProtocol, Reason: err.Error()})
 	}
+	p.counters.sessions.Add(1)
+	p.counters.sessionsTotal.Add(1)
 	go ts.connect()
 	return nil
 }

@@ -292,6 +292,7 @@ func (ts *trunkSession) answer(txn float64, isError bool, v any) {
 
 // onClose: the client left the edge, the edge or trunk went away, or we closed the session.
 func (ts *trunkSession) onClose(trunk.SessionClose) {
+	ts.p.counters.sessions.Add(-1)
 	<-ts.ready
 	if ts.js != nil {
 		ts.closeAllPublishes()

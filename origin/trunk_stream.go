@@ -50,6 +50,7 @@ func (p *trunkPeer) subscribe(f trunk.Frame) error {
 	}
 	p.subs[f.ID] = &trunkSub{inst: in, sub: sub}
 	p.srv.trunkSubs.Add(1)
+	p.counters.pulled.Add(1)
 	return p.conn.Send(f.ID, trunk.StreamStatus{Code: trunk.StreamOK, Description: m.Stream})
 }
 
@@ -62,6 +63,7 @@ func (p *trunkPeer) unsubscribe(ch uint32) {
 	ts.sub.Close()
 	p.srv.apps.release(ts.inst)
 	p.srv.trunkSubs.Add(-1)
+	p.counters.pulled.Add(-1)
 }
 
 // TrunkSubscriptions counts the live streams edges pull: one per edge and stream, however many

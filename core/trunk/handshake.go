@@ -36,6 +36,7 @@ var (
 	ErrHandshakeTimeout = errors.New("trunk: handshake timed out")
 	ErrNotTrunk         = errors.New("trunk: peer does not speak the trunk protocol")
 	ErrPeer             = errors.New("trunk: peer reported an error")
+	ErrTLS              = errors.New("trunk: TLS mismatch")
 )
 
 // ServerHello is the origin's first frame: its versions, whether it wants the secret, and the
@@ -249,6 +250,8 @@ func peerErrorKind(code uint16) error {
 		return ErrAuth
 	case CodeVersion:
 		return ErrVersion
+	case CodeTLS:
+		return ErrTLS
 	}
 	return ErrPeer
 }

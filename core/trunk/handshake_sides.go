@@ -30,7 +30,7 @@ func ServerHandshake(nc net.Conn, cfg HandshakeConfig) (*Link, error) {
 	}
 	f, err := h.expect(KindHello)
 	if err != nil {
-		return nil, err
+		return nil, h.tlsClientHello(err)
 	}
 	hello, err := DecodeHello(f.Body)
 	if err == nil && hello.Magic != Magic {
@@ -50,6 +50,16 @@ func ServerHandshake(nc net.Conn, cfg HandshakeConfig) (*Link, error) {
 		return nil, err
 	}
 	return h.done(hello.Version, hello.EdgeID, cfg.MaxFrame, int(hello.MaxFrame))
+}
+
+// tlsClientHello recognises a TLS ClientHello where the edge's hello should be (its record
+// header reads as a frame length far over the handshake limit): the edge has -trunk-tls and this
+// origin has no certificate, which deserves a clearer log line than "frame too large".
+func (h *handshakeIO) tlsClientHello(err error) error {
+	if errors.Is(err, ErrFrameTooLarge) && h.rd.hdr[0] == tlsRecordHandshake && h.rd.hdr[1] == 3 {
+		return fmt.Errorf("%w: the edge speaks TLS on the trunk but this origin has no -trunk-cert/-trunk-key", ErrTLS)
+	}
+	return err
 }
 
 func checkHello(cfg HandshakeConfig, sh ServerHello, hello Hello) error {

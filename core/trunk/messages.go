@@ -10,16 +10,17 @@ type Pong struct{ Time uint64 }
 
 // Error codes carried by ErrorMsg and SessionClose.
 const (
-	CodeNormal        uint16 = 0 // orderly close
-	CodeProtocol      uint16 = 1 // malformed or unexpected frame
-	CodeAuth          uint16 = 2 // handshake authentication failed
-	CodeVersion       uint16 = 3 // no common protocol version
-	CodeOverflow      uint16 = 4 // a session exceeded its credit / inbound queue
-	CodeShutdown      uint16 = 5 // the sender is going away
-	CodeClientGone    uint16 = 6 // the edge's client disconnected
-	CodeRejected      uint16 = 7 // the app rejected the session
-	CodeUnknownTarget uint16 = 8 // no such session or channel
-	CodeTimeout       uint16 = 9 // handshake or heartbeat timeout
+	CodeNormal        uint16 = 0  // orderly close
+	CodeProtocol      uint16 = 1  // malformed or unexpected frame
+	CodeAuth          uint16 = 2  // handshake authentication failed
+	CodeVersion       uint16 = 3  // no common protocol version
+	CodeOverflow      uint16 = 4  // a session exceeded its credit / inbound queue
+	CodeShutdown      uint16 = 5  // the sender is going away
+	CodeClientGone    uint16 = 6  // the edge's client disconnected
+	CodeRejected      uint16 = 7  // the app rejected the session
+	CodeUnknownTarget uint16 = 8  // no such session or channel
+	CodeTimeout       uint16 = 9  // handshake or heartbeat timeout
+	CodeTLS           uint16 = 10 // one side speaks TLS on the trunk and the other does not
 )
 
 // ErrorMsg reports a failure. On id 0 it is fatal to the trunk and the sender closes right after;

@@ -35,11 +35,14 @@ func run(args []string) error {
 	origins := fs.String("origins", strings.Join(cfg.Origins, ","), "origin trunk addresses, host:port,...")
 	fs.StringVar(&cfg.ID, "id", cfg.ID, "edge id shown to the origins' apps (default: host name + RTMP port)")
 	fs.StringVar(&cfg.TrunkSecret, "trunk-secret", cfg.TrunkSecret, "secret the origins require (empty: none)")
-	fs.BoolVar(&cfg.TrunkTLS, "trunk-tls", cfg.TrunkTLS, "TLS on the trunks (not supported yet)")
-	fs.StringVar(&cfg.TrunkCA, "trunk-ca", cfg.TrunkCA, "CA file for the origins' trunk certificates")
+	fs.BoolVar(&cfg.TrunkTLS, "trunk-tls", cfg.TrunkTLS, "TLS on the trunks (the origins need -trunk-cert/-trunk-key); the certificate must name the -origins host")
+	fs.StringVar(&cfg.TrunkCA, "trunk-ca", cfg.TrunkCA, "PEM bundle of the CAs that sign the origins' trunk certificates (needs -trunk-tls; empty: the system roots)")
+	fs.BoolVar(&cfg.Failover, "failover", cfg.Failover, "route new connections of an instance whose origin is down to the next origin in hash order (default: reject them)")
 	fs.StringVar(&cfg.HTTP, "http", cfg.HTTP, "admin/metrics HTTP address (empty: off)")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "trace|debug|info|warn|error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "json|console")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until exit (diagnostics)")
+	memProfile := fs.String("memprofile", "", "write a heap profile to this file when shutdown begins (diagnostics)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,7 +55,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	return daemon.Run(srv, log, daemon.Profiles{})
+	return daemon.Run(srv, log, daemon.Profiles{CPU: *cpuProfile, Heap: *memProfile})
 }
 
 // splitList splits "a,b, c" into its non-empty trimmed items.
