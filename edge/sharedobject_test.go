@@ -324,6 +324,9 @@ Client.prototype.save = function (name) { return SharedObject.get(name, true).fl
 	a.c.Close()
 	trunkAddr := o.srv.TrunkAddr().String()
 	o.stop()
+	// the edge must see the old trunk go before the new origin starts, or a connect could still
+	// take the dead trunk
+	waitFor(t, "the edge to see the origin go", func() bool { return e.srv.TrunksUp() == 0 })
 
 	startOriginDirs(t, trunkAddr, apps, data)
 	waitFor(t, "the edge to reconnect", func() bool { return e.srv.TrunksUp() == 1 })
