@@ -109,7 +109,9 @@ func (st *trunkState) onStreamFrame(f trunk.Frame) {
 			p.pub.SetMetadata(pkt)
 			return
 		}
-		p.pub.Write(pkt)
+		var b media.FlushBatch // viewers coalesce their writes on their connection's media tick
+		p.pub.WriteBatch(pkt, &b)
+		b.Run()
 	case trunk.KindStreamStatus:
 		m, err := trunk.DecodeStreamStatus(f.Body)
 		if err != nil {
@@ -180,6 +182,12 @@ type viewer struct {
 // Deliver implements live.Subscriber.
 func (v *viewer) Deliver(pkt *media.Packet, ts uint32) bool {
 	return v.conn.SendMedia(v.streamID, pkt, ts, v.budget)
+}
+
+// DeliverBatch implements live.BatchSubscriber: the viewer's connection writes the media with
+// what follows it on its media tick (several messages per write) instead of once per message.
+func (v *viewer) DeliverBatch(pkt *media.Packet, ts uint32, b *media.FlushBatch) bool {
+	return v.conn.SendMediaBatch(v.streamID, pkt, ts, v.budget, b)
 }
 
 // Notify implements live.Subscriber.
