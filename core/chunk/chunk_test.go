@@ -264,6 +264,8 @@ func FuzzReader(f *testing.F) {
 				_ = r.SetChunkSize(uint32(p[0]&0x7f)<<24 | uint32(p[1])<<16 | uint32(p[2])<<8 | uint32(p[3]))
 			case h.TypeID == 2 && len(p) >= 1:
 				r.Abort(uint32(p[0]))
+			case h.TypeID == 3: // an idle moment: buffers back to the pools
+				r.ReleaseIdle()
 			}
 		}
 	})

@@ -51,14 +51,15 @@ const maxChunkSize = 1<<31 - 1
 
 // streamState is what the reader remembers about one chunk stream.
 type streamState struct {
-	hdr      Header // header of the current or last message
-	delta    uint32 // delta a fmt-3 chunk starting a new message repeats
-	extended bool   // the last fmt 0/1/2 header carried an extended timestamp
-	extField uint32 // ... and this was its 4-byte field
-	seen     bool   // a message header arrived on this chunk stream
-	inMsg    bool   // a partial message is being assembled
-	have     uint32 // payload bytes received of the current message
-	buf      []byte
+	hdr      Header  // header of the current or last message
+	delta    uint32  // delta a fmt-3 chunk starting a new message repeats
+	extended bool    // the last fmt 0/1/2 header carried an extended timestamp
+	extField uint32  // ... and this was its 4-byte field
+	seen     bool    // a message header arrived on this chunk stream
+	inMsg    bool    // a partial message is being assembled
+	have     uint32  // payload bytes received of the current message
+	buf      []byte  // reassembly buffer: *box, or nil
+	box      *[]byte // what buf travels in through the pool
 }
 
 // Reader reassembles messages from a byte stream.
@@ -96,10 +97,29 @@ func (r *Reader) OddStarts() int { return r.oddStarts }
 // done with the reader (no payload returned earlier may be used afterwards).
 func (r *Reader) Release() {
 	r.streams.each(func(cs *streamState) {
-		putBuf(cs.buf)
-		cs.buf, cs.inMsg, cs.have = nil, false, 0
+		putBuf(cs.box)
+		cs.setBuf(nil)
+		cs.inMsg, cs.have = false, 0
 	})
 	r.buffered = 0
+}
+
+// SetSource replaces the buffered reader the chunks come from, so that a connection can hand its
+// read buffer back while it waits idle and take one again when bytes arrive. Call it only between
+// ReadMessage calls and only when the old reader has nothing buffered (bytes still buffered there
+// would be lost). Partial messages of other chunk streams survive: they live in the Reader.
+func (r *Reader) SetSource(br *bufio.Reader) { r.br = br }
+
+// ReleaseIdle returns to the shared pools the reassembly buffers of the chunk streams that are
+// not in the middle of a message, so that an idle connection holds none; they are taken back
+// as messages arrive. The payload of the last ReadMessage is invalid afterwards.
+func (r *Reader) ReleaseIdle() {
+	r.streams.each(func(cs *streamState) {
+		if !cs.inMsg {
+			putBuf(cs.box)
+			cs.setBuf(nil)
+		}
+	})
 }
 
 // SetChunkSize applies a peer's Set Chunk Size to the chunks that follow.

@@ -159,10 +159,12 @@ func TestReleaseReusesBuffers(t *testing.T) {
 	if r.streams.get(6).buf != nil || r.buffered != 0 {
 		t.Fatal("buffer kept after Release")
 	}
-	if b := getBuf(200); len(b) != 256 {
-		t.Fatalf("size class of 200: %d", len(b))
+	if b := getBuf(200); len(*b) != 256 {
+		t.Fatalf("size class of 200: %d", len(*b))
 	}
-	putBuf(make([]byte, 100)) // not a class: dropped, no panic
+	odd := make([]byte, 100)
+	putBuf(&odd) // not a class: dropped, no panic
+	putBuf(nil)
 }
 
 // capturedConnects are the first bytes after the handshake from the installed clients (ffmpeg
@@ -190,5 +192,49 @@ func TestCapturedConnects(t *testing.T) {
 		if p[len(p)-1] != 9 || r.BytesRead() != uint64(len(b)) {
 			t.Fatalf("%s: payload ends %x, read %d of %d", c.name, p[len(p)-3:], r.BytesRead(), len(b))
 		}
+	}
+}
+
+// TestSetSourceMidStream: a connection that swaps its buffered reader between messages (as an
+// idle connection does when it hands its read buffer back) loses nothing, even with another
+// chunk stream's message half assembled across the swap; reassembly buffers released while idle
+// are taken back as bytes arrive.
+func TestSetSourceMidStream(t *testing.T) {
+	t.Parallel()
+	parts := []string{
+		"06 000000 000082 09 01000000" + rep(0x11, 128) + // csid 6: 128 of 130 bytes
+			"04 000001 000001 08 01000000 22", // csid 4: complete
+		"c6 1111" + // csid 6: the last 2 bytes
+			"04 000002 000003 08 01000000 334455", // csid 4 again
+	}
+	want := []struct {
+		csid, ts uint32
+		payload  string
+	}{{4, 1, "22"}, {6, 0, rep(0x11, 130)}, {4, 2, "334455"}}
+	r := NewReader(nil, DefaultLimits())
+	n := 0
+	for _, p := range parts {
+		r.SetSource(bufio.NewReader(bytes.NewReader(unhex(p))))
+		for {
+			h, payload, err := r.ReadMessage()
+			if errors.Is(err, io.EOF) {
+				break // a clean end between messages: where a connection goes idle
+			}
+			if err != nil || n == len(want) {
+				t.Fatalf("message %d: %+v %v", n, h, err)
+			}
+			w := want[n]
+			if h.CSID != w.csid || h.Timestamp != w.ts || !bytes.Equal(payload, unhex(w.payload)) {
+				t.Fatalf("message %d: %+v %x", n, h, payload)
+			}
+			n++
+			r.ReleaseIdle()
+		}
+	}
+	if n != len(want) || r.buffered != 0 {
+		t.Fatalf("%d of %d messages, %d bytes still buffered", n, len(want), r.buffered)
+	}
+	if cs := r.streams.get(4); cs.buf != nil {
+		t.Fatal("an idle chunk stream kept its reassembly buffer")
 	}
 }

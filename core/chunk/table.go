@@ -5,12 +5,13 @@ import (
 	"sync"
 )
 
-// streamTable finds a chunk stream's state without hashing: ids below 64 (one-byte basic header,
-// what every real client uses) index a fixed array; the rare larger ids are searched linearly in
-// a slice bounded by Limits.MaxChunkStreams. States are allocated once per chunk stream, never per
-// message.
+// streamTable finds a chunk stream's state without hashing: ids below 16 (ffmpeg, librtmp, OBS
+// and Flash use 2..8 for one stream) index a fixed array; the rare larger ids are searched
+// linearly in a slice bounded by Limits.MaxChunkStreams. The array is kept that short because
+// every connection carries one, idle or not (64 pointers were 512 bytes per client). States are
+// allocated once per chunk stream, never per message.
 type streamTable struct {
-	direct [64]*streamState
+	direct [16]*streamState
 	more   []*streamState
 	n      int
 }
@@ -63,23 +64,39 @@ func classOf(n uint32) int {
 	return max(bits.Len32(n-1), minClass)
 }
 
-// getBuf returns a buffer of length and capacity 1<<classOf(n).
-func getBuf(n uint32) []byte {
+// getBuf returns a buffer of length and capacity 1<<classOf(n), in the box it travels in through
+// the pool: the box is kept with the buffer, so that giving it back allocates nothing (a reader
+// releases its buffers each time its connection goes idle).
+func getBuf(n uint32) *[]byte {
 	c := classOf(n)
 	if p, ok := bufPools[c].Get().(*[]byte); ok {
-		return (*p)[:cap(*p)]
+		*p = (*p)[:cap(*p)]
+		return p
 	}
-	return make([]byte, 1<<c)
+	b := make([]byte, 1<<c)
+	return &b
 }
 
-// putBuf pools b if its capacity is one of the size classes.
-func putBuf(b []byte) {
-	c := cap(b)
+// putBuf pools the buffer in p if its capacity is one of the size classes (nil is ignored).
+func putBuf(p *[]byte) {
+	if p == nil {
+		return
+	}
+	c := cap(*p)
 	if c < 1<<minClass || c > 1<<maxClass || c&(c-1) != 0 {
 		return
 	}
-	b = b[:0]
-	bufPools[bits.Len(uint(c))-1].Put(&b)
+	*p = (*p)[:0]
+	bufPools[bits.Len(uint(c))-1].Put(p)
+}
+
+// setBuf makes p (possibly nil) the chunk stream's reassembly buffer.
+func (cs *streamState) setBuf(p *[]byte) {
+	cs.box = p
+	cs.buf = nil
+	if p != nil {
+		cs.buf = *p
+	}
 }
 
 // grow makes room for end bytes of the current message: at least double the old capacity (so a
@@ -89,7 +106,7 @@ func (cs *streamState) grow(end uint32) {
 	want := max(end, 2*uint32(cap(cs.buf)))
 	want = min(want, cs.hdr.Length)
 	nb := getBuf(want)
-	copy(nb, cs.buf[:cs.have])
-	putBuf(cs.buf)
-	cs.buf = nb
+	copy(*nb, cs.buf[:cs.have])
+	putBuf(cs.box)
+	cs.setBuf(nb)
 }

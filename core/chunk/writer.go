@@ -3,20 +3,31 @@ package chunk
 import (
 	"encoding/binary"
 	"net"
+	"sync"
 )
 
 // Writer splits messages into chunks for one connection. Each message goes out as one fmt-0
 // chunk followed by fmt-3 continuations (simple, and every client reads it); payloads are
 // referenced, never copied, so a media payload shared by a thousand players is written from one
-// buffer. Header bytes live in a scratch buffer reused after Reset.
+// buffer. Header bytes live in a scratch buffer taken from a pool shared by every writer on the
+// first Append and given back by Reset: a connection holds one only while its buffers are being
+// written, so thousands of idle connections hold none.
 type Writer struct {
 	chunkSize uint32
-	scratch   []byte
+	sb        *scratchBuf // nil between Reset and the next Append
 }
+
+// scratchBuf is a pooled header scratch (a pointer, so that pooling it does not allocate).
+type scratchBuf struct{ b []byte }
+
+var scratchPool = sync.Pool{New: func() any { return &scratchBuf{b: make([]byte, 0, 256)} }}
+
+// maxPooledScratch: a scratch grown past this by a burst is dropped rather than pooled.
+const maxPooledScratch = 4096
 
 // NewWriter starts at RTMP's default chunk size of 128.
 func NewWriter() *Writer {
-	return &Writer{chunkSize: 128, scratch: make([]byte, 0, 256)} // grows to what the connection needs
+	return &Writer{chunkSize: 128}
 }
 
 // SetChunkSize applies to messages appended after it (send Set Chunk Size first).
@@ -29,14 +40,19 @@ func (w *Writer) SetChunkSize(n uint32) {
 // ChunkSize is the current outbound chunk size.
 func (w *Writer) ChunkSize() uint32 { return w.chunkSize }
 
-// Reset recycles the header scratch once the buffers returned by Append have been written.
-// A scratch grown past 4 KiB by a burst is dropped, so that idle connections stay small.
+// Reset gives the header scratch back once the buffers returned by Append have been written
+// (they must not be used afterwards: the scratch serves other connections next).
 func (w *Writer) Reset() {
-	if cap(w.scratch) > 4096 {
-		w.scratch = nil
+	sb := w.sb
+	if sb == nil {
 		return
 	}
-	w.scratch = w.scratch[:0]
+	w.sb = nil
+	if cap(sb.b) > maxPooledScratch {
+		return
+	}
+	sb.b = sb.b[:0]
+	scratchPool.Put(sb)
 }
 
 func appendBasic(dst []byte, fmtType byte, csid uint32) []byte {
@@ -58,8 +74,11 @@ func (w *Writer) Append(bufs net.Buffers, h Header, payload []byte) net.Buffers 
 	if ext {
 		ts3 = 0xFFFFFF
 	}
-	start := len(w.scratch)
-	s := appendBasic(w.scratch, 0, h.CSID)
+	if w.sb == nil {
+		w.sb = scratchPool.Get().(*scratchBuf)
+	}
+	start := len(w.sb.b)
+	s := appendBasic(w.sb.b, 0, h.CSID)
 	s = append(s, byte(ts3>>16), byte(ts3>>8), byte(ts3))
 	n := uint32(len(payload))
 	s = append(s, byte(n>>16), byte(n>>8), byte(n), h.TypeID)
@@ -80,6 +99,6 @@ func (w *Writer) Append(bufs net.Buffers, h Header, payload []byte) net.Buffers 
 		}
 		bufs = append(bufs, s[hs:len(s):len(s)], payload[off:min(n, off+w.chunkSize)])
 	}
-	w.scratch = s
+	w.sb.b = s
 	return bufs
 }

@@ -109,7 +109,11 @@ func (s *Subscription) offer(p *media.Packet, pubTS uint32, st *stream) (behind 
 		return true
 	}
 	ts := s.mapTS(pubTS, isMedia)
-	if !s.deliver(p, ts, st.batch) {
+	b := st.batch
+	if key && s.wantKey {
+		b = nil // the keyframe a player waits for goes out at once, not on the batch's terms
+	}
+	if !s.deliver(p, ts, b) {
 		s.drops++
 		st.drops++
 		if !s.skipping {

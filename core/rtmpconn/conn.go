@@ -36,6 +36,10 @@ type Config struct {
 	WindowAckSize    uint32        // announced with the connect answer
 	ReadBufferSize   int
 	Limits           chunk.Limits
+	// MediaFlushInterval: live media handed over in producer batches is written at most this
+	// late, many messages per write (DefaultMediaFlushInterval when 0; negative writes at the
+	// end of each producer batch instead).
+	MediaFlushInterval time.Duration
 }
 
 // DefaultConfig is what a server uses when nothing is configured.
@@ -78,6 +82,9 @@ func (c Config) withDefaults() Config {
 	if c.Limits == (chunk.Limits{}) {
 		c.Limits = d.Limits
 	}
+	if c.MediaFlushInterval == 0 {
+		c.MediaFlushInterval = DefaultMediaFlushInterval
+	}
 	return c
 }
 
@@ -105,6 +112,8 @@ type Conn struct {
 	ws             writeSide
 	corked         atomic.Int32     // Cork depth: writes held back while > 0
 	inBatch        atomic.Bool      // this connection waits in some producer's flush batch
+	inTick         atomic.Bool      // this connection waits in its tick's list
+	tick           *tick            // coalesces media writes (nil: flush per producer batch)
 	batch          media.FlushBatch // owned by the read goroutine
 	writers        sync.WaitGroup   // writer goroutines (started on demand)
 	writerRunning  atomic.Bool
@@ -112,6 +121,7 @@ type Conn struct {
 	writerStart    sync.Mutex  // guards writersDone against a writer starting during shutdown
 	writersDone    bool
 	closeOnce      sync.Once
+	idleWaits      atomic.Uint64 // times the read loop waited without its read buffer
 
 	Stats Stats
 }
@@ -138,6 +148,7 @@ func New(nc net.Conn, cfg Config, h Handler, log zerolog.Logger) *Conn {
 	c.Stats.ConnectedAtUnixNano = time.Now().UnixNano()
 	c.out.init(c.cfg.MaxQueuedBytes)
 	c.initWriteSide()
+	c.tick = tickFor(c.cfg.MediaFlushInterval)
 	return c
 }
 
@@ -168,15 +179,36 @@ func (c *Conn) SetObjectEncoding(enc int) { c.objectEncoding.Store(int32(enc)) }
 
 // Serve runs the handshake and then the read loop until the connection ends. It returns the
 // reason; the handler's Closed method is called exactly once before it returns.
+//
+// Its work is split into calls that return before the read loop runs: Serve's and readLoop's
+// frames are what an idle connection keeps on its stack, and a parked stack using under a
+// quarter of its size is one the garbage collector can halve (see idle.go).
 func (c *Conn) Serve(ctx context.Context) error {
-	c.ctx, c.cancel = context.WithCancelCause(ctx)
-	stop := context.AfterFunc(c.ctx, func() { _ = c.nc.Close() })
-	defer stop()
-	br := bufio.NewReaderSize(c.nc, c.cfg.ReadBufferSize)
-	err := c.handshake(br)
+	rs, err := c.start(ctx)
 	if err == nil {
-		err = c.readLoop(br)
+		err = c.readLoop(rs)
 	}
+	return c.finish(rs, err)
+}
+
+// start sets up the connection's context (closing the socket when it ends), then runs the
+// handshake with a read buffer from the shared pool and prepares the read state.
+func (c *Conn) start(ctx context.Context) (*readState, error) {
+	c.ctx, c.cancel = context.WithCancelCause(ctx)
+	pool := readBufPool(c.cfg.ReadBufferSize)
+	rs := &readState{pool: pool, br: c.getReadBuffer(pool)}
+	rs.unwatch = context.AfterFunc(c.ctx, func() { _ = c.nc.Close() })
+	if err := c.handshake(rs.br); err != nil {
+		return rs, err
+	}
+	rs.cr = chunk.NewReader(rs.br, c.cfg.Limits)
+	rs.idle = c.newIdleWait(rs)
+	return rs, nil
+}
+
+// finish closes the connection once reading ended, waits for the writers and reports the cause.
+func (c *Conn) finish(rs *readState, err error) error {
+	c.endRead(rs)
 	c.Close(err)
 	c.writerStart.Lock()
 	c.writersDone = true
@@ -187,6 +219,7 @@ func (c *Conn) Serve(ctx context.Context) error {
 	c.ws.mu.Unlock()
 	cause := context.Cause(c.ctx)
 	c.handler.Closed(c, cause)
+	rs.unwatch()
 	return cause
 }
 

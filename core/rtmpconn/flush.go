@@ -22,12 +22,34 @@ import (
 type writeSide struct {
 	mu         sync.Mutex
 	w          *chunk.Writer
-	bufs       net.Buffers
-	batch      []outMsg    // messages in bufs; their packets are released once fully written
-	left       net.Buffers // unwritten tail of a non-blocking write (aliases bufs)
+	bufs       net.Buffers // the writer goroutine's buffers (non-blocking writes use a pooled scratch)
+	batch      []outMsg    // messages being written; their packets are released once fully written
+	left       net.Buffers // unwritten tail of a write, finished by the writer goroutine
 	closeAfter bool        // close once batch is fully written
 	raw        syscall.RawConn
-	iov        []syscall.Iovec
+	writes     uint64 // write system calls made (tests count them)
+}
+
+// writeScratch holds the buffer and iovec lists of one non-blocking write. They live only for
+// that write (a leftover is copied out), so they come from a pool shared by every connection
+// instead of being kept per connection: a thousand idle players keep none, and the tick that
+// writes to them all reuses a few warm ones, whatever the size of a batch.
+type writeScratch struct {
+	bufs net.Buffers
+	iov  []syscall.Iovec
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(writeScratch) }}
+
+// putScratch drops the payload references and returns sc to the pool (unless a burst made it
+// large).
+func putScratch(sc *writeScratch, bufs net.Buffers) {
+	clear(bufs)
+	if cap(bufs) > maxIOV {
+		return
+	}
+	sc.bufs = bufs[:0]
+	scratchPool.Put(sc)
 }
 
 // maxIOV is Linux's IOV_MAX: one writev takes at most this many buffers.
@@ -114,19 +136,24 @@ func (c *Conn) writeSoon() {
 	if len(ws.batch) == 0 {
 		return
 	}
-	c.build()
-	n, err := c.writevNow(ws.bufs)
+	sc := scratchPool.Get().(*writeScratch)
+	bufs := c.build(sc.bufs[:0])
+	n, err := c.writevNow(bufs, &sc.iov)
 	if err != nil {
+		putScratch(sc, bufs)
 		c.releaseBatch()
 		go c.Close(fmt.Errorf("write: %w", err))
 		return
 	}
 	c.Stats.BytesOut.Add(uint64(n))
-	ws.left = advance(ws.bufs, n)
-	if len(ws.left) > 0 {
+	if left := advance(bufs, n); len(left) > 0 {
+		ws.left = append(ws.bufs[:0], left...) // the writer goroutine's own copy
+		ws.bufs = ws.left
+		putScratch(sc, bufs)
 		c.wakeWriter()
 		return
 	}
+	putScratch(sc, bufs)
 	c.finishBatch()
 	if ws.closeAfter {
 		go c.closeGracefully()
@@ -152,15 +179,14 @@ func (c *Conn) drainBlocking() (closeNow bool, err error) {
 		if len(ws.batch) == 0 {
 			return false, nil
 		}
-		c.build()
+		ws.bufs = c.build(ws.bufs[:0])
 		ws.left = ws.bufs
 	}
 }
 
-// build chunks the batch into ws.bufs.
-func (c *Conn) build() {
+// build chunks the batch into b.
+func (c *Conn) build(b net.Buffers) net.Buffers {
 	ws := &c.ws
-	b := ws.bufs[:0]
 	for i := range ws.batch {
 		m := &ws.batch[i]
 		if m.closeConn && m.h.TypeID == 0 { // a bare close marker: nothing to write
@@ -173,8 +199,8 @@ func (c *Conn) build() {
 		}
 		ws.closeAfter = ws.closeAfter || m.closeConn
 	}
-	ws.bufs = b
 	c.Stats.MsgOut.Add(uint64(len(ws.batch)))
+	return b
 }
 
 // finishBatch releases a fully written batch and recycles the header scratch. Buffers that a
@@ -188,11 +214,10 @@ func (c *Conn) finishBatch() {
 	if cap(ws.batch) > keepEntries {
 		ws.batch = nil
 	}
+	clear(ws.bufs) // no payload stays referenced after its write
+	ws.bufs = ws.bufs[:0]
 	if cap(ws.bufs) > 2*keepEntries {
 		ws.bufs = nil
-	}
-	if cap(ws.iov) > 2*keepEntries {
-		ws.iov = nil
 	}
 }
 
@@ -206,6 +231,7 @@ func (c *Conn) releaseBatch() {
 
 func (c *Conn) writeBlocking(bufs *net.Buffers) error {
 	_ = c.nc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
+	c.ws.writes++
 	n, err := bufs.WriteTo(c.nc)
 	c.Stats.BytesOut.Add(uint64(n))
 	var ne net.Error
@@ -216,9 +242,9 @@ func (c *Conn) writeBlocking(bufs *net.Buffers) error {
 }
 
 // writevNow makes one non-blocking writev: what the socket buffer takes now, never a wait.
-func (c *Conn) writevNow(bufs net.Buffers) (int, error) {
+func (c *Conn) writevNow(bufs net.Buffers, scratch *[]syscall.Iovec) (int, error) {
 	ws := &c.ws
-	iov := ws.iov[:0]
+	iov := (*scratch)[:0]
 	for _, b := range bufs {
 		if len(b) == 0 {
 			continue
@@ -230,10 +256,11 @@ func (c *Conn) writevNow(bufs net.Buffers) (int, error) {
 		v.SetLen(len(b))
 		iov = append(iov, v)
 	}
-	ws.iov = iov
+	*scratch = iov
 	if len(iov) == 0 {
 		return 0, nil
 	}
+	ws.writes++
 	var n uintptr
 	var errno syscall.Errno
 	err := ws.raw.Write(func(fd uintptr) bool {

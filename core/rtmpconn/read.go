@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/fmsgo/fmsgo/core/amf"
@@ -30,41 +31,73 @@ const maxBatchWriters = 4096
 
 // readState is owned by the read goroutine.
 type readState struct {
+	br         *bufio.Reader // nil while an idle wait has handed it back
+	pool       *sync.Pool    // where br comes from and goes back to
+	unwatch    func() bool   // stops closing the socket when the context ends
 	cr         *chunk.Reader
-	dec        amf.Decoder
+	idle       *idleWait // nil: not plain TCP, never waits without a buffer
 	windowAck  uint32
 	lastAckAt  uint64
 	deadlineAt time.Time
+	msgs       uint32 // messages in the current deadline window...
+	prevMsgs   uint32 // ...and in the previous one: how busy the connection is (see quiet)
 }
 
-func (c *Conn) readLoop(br *bufio.Reader) error {
-	rs := &readState{cr: chunk.NewReader(br, c.cfg.Limits)}
-	defer rs.cr.Release() // reassembly buffers back to the shared pools
-	defer c.batch.Run()
+// readLoop reads and dispatches messages until the connection ends. Its frame stays small and
+// the work per message lives in readOne: this frame is on the stack while a connection idles
+// (see Serve).
+func (c *Conn) readLoop(rs *readState) error {
 	for {
 		if err := c.refreshReadDeadline(rs); err != nil {
 			return err
 		}
-		h, payload, err := rs.cr.ReadMessage()
-		if err != nil {
-			return readError(err)
+		if rs.quiet() {
+			w := rs.idle
+			w.released = false
+			err := w.raw.Read(w.check) // called here, not in a helper: one frame less when parked
+			w.reacquire()
+			if err != nil {
+				return readError(err)
+			}
 		}
-		c.Stats.MsgIn.Add(1)
-		if c.draining.Load() {
-			continue // the connection is ending: read and drop until the peer closes
-		}
-		if err := c.dispatch(rs, h, payload); err != nil {
+		if err := c.readOne(rs); err != nil {
 			return err
-		}
-		if err := c.maybeAck(rs); err != nil {
-			return err
-		}
-		// Everything read so far is handled: flush the players fed from it before the next read
-		// may block (one writev per player per socket read, not per message).
-		if br.Buffered() == 0 || c.batch.Len() >= maxBatchWriters {
-			c.batch.Run()
 		}
 	}
+}
+
+// endRead flushes the players fed by the last messages and gives the buffers back to the pools.
+func (c *Conn) endRead(rs *readState) {
+	c.batch.Run()
+	if rs.cr != nil {
+		rs.cr.Release() // reassembly buffers back to the shared pools
+	}
+	putReadBuffer(rs.pool, rs.br)
+}
+
+// readOne reads and handles one message.
+func (c *Conn) readOne(rs *readState) error {
+	h, payload, err := rs.cr.ReadMessage()
+	if err != nil {
+		return readError(err)
+	}
+	rs.msgs++
+	c.Stats.MsgIn.Add(1)
+	if c.draining.Load() {
+		return nil // the connection is ending: read and drop until the peer closes
+	}
+	if err := c.dispatch(rs, h, payload); err != nil {
+		return err
+	}
+	if err := c.maybeAck(rs); err != nil {
+		return err
+	}
+	// Everything read so far is handled: flush the players fed from it before the next read
+	// may block (one writev per player per socket read, not per message).
+	if rs.br.Buffered() == 0 || c.batch.Len() >= maxBatchWriters {
+		c.batch.Run()
+	}
+	return nil
 }
 
 // refreshReadDeadline moves the idle deadline forward at most once a second: a syscall-free
@@ -78,6 +111,7 @@ func (c *Conn) refreshReadDeadline(rs *readState) error {
 		return nil
 	}
 	rs.deadlineAt = now
+	rs.prevMsgs, rs.msgs = rs.msgs, 0
 	return c.nc.SetReadDeadline(now.Add(c.cfg.IdleTimeout))
 }
 
@@ -112,7 +146,9 @@ func (c *Conn) dispatch(rs *readState, h chunk.Header, p []byte) error {
 	case rtmpmsg.TypeDataAMF0, rtmpmsg.TypeDataAMF3:
 		return c.handleData(rs, h.StreamID, h.TypeID, h.Timestamp, p)
 	case rtmpmsg.TypeCommandAMF0, rtmpmsg.TypeCommandAMF3:
-		cmd, err := rtmpmsg.DecodeCommand(h.TypeID, p, &rs.dec)
+		d := decoders.Get().(*amf.Decoder)
+		cmd, err := rtmpmsg.DecodeCommand(h.TypeID, p, d)
+		putDecoder(d)
 		if err != nil {
 			return fmt.Errorf("bad command message (type %d, %d bytes): %w", h.TypeID, len(p), err)
 		}
@@ -133,11 +169,24 @@ func (c *Conn) dispatch(rs *readState, h chunk.Header, p []byte) error {
 }
 
 func (c *Conn) handleData(rs *readState, streamID uint32, typeID uint8, ts uint32, p []byte) error {
-	d, err := rtmpmsg.DecodeData(typeID, p, &rs.dec)
+	dec := decoders.Get().(*amf.Decoder)
+	d, err := rtmpmsg.DecodeData(typeID, p, dec)
+	putDecoder(dec)
 	if err != nil {
 		return fmt.Errorf("bad data message (type %d, %d bytes): %w", typeID, len(p), err)
 	}
 	return c.handler.HandleData(c, streamID, ts, &d)
+}
+
+// decoders are shared by every connection's read goroutine: a decoder is needed only while a
+// command or data message is decoded, and one kept per connection would also keep the last
+// decoded message alive through its reference tables.
+var decoders = sync.Pool{New: func() any { return new(amf.Decoder) }}
+
+// putDecoder drops the decoder's references to the message it decoded and pools it.
+func putDecoder(d *amf.Decoder) {
+	d.Reset(nil)
+	decoders.Put(d)
 }
 
 func (c *Conn) handleAggregate(rs *readState, h chunk.Header, p []byte) error {

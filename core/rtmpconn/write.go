@@ -34,6 +34,12 @@ func (m *outMsg) bytes() []byte {
 	return m.payload
 }
 
+// tickFlushBytes is the queue size at which batched media is written without waiting for the
+// tick: a write this large already spreads its fixed cost over many bytes, and a high-bitrate
+// stream's tick then never holds more than a fraction of a player's budget (which would make
+// the hub skip a player that reads perfectly well).
+const tickFlushBytes = 64 << 10
+
 // outQueue sits between the producers and the writer goroutine. It is bounded in bytes: media
 // beyond a subscriber's budget is refused (the hub then skips to the next keyframe), anything
 // beyond the connection's hard limit closes it as a slow consumer.
@@ -53,20 +59,20 @@ func (q *outQueue) init(limit int) {
 
 // pushQuiet queues m without waking the writer (the caller writes or wakes). budget > 0 makes it
 // a soft push (refused when the queue holds more than budget bytes); otherwise the hard limit
-// applies and exceeding it reports overflow.
-func (q *outQueue) pushQuiet(m outMsg, budget int) (ok, overflow bool) {
+// applies and exceeding it reports overflow. queued is what the queue holds afterwards.
+func (q *outQueue) pushQuiet(m outMsg, budget int) (ok, overflow bool, queued int) {
 	n := len(m.bytes())
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	switch {
 	case q.closed, budget > 0 && q.bytes+n > budget:
-		return false, false
+		return false, false, q.bytes
 	case q.bytes+n > q.limit:
-		return false, true
+		return false, true, q.bytes
 	}
 	q.items = append(q.items, m)
 	q.bytes += n
-	return true, false
+	return true, false, q.bytes
 }
 
 // wakeWriter signals the writer goroutine.
@@ -121,9 +127,11 @@ func (c *Conn) SendMedia(streamID uint32, p *media.Packet, ts uint32, budget int
 	return c.SendMediaBatch(streamID, p, ts, budget, nil)
 }
 
-// SendMediaBatch is SendMedia for a producer working through a batch: the packet is queued and
-// the connection joins b, to be written once with everything else the batch brings (b == nil
-// writes at once).
+// SendMediaBatch is SendMedia for a producer working through a batch (a publisher's socket
+// read): the packet is queued and written with what follows it — by the connection's media tick
+// at most Config.MediaFlushInterval later (or at once when the queue reaches tickFlushBytes or a
+// quarter of budget), or, with the tick disabled, when b runs. b == nil writes at once (a
+// player's first keyframe must not wait).
 func (c *Conn) SendMediaBatch(streamID uint32, p *media.Packet, ts uint32, budget int, b *media.FlushBatch) bool {
 	csid := uint32(csidVideo)
 	if p.TypeID == 8 {
@@ -135,11 +143,15 @@ func (c *Conn) SendMediaBatch(streamID uint32, p *media.Packet, ts uint32, budge
 	if budget <= 0 {
 		budget = c.cfg.MaxQueuedBytes
 	}
-	ok, _ := c.out.pushQuiet(m, budget)
+	ok, _, queued := c.out.pushQuiet(m, budget)
 	switch {
 	case !ok:
-	case b == nil:
+	case b == nil, c.tick != nil && queued >= min(tickFlushBytes, budget/4):
 		c.writeSoon()
+	case c.tick != nil:
+		if !c.inTick.Swap(true) {
+			c.tick.add(c)
+		}
 	case !c.inBatch.Swap(true):
 		b.Add(c)
 	}
@@ -159,7 +171,7 @@ func (c *Conn) Batch() *media.FlushBatch { return &c.batch }
 // send queues an owned payload; exceeding the hard limit closes the connection.
 func (c *Conn) send(m outMsg) error {
 	m.h.Length = uint32(len(m.payload))
-	ok, overflow := c.out.pushQuiet(m, 0)
+	ok, overflow, _ := c.out.pushQuiet(m, 0)
 	if ok && c.corked.Load() == 0 {
 		c.wakeWriter()
 	}

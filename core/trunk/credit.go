@@ -24,7 +24,33 @@ var (
 type credit struct {
 	avail  atomic.Int64
 	window int64
-	ready  chan struct{} // signalled when credit comes back
+	mu     sync.Mutex
+	ready  chan struct{} // signalled when credit comes back; made by the first WaitCredit
+}
+
+// waitChan returns the channel an acknowledgement signals, making it on first use: most
+// sessions never wait (an idle edge client's does not), and a channel costs each of them 96
+// bytes.
+func (c *credit) waitChan() chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ready == nil {
+		c.ready = make(chan struct{}, 1)
+	}
+	return c.ready
+}
+
+// signal wakes a WaitCredit, if one ever waited.
+func (c *credit) signal() {
+	c.mu.Lock()
+	ch := c.ready
+	c.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (c *credit) fits(cost int64) bool {
@@ -44,33 +70,42 @@ func (c *credit) take(cost int64) bool {
 	}
 }
 
-// credits maps session id → send credit. sync.Map: sessions are added and removed rarely, read on
-// every send from many goroutines, and never need a lock over the whole map.
-type credits struct{ m sync.Map }
-
-func (cs *credits) open(id uint32, window uint32) {
-	c := &credit{window: int64(window), ready: make(chan struct{}, 1)}
-	c.avail.Store(int64(window))
-	cs.m.Store(id, c)
+// credits maps session id → send credit. Sessions are added and removed rarely and looked up on
+// every session send, from many goroutines: a map under a read-write lock, which costs an idle
+// session a few dozen bytes (a sync.Map entry costs about a hundred).
+type credits struct {
+	mu sync.RWMutex
+	m  map[uint32]*credit
 }
 
-func (cs *credits) forget(id uint32) { cs.m.Delete(id) }
+func (cs *credits) open(id uint32, window uint32) {
+	c := &credit{window: int64(window)}
+	c.avail.Store(int64(window))
+	cs.mu.Lock()
+	if cs.m == nil {
+		cs.m = make(map[uint32]*credit)
+	}
+	cs.m[id] = c
+	cs.mu.Unlock()
+}
+
+func (cs *credits) forget(id uint32) {
+	cs.mu.Lock()
+	delete(cs.m, id)
+	cs.mu.Unlock()
+}
 
 func (cs *credits) get(id uint32) *credit {
-	v, ok := cs.m.Load(id)
-	if !ok {
-		return nil
-	}
-	return v.(*credit)
+	cs.mu.RLock()
+	c := cs.m[id]
+	cs.mu.RUnlock()
+	return c
 }
 
 func (cs *credits) ack(id uint32, n uint32) {
 	if c := cs.get(id); c != nil {
 		c.avail.Add(int64(n))
-		select {
-		case c.ready <- struct{}{}:
-		default:
-		}
+		c.signal()
 	}
 }
 
@@ -112,11 +147,12 @@ func (c *Conn) WaitCredit(ctx context.Context, id uint32, n int) error {
 		if cr == nil {
 			return fmt.Errorf("%w: %d", ErrUnknownSession, id)
 		}
+		ready := cr.waitChan() // before the check: an ack after it signals the channel
 		if cr.fits(cost) {
 			return nil
 		}
 		select {
-		case <-cr.ready:
+		case <-ready:
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-c.done:

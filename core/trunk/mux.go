@@ -6,15 +6,18 @@ import (
 	"sync/atomic"
 )
 
-// SessionFuncs are one session's callbacks. Both run on the session's own goroutine, in arrival
-// order, so a session's handler needs no locking and a slow one delays only itself.
+// SessionFuncs are one session's callbacks. They run one at a time, in arrival order, on a
+// goroutine of the session's own (started while frames are pending, gone while the session is
+// idle), so a session's handler needs no locking and a slow one delays only itself.
 type SessionFuncs struct {
 	OnFrame func(f Frame)        // SessionVerdict, SessionMessage, or Error for the session; Body is a private copy
 	OnClose func(m SessionClose) // exactly once, after the last OnFrame
 }
 
-// Mux routes session frames from the read goroutine to per-session goroutines through per-session
-// queues bounded by the session window, and returns credit to the peer as frames are consumed.
+// Mux routes session frames from the read goroutine to the sessions' handlers through
+// per-session queues bounded by the session window, and returns credit to the peer as frames are
+// consumed. A session has a goroutine only while it has frames to deliver: an idle session (the
+// common case on an edge holding thousands of quiet clients) costs a queue and no stack.
 //
 // The overflow rule: a session's queue may hold at most the window this side announced
 // (Conn.SessionWindow; send SessionOpen/SessionVerdict with Window 0 when using a Mux), or one
@@ -23,16 +26,38 @@ type SessionFuncs struct {
 // frames are dropped, the peer gets SessionClose, and OnClose reports the overflow. The read
 // goroutine never waits for a session.
 type Mux struct {
-	c        *Conn
-	window   int64
-	sessions sync.Map // uint32 → *muxSession; written on open/close, read per frame
+	c      *Conn
+	window int64
+	// sessions is read per session frame by the read goroutine and written on open and close: a
+	// plain map under a mutex costs an idle session a few dozen bytes where a sync.Map entry
+	// costs about a hundred.
+	mu       sync.Mutex
+	sessions map[uint32]*muxSession
 }
 
 // NewMux routes the session frames of c.
 func NewMux(c *Conn) *Mux {
-	return &Mux{c: c, window: int64(c.SessionWindow())}
+	return &Mux{c: c, window: int64(c.SessionWindow()), sessions: make(map[uint32]*muxSession)}
 }
 
+func (m *Mux) lookup(id uint32) *muxSession {
+	m.mu.Lock()
+	s := m.sessions[id]
+	m.mu.Unlock()
+	return s
+}
+
+// remove unregisters a session and returns it (nil if it was not open).
+func (m *Mux) remove(id uint32) *muxSession {
+	m.mu.Lock()
+	s := m.sessions[id]
+	delete(m.sessions, id)
+	m.mu.Unlock()
+	return s
+}
+
+// muxSession is one session's queue. mu guards everything but id, fns and abort; the drain
+// goroutine (at most one at a time: running) owns the frames it took from q.
 type muxSession struct {
 	id      uint32
 	fns     SessionFuncs
@@ -41,17 +66,19 @@ type muxSession struct {
 	unacked int64         // bytes received and not yet acknowledged
 	closing *SessionClose // deliver what is queued, then OnClose
 	abort   atomic.Pointer[SessionClose]
-	wake    chan struct{}
+	running bool // a drain goroutine is active
+	ended   bool // OnClose has been called or is being called
 }
 
-// Open registers a session and starts its goroutine. The edge opens before sending SessionOpen
-// (so the verdict finds it); the origin opens when SessionOpen arrives, from the handler.
+// Open registers a session. The edge opens before sending SessionOpen (so the verdict finds it);
+// the origin opens when SessionOpen arrives, from the handler.
 func (m *Mux) Open(id uint32, fns SessionFuncs) error {
-	s := &muxSession{id: id, fns: fns, wake: make(chan struct{}, 1)}
-	if _, loaded := m.sessions.LoadOrStore(id, s); loaded {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.sessions[id] != nil {
 		return fmt.Errorf("trunk: session %d already open", id)
 	}
-	go m.run(s)
+	m.sessions[id] = &muxSession{id: id, fns: fns}
 	return nil
 }
 
@@ -63,18 +90,17 @@ func (m *Mux) Dispatch(f Frame) bool {
 	default:
 		return false
 	}
-	v, ok := m.sessions.Load(f.ID)
-	if !ok {
+	s := m.lookup(f.ID)
+	if s == nil {
 		return false
 	}
-	s := v.(*muxSession)
 	switch f.Kind {
 	case KindSessionClose:
 		m.peerClosed(s, f)
 	case KindSessionMessage:
 		m.enqueueMessage(s, f)
 	default:
-		s.push(copyFrame(f), 0)
+		m.push(s, copyFrame(f), 0)
 	}
 	return true
 }
@@ -84,11 +110,12 @@ func (m *Mux) peerClosed(s *muxSession, f Frame) {
 	if err != nil {
 		msg = SessionClose{Code: CodeProtocol, Reason: err.Error()}
 	}
-	m.sessions.Delete(s.id)
+	m.remove(s.id)
 	s.mu.Lock()
 	s.closing = &msg
+	start := s.startLocked()
 	s.mu.Unlock()
-	s.signal()
+	m.maybeStart(s, start)
 }
 
 func (m *Mux) enqueueMessage(s *muxSession, f Frame) {
@@ -101,38 +128,44 @@ func (m *Mux) enqueueMessage(s *muxSession, f Frame) {
 		_ = m.Close(s.id, CodeOverflow, reason)
 		return
 	}
-	s.push(copyFrame(f), cost)
+	m.push(s, copyFrame(f), cost)
 }
 
 // Close ends a session from this side: the peer gets SessionClose, queued frames are dropped and
 // OnClose is called with this code and reason.
 func (m *Mux) Close(id uint32, code uint16, reason string) error {
-	v, ok := m.sessions.LoadAndDelete(id)
-	if !ok {
+	s := m.remove(id)
+	if s == nil {
 		return fmt.Errorf("%w: %d", ErrUnknownSession, id)
 	}
-	s := v.(*muxSession)
-	s.abort.Store(&SessionClose{Code: code, Reason: reason})
-	s.signal()
+	m.abort(s, &SessionClose{Code: code, Reason: reason})
 	return m.c.Send(id, SessionClose{Code: code, Reason: reason})
 }
 
 // CloseAll ends every session locally (the trunk is gone; nothing is sent).
 func (m *Mux) CloseAll(code uint16, reason string) {
-	m.sessions.Range(func(k, v any) bool {
-		m.sessions.Delete(k)
-		s := v.(*muxSession)
-		s.abort.Store(&SessionClose{Code: code, Reason: reason})
-		s.signal()
-		return true
-	})
+	m.mu.Lock()
+	all := m.sessions
+	m.sessions = make(map[uint32]*muxSession)
+	m.mu.Unlock()
+	for _, s := range all {
+		m.abort(s, &SessionClose{Code: code, Reason: reason})
+	}
+}
+
+func (m *Mux) abort(s *muxSession, why *SessionClose) {
+	s.abort.Store(why)
+	s.mu.Lock()
+	start := s.startLocked()
+	s.mu.Unlock()
+	m.maybeStart(s, start)
 }
 
 // Len counts open sessions.
 func (m *Mux) Len() int {
-	n := 0
-	m.sessions.Range(func(any, any) bool { n++; return true })
-	return n
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.sessions)
 }
 
 func copyFrame(f Frame) Frame {
@@ -140,48 +173,79 @@ func copyFrame(f Frame) Frame {
 	return f
 }
 
-func (s *muxSession) push(f Frame, cost int64) {
+func (m *Mux) push(s *muxSession, f Frame, cost int64) {
 	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return
+	}
 	s.q = append(s.q, f)
 	s.unacked += cost
+	start := s.startLocked()
 	s.mu.Unlock()
-	s.signal()
+	m.maybeStart(s, start)
 }
 
-func (s *muxSession) signal() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
+// startLocked claims the drain for the caller when no goroutine is draining and the session has
+// not ended: exactly one goroutine delivers at a time, so frames stay in order.
+func (s *muxSession) startLocked() bool {
+	if s.running || s.ended {
+		return false
+	}
+	s.running = true
+	return true
+}
+
+func (m *Mux) maybeStart(s *muxSession, start bool) {
+	if start {
+		go m.drain(s)
 	}
 }
 
-// run is the session's goroutine: it drains the queue in batches, acknowledges each batch's bytes
-// in one SessionAck, and ends with OnClose.
-func (m *Mux) run(s *muxSession) {
+// drain delivers the session's queue in batches, acknowledges each batch's bytes in one
+// SessionAck, and returns once the queue is empty (or after OnClose). The check for more work
+// and the release of running happen under one lock, so no frame is left behind undelivered.
+func (m *Mux) drain(s *muxSession) {
 	var spare []Frame
-	for range s.wake {
+	for {
 		s.mu.Lock()
 		batch, closing := s.q, s.closing
+		idle := len(batch) == 0 && closing == nil && s.abort.Load() == nil
+		if idle {
+			s.q, s.running = nil, false // an idle session keeps no queue storage
+			s.mu.Unlock()
+			return
+		}
 		s.q = spare[:0]
 		s.mu.Unlock()
-		consumed, aborted := m.deliver(s, batch)
+		if !m.deliverBatch(s, batch, closing) {
+			return
+		}
 		clear(batch)
 		spare = batch
-		if aborted != nil {
-			s.fns.OnClose(*aborted)
-			return
-		}
-		if closing != nil {
-			s.fns.OnClose(*closing)
-			return
-		}
-		if consumed > 0 {
-			s.mu.Lock()
-			s.unacked -= consumed
-			s.mu.Unlock()
-			_ = m.c.Ack(s.id, uint32(consumed))
-		}
 	}
+}
+
+// deliverBatch hands one batch to the handler; false when the session has ended.
+func (m *Mux) deliverBatch(s *muxSession, batch []Frame, closing *SessionClose) bool {
+	consumed, end := m.deliver(s, batch)
+	if end == nil {
+		end = closing // the peer's close comes after everything it sent before it
+	}
+	if end != nil {
+		s.mu.Lock()
+		s.ended, s.q = true, nil
+		s.mu.Unlock()
+		s.fns.OnClose(*end)
+		return false
+	}
+	if consumed > 0 {
+		s.mu.Lock()
+		s.unacked -= consumed
+		s.mu.Unlock()
+		_ = m.c.Ack(s.id, uint32(consumed))
+	}
+	return true
 }
 
 func (m *Mux) deliver(s *muxSession, batch []Frame) (consumed int64, aborted *SessionClose) {

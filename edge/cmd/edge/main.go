@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/fmsgo/fmsgo/core/config"
@@ -15,7 +16,25 @@ import (
 	"github.com/fmsgo/fmsgo/edge"
 )
 
+// gcPercent is the edge's default GOGC. An edge's heap is mostly the state of its connected
+// clients, which barely changes while they stay connected, and its media path allocates little
+// (a payload is shared by every player), so collecting at 50% heap growth instead of Go's 100%
+// costs little CPU while the resident memory per client drops by the garbage that no longer
+// waits for a collection. Measured with samples/bench on 2 cores: 5000 idle clients 19.1 -> 17.9
+// KiB each, an edge fan-out of 1000 players 28.7 -> 22.1 KiB each with players per edge
+// CPU-second within run-to-run noise (25 would reach 16.2 KiB per idle client but cost the
+// fan-out visibly). GOGC (and GOMEMLIMIT) in the environment still win.
+const gcPercent = 50
+
+// tuneGC applies gcPercent unless the operator chose a GOGC.
+func tuneGC() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(gcPercent)
+	}
+}
+
 func main() {
+	tuneGC()
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "edge:", err)
 		os.Exit(1)

@@ -1,0 +1,252 @@
+package rtmpconn
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/fmsgo/fmsgo/core/chunk"
+	"github.com/fmsgo/fmsgo/core/media"
+	"github.com/fmsgo/fmsgo/core/rtmpmsg"
+	"github.com/rs/zerolog"
+)
+
+// nopHandler ignores everything a client sends.
+type nopHandler struct{ closed chan error }
+
+func (nopHandler) HandleCommand(*Conn, uint32, *rtmpmsg.Command) error                { return nil }
+func (nopHandler) HandleData(*Conn, uint32, uint32, *rtmpmsg.Data) error              { return nil }
+func (nopHandler) HandleMedia(*Conn, uint32, uint8, uint32, []byte) error             { return nil }
+func (nopHandler) HandleSharedObject(*Conn, *rtmpmsg.SharedObjectMessage, bool) error { return nil }
+func (h nopHandler) Closed(_ *Conn, err error)                                        { h.closed <- err }
+
+// pair is a served connection and the client socket talking to it, handshake done.
+type pair struct {
+	c      *Conn
+	client net.Conn
+	rd     *chunk.Reader
+	closed chan error
+}
+
+func newPair(t testing.TB, cfg Config) *pair {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pair{client: client, closed: make(chan error, 1)}
+	p.c = New(nc, cfg, nopHandler{closed: p.closed}, zerolog.Nop())
+	go p.c.Serve(context.Background())
+	_ = client.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(client)
+	if err := ClientHandshake(struct {
+		io.Reader
+		io.Writer
+	}{br, client}); err != nil {
+		t.Fatal(err)
+	}
+	p.rd = chunk.NewReader(br, chunk.DefaultLimits())
+	t.Cleanup(func() {
+		client.Close()
+		<-p.closed
+	})
+	return p
+}
+
+// heldTick is a tick whose goroutine never starts: the test flushes it by hand.
+func heldTick() *tick { return &tick{interval: time.Hour, running: true} }
+
+func (p *pair) writes() uint64 {
+	p.c.ws.mu.Lock()
+	defer p.c.ws.mu.Unlock()
+	return p.c.ws.writes
+}
+
+func videoPacket(key bool, n int) *media.Packet {
+	b := make([]byte, n)
+	b[0] = 0x27
+	if key {
+		b[0] = 0x17
+	}
+	b[1] = 1
+	return media.NewPacket(9, 0, b)
+}
+
+// TestTickCoalescesBatchedMedia: media handed over in producer batches waits for the tick and
+// then leaves in one write, in order, with each player's own timestamps.
+func TestTickCoalescesBatchedMedia(t *testing.T) {
+	t.Parallel()
+	p := newPair(t, Config{MediaFlushInterval: -1})
+	p.c.tick = heldTick()
+	var fb media.FlushBatch
+	sizes := []int{300, 20, 5000, 7, 129}
+	for i, n := range sizes {
+		pkt := videoPacket(i == 0, n)
+		if !p.c.SendMediaBatch(1, pkt, uint32(40*i), 0, &fb) {
+			t.Fatal("refused")
+		}
+	}
+	if fb.Len() != 0 {
+		t.Fatalf("with a tick the producer's batch must stay empty, has %d", fb.Len())
+	}
+	if w := p.writes(); w != 0 {
+		t.Fatalf("%d writes before the tick", w)
+	}
+	if more := p.c.tick.pendingLen(); more != 1 {
+		t.Fatalf("connection listed %d times, want once", more)
+	}
+	p.c.tick.flushOnce(nil)
+	for i, n := range sizes {
+		h, payload, err := p.rd.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.TypeID != 9 || h.StreamID != 1 || h.Timestamp != uint32(40*i) || len(payload) != n {
+			t.Fatalf("message %d: %+v, %d bytes", i, h, len(payload))
+		}
+	}
+	if w := p.writes(); w != 1 {
+		t.Fatalf("%d writes for one tick, want 1", w)
+	}
+}
+
+// TestImmediateMediaSkipsTick: b == nil (a player's first keyframe) is written at once.
+func TestImmediateMediaSkipsTick(t *testing.T) {
+	t.Parallel()
+	p := newPair(t, Config{MediaFlushInterval: -1})
+	p.c.tick = heldTick()
+	if !p.c.SendMediaBatch(1, videoPacket(true, 50), 7, 0, nil) {
+		t.Fatal("refused")
+	}
+	h, _, err := p.rd.ReadMessage()
+	if err != nil || h.Timestamp != 7 {
+		t.Fatalf("%+v %v", h, err)
+	}
+}
+
+// TestTickRuns: with a real interval the tick's goroutine writes without any help.
+func TestTickRuns(t *testing.T) {
+	t.Parallel()
+	p := newPair(t, Config{MediaFlushInterval: 5 * time.Millisecond})
+	var fb media.FlushBatch
+	for i := range 3 {
+		p.c.SendMediaBatch(1, videoPacket(i == 0, 100), uint32(i), 0, &fb)
+	}
+	for i := range 3 {
+		h, _, err := p.rd.ReadMessage()
+		if err != nil || h.Timestamp != uint32(i) {
+			t.Fatalf("message %d: %+v %v", i, h, err)
+		}
+	}
+}
+
+// TestTickDisabledUsesProducerBatch: a negative interval keeps the per-batch flush.
+func TestTickDisabledUsesProducerBatch(t *testing.T) {
+	t.Parallel()
+	p := newPair(t, Config{MediaFlushInterval: -1})
+	var fb media.FlushBatch
+	p.c.SendMediaBatch(1, videoPacket(true, 100), 1, 0, &fb)
+	p.c.SendMediaBatch(1, videoPacket(false, 100), 2, 0, &fb)
+	if fb.Len() != 1 {
+		t.Fatalf("batch holds %d writers, want 1", fb.Len())
+	}
+	fb.Run()
+	for i := range 2 {
+		if h, _, err := p.rd.ReadMessage(); err != nil || h.Timestamp != uint32(i+1) {
+			t.Fatalf("%+v %v", h, err)
+		}
+	}
+}
+
+// TestBudgetStillRefusesWhileWaiting: what waits for the tick counts against the player's
+// budget, so a slow player is still skipped ahead by the hub.
+func TestBudgetStillRefusesWhileWaiting(t *testing.T) {
+	t.Parallel()
+	p := newPair(t, Config{MediaFlushInterval: -1})
+	p.c.tick = heldTick()
+	var fb media.FlushBatch
+	before := media.LivePackets()
+	if !p.c.SendMediaBatch(1, videoPacket(true, 200), 0, 1000, &fb) { // under a quarter: waits
+		t.Fatal("first refused")
+	}
+	pkt := videoPacket(false, 900)
+	if p.c.SendMediaBatch(1, pkt, 40, 1000, &fb) {
+		t.Fatal("over budget accepted")
+	}
+	pkt.Release() // refused: the caller keeps its reference
+	p.c.tick.flushOnce(nil)
+	if _, _, err := p.rd.ReadMessage(); err != nil {
+		t.Fatal(err)
+	}
+	if n := media.LivePackets(); n != before {
+		t.Fatalf("%d packets still referenced after the write", n-before)
+	}
+}
+
+// BenchmarkSendMediaTick: one delivered message through the coalesced path, a tick every 4
+// messages, to a client that drains the socket. It must not allocate.
+func BenchmarkSendMediaTick(b *testing.B) {
+	p := newPair(b, Config{MediaFlushInterval: -1})
+	p.c.tick = heldTick()
+	go func() { _, _ = io.Copy(io.Discard, p.client) }()
+	_ = p.client.SetDeadline(time.Time{})
+	pkt := videoPacket(false, 2000)
+	var fb media.FlushBatch
+	var batch []*Conn
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		p.c.SendMediaBatch(1, pkt.Retain(), uint32(i), 0, &fb)
+		if i%4 == 3 {
+			batch, _ = p.c.tick.flushOnce(batch)
+		}
+	}
+	b.StopTimer()
+	p.c.tick.flushOnce(batch)
+	pkt.Release()
+}
+
+// TestLargeQueueSkipsTick: once a tick's worth of media reaches tickFlushBytes (or a quarter of
+// the budget) it is written at once, so a high-bitrate stream never fills a player's budget
+// while waiting for the tick.
+func TestLargeQueueSkipsTick(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		budget int
+		sizes  []int
+	}{
+		{"tickFlushBytes", 0, []int{40 << 10, 30 << 10}},
+		{"quarter of budget", 64 << 10, []int{10 << 10, 7 << 10}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := newPair(t, Config{MediaFlushInterval: -1})
+			p.c.tick = heldTick()
+			var fb media.FlushBatch
+			for i, n := range tc.sizes {
+				if !p.c.SendMediaBatch(1, videoPacket(i == 0, n), uint32(i), tc.budget, &fb) {
+					t.Fatal("refused")
+				}
+			}
+			for i, n := range tc.sizes { // no tick ran: the size alone sent them
+				h, payload, err := p.rd.ReadMessage()
+				if err != nil || h.Timestamp != uint32(i) || len(payload) != n {
+					t.Fatalf("message %d: %+v, %d bytes, %v", i, h, len(payload), err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,104 @@
+package rtmpconn
+
+import (
+	"sync"
+	"time"
+)
+
+// DefaultMediaFlushInterval is how long live media may wait in a player's queue so that several
+// messages leave in one write. Fan-out cost is dominated by each write that reaches the network
+// (on loopback: the transmit, the peer's receive path and its wake-up, ~6 µs measured), paid
+// once per write whatever its size; a 2 Mb/s stream brings ~70 messages a second. Measured on
+// the loopback fan-out bench (1000 players, 2 cores; CPU of a core): per message 24-30%,
+// 20 ms 21-23%, 40 ms 20-21%, 100 ms 12%, 200 ms 8.6%. 40 ms is the default because it adds at
+// most one frame interval at 25 fps, which even a player with Flash's default live buffer of
+// 0.1 s absorbs; servers whose players buffer 0.5 s or more can set 100-200 ms.
+const DefaultMediaFlushInterval = 40 * time.Millisecond
+
+// tick coalesces the media writes of many connections: a connection that was handed media by a
+// producer batch joins the tick's list once, and the tick's goroutine flushes every listed
+// connection once per interval. The goroutine runs only while some connection waits, so an
+// idle process holds no ticker. One tick exists per distinct interval (in practice one per
+// process): its list is the only shared state and has its own lock.
+type tick struct {
+	interval time.Duration
+	mu       sync.Mutex
+	pending  []*Conn
+	running  bool
+}
+
+var (
+	ticksMu sync.Mutex
+	ticks   = map[time.Duration]*tick{}
+)
+
+// tickFor returns the shared tick of interval d (nil when d <= 0: no coalescing).
+func tickFor(d time.Duration) *tick {
+	if d <= 0 {
+		return nil
+	}
+	ticksMu.Lock()
+	defer ticksMu.Unlock()
+	t := ticks[d]
+	if t == nil {
+		t = &tick{interval: d}
+		ticks[d] = t
+	}
+	return t
+}
+
+// add lists c for the next flush (the caller made sure it is listed at most once).
+func (t *tick) add(c *Conn) {
+	t.mu.Lock()
+	t.pending = append(t.pending, c)
+	start := !t.running
+	t.running = true
+	t.mu.Unlock()
+	if start {
+		go t.run()
+	}
+}
+
+// run flushes the listed connections once per interval until a tick finds none.
+func (t *tick) run() {
+	tk := time.NewTicker(t.interval)
+	defer tk.Stop()
+	var batch []*Conn
+	for range tk.C {
+		var more bool
+		if batch, more = t.flushOnce(batch); !more {
+			return
+		}
+	}
+}
+
+// flushOnce flushes every connection listed now, using (and returning) batch as scratch; false
+// means there was none and the tick stopped running.
+func (t *tick) flushOnce(batch []*Conn) ([]*Conn, bool) {
+	t.mu.Lock()
+	batch, t.pending = t.pending, batch[:0]
+	if len(batch) == 0 {
+		t.running = false
+		t.mu.Unlock()
+		return batch, false
+	}
+	t.mu.Unlock()
+	for i, c := range batch {
+		c.flushTick()
+		batch[i] = nil
+	}
+	return batch[:0], true
+}
+
+// pendingLen is how many connections wait for the next flush.
+func (t *tick) pendingLen() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.pending)
+}
+
+// flushTick writes what the tick coalesced for this connection.
+func (c *Conn) flushTick() {
+	c.inTick.Store(false)
+	c.writeSoon()
+}
