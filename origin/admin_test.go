@@ -3,11 +3,15 @@ package origin
 import (
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/fmsgo/fmsgo/core/config"
 	"github.com/fmsgo/fmsgo/core/rtmpclient"
+	"github.com/rs/zerolog"
 )
 
 func httpGet(t *testing.T, url string) string {
@@ -56,5 +60,26 @@ func TestAdminHTTP(t *testing.T) {
 	}
 	if s := httpGet(t, base+"/api/stats"); !strings.Contains(s, `"server": "origin"`) || !strings.Contains(s, "fmsgo_instance_streams") {
 		t.Fatalf("/api/stats: %s", s)
+	}
+}
+
+// TestMediaFlushConfig: the TOML limits reach every connection's configuration.
+func TestMediaFlushConfig(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "origin.toml")
+	if err := os.WriteFile(path, []byte("[limits]\nmedia_flush_interval = \"20ms\"\nmax_media_flush_interval = \"500ms\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	if err := config.Load(path, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Apps = t.TempDir()
+	srv, err := New(cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := srv.cfg.Limits.Conn; c.MediaFlushInterval != 20*time.Millisecond || c.MaxMediaFlushInterval != 500*time.Millisecond {
+		t.Fatalf("connection config %v / %v", c.MediaFlushInterval, c.MaxMediaFlushInterval)
 	}
 }

@@ -40,12 +40,17 @@ type Config struct {
 
 // Limits protect the server from hostile or broken clients.
 type Limits struct {
-	MaxConnections    int             `toml:"max_connections"` // 0 = no limit
-	MaxStreamsPerConn int             `toml:"max_streams_per_conn"`
-	DrainTimeout      time.Duration   `toml:"drain_timeout"`
-	PlayerQueueBytes  int             `toml:"player_queue_bytes"` // media a player may have waiting before it skips to the next keyframe
-	Conn              rtmpconn.Config `toml:"-"`
-	Live              live.Config     `toml:"-"`
+	MaxConnections    int           `toml:"max_connections"` // 0 = no limit
+	MaxStreamsPerConn int           `toml:"max_streams_per_conn"`
+	DrainTimeout      time.Duration `toml:"drain_timeout"`
+	PlayerQueueBytes  int           `toml:"player_queue_bytes"` // media a player may have waiting before it skips to the next keyframe
+	// MediaFlushInterval is how long a player's live media may wait so that several messages
+	// leave in one write ("40ms" when empty; negative: a write per publisher read);
+	// MaxMediaFlushInterval is how long for a player that announces a long buffer ("200ms").
+	MediaFlushInterval    time.Duration   `toml:"media_flush_interval"`
+	MaxMediaFlushInterval time.Duration   `toml:"max_media_flush_interval"`
+	Conn                  rtmpconn.Config `toml:"-"`
+	Live                  live.Config     `toml:"-"`
 }
 
 // DefaultConfig returns the defaults of DESIGN.md's flags.
@@ -88,6 +93,12 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	}
 	if cfg.Limits.DrainTimeout <= 0 {
 		cfg.Limits.DrainTimeout = 5 * time.Second
+	}
+	if cfg.Limits.MediaFlushInterval != 0 {
+		cfg.Limits.Conn.MediaFlushInterval = cfg.Limits.MediaFlushInterval
+	}
+	if cfg.Limits.MaxMediaFlushInterval != 0 {
+		cfg.Limits.Conn.MaxMediaFlushInterval = cfg.Limits.MaxMediaFlushInterval
 	}
 	s := &Server{cfg: cfg, log: log}
 	s.apps = newAppRegistry(cfg.Apps, cfg.Limits.Live, log)

@@ -40,6 +40,11 @@ type Config struct {
 	// late, many messages per write (DefaultMediaFlushInterval when 0; negative writes at the
 	// end of each producer batch instead).
 	MediaFlushInterval time.Duration
+	// MaxMediaFlushInterval caps how far a player that announces a long buffer (SetBufferLength)
+	// lets its media wait: such a player gets a fifth of its buffer, in steps of
+	// MediaFlushInterval, up to this (DefaultMaxMediaFlushInterval when 0; at or below
+	// MediaFlushInterval every player gets MediaFlushInterval).
+	MaxMediaFlushInterval time.Duration
 }
 
 // DefaultConfig is what a server uses when nothing is configured.
@@ -85,6 +90,9 @@ func (c Config) withDefaults() Config {
 	if c.MediaFlushInterval == 0 {
 		c.MediaFlushInterval = DefaultMediaFlushInterval
 	}
+	if c.MaxMediaFlushInterval == 0 {
+		c.MaxMediaFlushInterval = DefaultMaxMediaFlushInterval
+	}
 	return c
 }
 
@@ -110,12 +118,12 @@ type Conn struct {
 	objectEncoding atomic.Int32
 	out            outQueue
 	ws             writeSide
-	corked         atomic.Int32     // Cork depth: writes held back while > 0
-	inBatch        atomic.Bool      // this connection waits in some producer's flush batch
-	inTick         atomic.Bool      // this connection waits in its tick's list
-	tick           *tick            // coalesces media writes (nil: flush per producer batch)
-	batch          media.FlushBatch // owned by the read goroutine
-	writers        sync.WaitGroup   // writer goroutines (started on demand)
+	corked         atomic.Int32         // Cork depth: writes held back while > 0
+	inBatch        atomic.Bool          // this connection waits in some producer's flush batch
+	inTick         atomic.Bool          // this connection waits in its tick's list
+	tick           atomic.Pointer[tick] // coalesces media writes (nil: flush per producer batch)
+	batch          media.FlushBatch     // owned by the read goroutine
+	writers        sync.WaitGroup       // writer goroutines (started on demand)
 	writerRunning  atomic.Bool
 	draining       atomic.Bool // write side shut after a final answer; reading until the peer goes
 	writerStart    sync.Mutex  // guards writersDone against a writer starting during shutdown
@@ -148,7 +156,7 @@ func New(nc net.Conn, cfg Config, h Handler, log zerolog.Logger) *Conn {
 	c.Stats.ConnectedAtUnixNano = time.Now().UnixNano()
 	c.out.init(c.cfg.MaxQueuedBytes)
 	c.initWriteSide()
-	c.tick = tickFor(c.cfg.MediaFlushInterval)
+	c.tick.Store(tickFor(c.cfg.MediaFlushInterval))
 	return c
 }
 

@@ -239,6 +239,8 @@ func (c *Conn) handleUserControl(p []byte) error {
 		return c.SendProtocol(rtmpmsg.TypeUserControl, rtmpmsg.AppendUserControl(nil, rtmpmsg.EventPingResponse, uc.Data))
 	case rtmpmsg.EventPingResponse:
 		c.pingAnswered(uc.Data)
+	case rtmpmsg.EventSetBufferLength:
+		c.adaptMediaFlush(time.Duration(uc.Data2) * time.Millisecond)
 	}
 	return nil
 }

@@ -89,7 +89,7 @@ func videoPacket(key bool, n int) *media.Packet {
 func TestTickCoalescesBatchedMedia(t *testing.T) {
 	t.Parallel()
 	p := newPair(t, Config{MediaFlushInterval: -1})
-	p.c.tick = heldTick()
+	p.c.tick.Store(heldTick())
 	var fb media.FlushBatch
 	sizes := []int{300, 20, 5000, 7, 129}
 	for i, n := range sizes {
@@ -104,10 +104,10 @@ func TestTickCoalescesBatchedMedia(t *testing.T) {
 	if w := p.writes(); w != 0 {
 		t.Fatalf("%d writes before the tick", w)
 	}
-	if more := p.c.tick.pendingLen(); more != 1 {
+	if more := p.c.tick.Load().pendingLen(); more != 1 {
 		t.Fatalf("connection listed %d times, want once", more)
 	}
-	p.c.tick.flushOnce(nil)
+	p.c.tick.Load().flushOnce(nil)
 	for i, n := range sizes {
 		h, payload, err := p.rd.ReadMessage()
 		if err != nil {
@@ -126,7 +126,7 @@ func TestTickCoalescesBatchedMedia(t *testing.T) {
 func TestImmediateMediaSkipsTick(t *testing.T) {
 	t.Parallel()
 	p := newPair(t, Config{MediaFlushInterval: -1})
-	p.c.tick = heldTick()
+	p.c.tick.Store(heldTick())
 	if !p.c.SendMediaBatch(1, videoPacket(true, 50), 7, 0, nil) {
 		t.Fatal("refused")
 	}
@@ -175,7 +175,7 @@ func TestTickDisabledUsesProducerBatch(t *testing.T) {
 func TestBudgetStillRefusesWhileWaiting(t *testing.T) {
 	t.Parallel()
 	p := newPair(t, Config{MediaFlushInterval: -1})
-	p.c.tick = heldTick()
+	p.c.tick.Store(heldTick())
 	var fb media.FlushBatch
 	before := media.LivePackets()
 	if !p.c.SendMediaBatch(1, videoPacket(true, 200), 0, 1000, &fb) { // under a quarter: waits
@@ -186,7 +186,7 @@ func TestBudgetStillRefusesWhileWaiting(t *testing.T) {
 		t.Fatal("over budget accepted")
 	}
 	pkt.Release() // refused: the caller keeps its reference
-	p.c.tick.flushOnce(nil)
+	p.c.tick.Load().flushOnce(nil)
 	if _, _, err := p.rd.ReadMessage(); err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestBudgetStillRefusesWhileWaiting(t *testing.T) {
 // messages, to a client that drains the socket. It must not allocate.
 func BenchmarkSendMediaTick(b *testing.B) {
 	p := newPair(b, Config{MediaFlushInterval: -1})
-	p.c.tick = heldTick()
+	p.c.tick.Store(heldTick())
 	go func() { _, _ = io.Copy(io.Discard, p.client) }()
 	_ = p.client.SetDeadline(time.Time{})
 	pkt := videoPacket(false, 2000)
@@ -210,11 +210,11 @@ func BenchmarkSendMediaTick(b *testing.B) {
 	for i := range b.N {
 		p.c.SendMediaBatch(1, pkt.Retain(), uint32(i), 0, &fb)
 		if i%4 == 3 {
-			batch, _ = p.c.tick.flushOnce(batch)
+			batch, _ = p.c.tick.Load().flushOnce(batch)
 		}
 	}
 	b.StopTimer()
-	p.c.tick.flushOnce(batch)
+	p.c.tick.Load().flushOnce(batch)
 	pkt.Release()
 }
 
@@ -234,7 +234,7 @@ func TestLargeQueueSkipsTick(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			p := newPair(t, Config{MediaFlushInterval: -1})
-			p.c.tick = heldTick()
+			p.c.tick.Store(heldTick())
 			var fb media.FlushBatch
 			for i, n := range tc.sizes {
 				if !p.c.SendMediaBatch(1, videoPacket(i == 0, n), uint32(i), tc.budget, &fb) {

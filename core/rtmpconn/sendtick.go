@@ -15,6 +15,35 @@ import (
 // 0.1 s absorbs; servers whose players buffer 0.5 s or more can set 100-200 ms.
 const DefaultMediaFlushInterval = 40 * time.Millisecond
 
+// DefaultMaxMediaFlushInterval caps the media flush interval of a player that announced a long
+// buffer. FMS did the same kind of thing with its live queue (StreamManager/Live/Queue in
+// Application.xml), which held a subscriber's messages up to a delay and sent them together.
+const DefaultMaxMediaFlushInterval = 200 * time.Millisecond
+
+// flushIntervalFor is the media flush interval for a player that buffers buffer: a fifth of it,
+// rounded down to a multiple of base (so that a process has a handful of ticks, not one per
+// player), between base and max. A player with Flash's default live buffer (0.1 s) gets base;
+// ffmpeg/ffplay (3 s) and most web players (1 s and more) get max.
+func flushIntervalFor(buffer, base, ceiling time.Duration) time.Duration {
+	if base <= 0 || ceiling <= base {
+		return base
+	}
+	d := buffer / 5 / base * base
+	return min(max(d, base), ceiling)
+}
+
+// adaptMediaFlush moves the connection to the tick that suits the buffer its player announced
+// (SetBufferLength). A flush already listed on the old tick still happens there.
+func (c *Conn) adaptMediaFlush(buffer time.Duration) {
+	if c.tick.Load() == nil {
+		return // coalescing disabled
+	}
+	d := flushIntervalFor(buffer, c.cfg.MediaFlushInterval, c.cfg.MaxMediaFlushInterval)
+	if t := c.tick.Load(); t.interval != d {
+		c.tick.Store(tickFor(d))
+	}
+}
+
 // tick coalesces the media writes of many connections: a connection that was handed media by a
 // producer batch joins the tick's list once, and the tick's goroutine flushes every listed
 // connection once per interval. The goroutine runs only while some connection waits, so an

@@ -144,13 +144,14 @@ func (c *Conn) SendMediaBatch(streamID uint32, p *media.Packet, ts uint32, budge
 		budget = c.cfg.MaxQueuedBytes
 	}
 	ok, _, queued := c.out.pushQuiet(m, budget)
+	t := c.tick.Load()
 	switch {
 	case !ok:
-	case b == nil, c.tick != nil && queued >= min(tickFlushBytes, budget/4):
+	case b == nil, t != nil && queued >= min(tickFlushBytes, budget/4):
 		c.writeSoon()
-	case c.tick != nil:
+	case t != nil:
 		if !c.inTick.Swap(true) {
-			c.tick.add(c)
+			t.add(c)
 		}
 	case !c.inBatch.Swap(true):
 		b.Add(c)
