@@ -26,6 +26,12 @@ func TestRealClientsPublishPlay(t *testing.T) {
 		if !strings.Contains(out, "h264,video") || !strings.Contains(out, "aac,audio") {
 			t.Fatalf("ffprobe streams: %q", out)
 		}
+		// a late joiner's metadata at a non-zero timestamp became a text subtitle stream in
+		// ffmpeg's FLV demuxer (the data stream is FMS's NetStream.Data.Start, which ffmpeg
+		// shows for FMS too)
+		if strings.Contains(out, "subtitle") {
+			t.Fatalf("ffprobe sees a subtitle stream: %q", out)
+		}
 	})
 	t.Run("ffmpeg-player", func(t *testing.T) {
 		t.Parallel()

@@ -111,9 +111,12 @@ func TestLateJoinerOrder(t *testing.T) {
 	if len(got) != 6 {
 		t.Fatalf("got %d messages: %+v", len(got), got)
 	}
-	for i, r := range got[:4] {
+	if got[0].ts != 0 {
+		t.Fatalf("metadata at %d, want 0 (as in an FLV file, as nginx-rtmp sends it)", got[0].ts)
+	}
+	for i, r := range got[1:4] {
 		if r.ts != 80 {
-			t.Fatalf("message %d: ts %d, want the GOP start 80 so the player's clock does not jump", i, r.ts)
+			t.Fatalf("message %d: ts %d, want the GOP start 80 so the player's clock does not jump", i+1, r.ts)
 		}
 	}
 	if got[0].typeID != 18 || !got[1].info.SeqHeader || got[1].typeID != 9 || !got[2].info.SeqHeader || got[2].typeID != 8 {

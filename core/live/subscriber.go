@@ -47,7 +47,12 @@ func (h *Hub) Subscribe(name string, sub Subscriber) (*Subscription, error) {
 		if len(st.gop) > 0 {
 			start = st.gop[0].Timestamp
 		}
-		for _, p := range [...]*media.Packet{st.meta, st.videoSeq, st.audioSeq} {
+		// metadata at 0, as in an FLV file: ffmpeg's FLV demuxer turns an onMetaData with a
+		// non-zero timestamp into a subtitle stream, which then confuses `-c copy` outputs
+		if st.meta != nil {
+			s.offer(st.meta, 0, st)
+		}
+		for _, p := range [...]*media.Packet{st.videoSeq, st.audioSeq} {
 			if p != nil {
 				s.offer(p, start, st)
 			}
