@@ -32,10 +32,13 @@ type Config struct {
 	TrunkCA     string   `toml:"trunk_ca"`
 	// Failover routes new connections of an instance whose origin is down to the next origin in
 	// hash order (its state on the failed origin is not there); off, they are rejected.
-	Failover  bool   `toml:"failover"`
-	HTTP      string `toml:"http"`
-	LogLevel  string `toml:"log_level"`
-	LogFormat string `toml:"log_format"`
+	Failover bool `toml:"failover"`
+	// Routes pins instances to origins, overriding the hash: "APP/INSTANCE" or "APP" (all its
+	// instances) to one of Origins. TOML only: a [routes] table.
+	Routes    map[string]string `toml:"routes"`
+	HTTP      string            `toml:"http"`
+	LogLevel  string            `toml:"log_level"`
+	LogFormat string            `toml:"log_format"`
 
 	Limits Limits `toml:"limits"`
 }
@@ -84,8 +87,9 @@ func (l Limits) withDefaults() Limits {
 type Server struct {
 	cfg    Config
 	log    zerolog.Logger
-	links  []*originLink // one per -origins entry, in that order
-	nextID atomic.Uint32 // session ids: never 0, from one counter for all trunks
+	links  []*originLink  // one per -origins entry, in that order
+	routes map[string]int // Config.Routes as indexes into links
+	nextID atomic.Uint32  // session ids: never 0, from one counter for all trunks
 
 	mu      sync.Mutex
 	rtmp    *netserver.Server
@@ -104,7 +108,11 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 		return nil, errors.New("edge: -trunk-ca needs -trunk-tls")
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
-	s := &Server{cfg: cfg, log: log}
+	routes, err := compileRoutes(cfg.Origins, cfg.Routes)
+	if err != nil {
+		return nil, fmt.Errorf("edge: %w", err)
+	}
+	s := &Server{cfg: cfg, log: log, routes: routes}
 	for _, addr := range cfg.Origins {
 		var tlsConf *tls.Config
 		if cfg.TrunkTLS {

@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"net"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -158,9 +159,10 @@ func (l *originLink) get(ctx context.Context) (*trunkState, error) {
 // until ctx ends. With Failover, an origin known to be down is skipped for the next one in hash
 // order whose trunk is up.
 func (s *Server) route(ctx context.Context, key string) (*trunkState, error) {
-	primary := s.links[pickOrigin(s.cfg.Origins, key)]
+	order := s.originOrder(key)
+	primary := s.links[order[0]]
 	if s.cfg.Failover && len(s.links) > 1 && primary.isDown() {
-		for _, i := range rankOrigins(s.cfg.Origins, key)[1:] {
+		for _, i := range order[1:] {
 			if st, _ := s.links[i].current(); st != nil {
 				s.log.Info().Str("instance", key).Str("origin", primary.addr).Str("failover_to", s.links[i].addr).
 					Msg("origin down: connection routed to the next origin")
@@ -169,6 +171,45 @@ func (s *Server) route(ctx context.Context, key string) (*trunkState, error) {
 		}
 	}
 	return primary.get(ctx)
+}
+
+// originOrder is where instance key goes: its route's origin if the config pins it, else the
+// hash's, then (for failover) the others in hash order.
+func (s *Server) originOrder(key string) []int {
+	order := rankOrigins(s.cfg.Origins, key)
+	pinned, ok := s.routes[key]
+	if !ok {
+		app, _, _ := strings.Cut(key, "/")
+		pinned, ok = s.routes[app]
+	}
+	if !ok || order[0] == pinned {
+		return order
+	}
+	out := append(make([]int, 0, len(order)), pinned)
+	for _, i := range order {
+		if i != pinned {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// compileRoutes checks the route table: each key an app or app/instance, each target one of the
+// origins (by its -origins spelling).
+func compileRoutes(origins []string, routes map[string]string) (map[string]int, error) {
+	out := make(map[string]int, len(routes))
+	for key, target := range routes {
+		app, inst, hasInst := strings.Cut(key, "/")
+		if app == "" || (hasInst && inst == "") {
+			return nil, fmt.Errorf("route %q: want APP or APP/INSTANCE", key)
+		}
+		i := slices.Index(origins, target)
+		if i < 0 {
+			return nil, fmt.Errorf("route %q -> %q: not one of the origins %v", key, target, origins)
+		}
+		out[key] = i
+	}
+	return out, nil
 }
 
 // pickOrigin chooses the origin of an app instance by rendezvous hashing: every edge picks the
