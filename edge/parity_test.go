@@ -93,9 +93,8 @@ func TestStreamDataThroughEdge(t *testing.T) {
 				waitStatus(t, c, "NetStream.Play.Start")
 			}
 			waitFor(t, "edge viewer attached", func() bool { return localViewers(e.srv, "live/_definst_", "cue") == 1 })
-			if pubWhere == "origin" { // data messages are not cached: the edge's pull must be in place first
-				waitFor(t, "the edge's pull on the origin", func() bool { return o.srv.TrunkSubscriptions() == 1 })
-			}
+			// data messages are not cached: the edge's pull must be in place first
+			waitFor(t, "the edge's pull on the origin", func() bool { return o.srv.TrunkSubscriptions() == 1 })
 			writeCues(t, pub, sid)
 			got := map[string][]dataMsg{}
 			for name, c := range viewers {
