@@ -73,33 +73,54 @@ func (cs *clientSession) decodeInfo(b []byte) *amf.Object {
 }
 
 // relay re-sends a command or data message to the client in the client's own encoding, and a
-// shared-object message as it is.
+// shared-object message as it is. Commands on stream 0 (answers to calls, the app's calls) are
+// written as the origin encoded them: it used this client's object encoding, so the bytes are
+// what SendCommand would produce, and decoding only to re-encode cost a tenth of the edge's CPU
+// per relayed call.
 func (cs *clientSession) relay(m trunk.SessionMessage) {
-	defer cs.rdec.Reset(nil) // drop the decoded message: a quiet session would keep it alive
 	switch m.Type {
 	case rtmpmsg.TypeCommandAMF0, rtmpmsg.TypeCommandAMF3:
-		cmd, err := rtmpmsg.DecodeCommand(m.Type, m.Payload, &cs.rdec)
-		if err != nil {
-			cs.conn.Log().Debug().Err(err).Msg("bad command from the origin")
+		if m.StreamID == 0 {
+			// The payload is handed over to the connection's queue: a copy of our own, whatever
+			// the frame's body aliases.
+			_ = cs.conn.SendMessage(0, m.Type, 0, append([]byte(nil), m.Payload...))
 			return
 		}
-		begin := m.StreamID != 0 && cmd.Name == "onStatus" && cs.playStatus(m.StreamID, &cmd)
-		if m.StreamID != 0 && cmd.Name == "onStatus" {
-			cs.publishStatus(m.StreamID, &cmd)
-		}
-		_ = cs.conn.SendCommand(m.StreamID, cmd.Name, cmd.TxnID, cmd.Object, cmd.Args...)
-		if begin {
-			cs.startPlay(m.StreamID)
-		}
+		cs.relayStreamCommand(m)
 	case rtmpmsg.TypeDataAMF0, rtmpmsg.TypeDataAMF3:
-		d, err := rtmpmsg.DecodeData(m.Type, m.Payload, &cs.rdec)
-		if err != nil {
-			return
-		}
-		_ = cs.conn.SendData(m.StreamID, d.Name, d.Args...)
+		cs.relayData(m)
 	case rtmpmsg.TypeSharedObjectAMF0, rtmpmsg.TypeSharedObjectAMF3:
 		// Written unchanged: the origin encoded it for this client, in the type it used.
 		_ = cs.conn.SendMessage(m.StreamID, m.Type, 0, m.Payload)
+	}
+}
+
+// relayData re-sends a data message as AMF0 data, the only kind rtmpconn sends.
+func (cs *clientSession) relayData(m trunk.SessionMessage) {
+	defer cs.rdec.Reset(nil) // drop the decoded message: a quiet session would keep it alive
+	d, err := rtmpmsg.DecodeData(m.Type, m.Payload, &cs.rdec)
+	if err != nil {
+		return
+	}
+	_ = cs.conn.SendData(m.StreamID, d.Name, d.Args...)
+}
+
+// relayStreamCommand re-sends a NetStream command, decoded because a play or publish status
+// starts or ends local delivery on this edge.
+func (cs *clientSession) relayStreamCommand(m trunk.SessionMessage) {
+	defer cs.rdec.Reset(nil) // drop the decoded message: a quiet session would keep it alive
+	cmd, err := rtmpmsg.DecodeCommand(m.Type, m.Payload, &cs.rdec)
+	if err != nil {
+		cs.conn.Log().Debug().Err(err).Msg("bad command from the origin")
+		return
+	}
+	begin := cmd.Name == "onStatus" && cs.playStatus(m.StreamID, &cmd)
+	if cmd.Name == "onStatus" {
+		cs.publishStatus(m.StreamID, &cmd)
+	}
+	_ = cs.conn.SendCommand(m.StreamID, cmd.Name, cmd.TxnID, cmd.Object, cmd.Args...)
+	if begin {
+		cs.startPlay(m.StreamID)
 	}
 }
 

@@ -98,6 +98,7 @@ type Conn struct {
 
 	start                              time.Time // Ping times are monotonic nanoseconds since start
 	rtt, bytesIn, bytesOut, mediaDrops atomic.Int64
+	writes                             atomic.Int64 // write syscalls (writev calls), for batching benchmarks
 }
 
 // Stats is a snapshot for metrics and periodic logs.

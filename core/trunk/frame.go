@@ -112,6 +112,12 @@ func AppendFrame(dst []byte, id uint32, m Message) []byte {
 	return dst
 }
 
+// appendSessionFrame is AppendFrame for the hot SessionMessage (a relayed call or answer):
+// called on the concrete type, so the message does not escape to the heap.
+func appendSessionFrame(dst []byte, id uint32, m SessionMessage) []byte {
+	return m.AppendBody(AppendHeader(dst, KindSessionMessage, id, 9+len(m.Payload)))
+}
+
 // Reader decodes frames from a stream into one reused buffer: in steady state a frame costs no
 // allocation.
 type Reader struct {

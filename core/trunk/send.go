@@ -3,6 +3,7 @@ package trunk
 import (
 	"fmt"
 	"net"
+	"runtime"
 	"time"
 )
 
@@ -51,7 +52,7 @@ func (c *Conn) SendSession(id uint32, m SessionMessage) error {
 	if !cr.take(cost) {
 		return fmt.Errorf("%w: session %d", ErrBackpressure, id)
 	}
-	if err := c.sendCtrl(id, m); err != nil {
+	if err := c.pushCtrl(KindSessionMessage, id, appendSessionFrame(make([]byte, 0, cost), id, m)); err != nil {
 		cr.avail.Add(cost)
 		return err
 	}
@@ -76,16 +77,25 @@ func (c *Conn) SendMedia(id uint32, m StreamMedia) error {
 // Ack returns n bytes of credit for session id to the peer, after the local consumer took
 // messages of that size. A Mux does this itself.
 func (c *Conn) Ack(id uint32, n uint32) error {
-	return c.sendCtrl(id, SessionAck{Bytes: n})
+	b := AppendHeader(make([]byte, 0, HeaderSize+4), KindSessionAck, id, 4)
+	return c.pushCtrl(KindSessionAck, id, SessionAck{Bytes: n}.AppendBody(b))
 }
 
+// ctrlFrameCap is the buffer a control frame is encoded into: most (pings, acks, verdicts, small
+// calls) fit, so one allocation per frame instead of one per growth step.
+const ctrlFrameCap = 128
+
 func (c *Conn) sendCtrl(id uint32, m Message) error {
-	e := entry{data: AppendFrame(nil, id, m)}
-	if len(e.data)-4 > c.link.PeerMaxFrame {
-		return fmt.Errorf("%w: %s to %d: %d bytes", ErrTooLarge, m.Kind(), id, len(e.data))
+	return c.pushCtrl(m.Kind(), id, AppendFrame(make([]byte, 0, ctrlFrameCap), id, m))
+}
+
+// pushCtrl queues one encoded control frame.
+func (c *Conn) pushCtrl(k Kind, id uint32, frame []byte) error {
+	if len(frame)-4 > c.link.PeerMaxFrame {
+		return fmt.Errorf("%w: %s to %d: %d bytes", ErrTooLarge, k, id, len(frame))
 	}
-	if err := c.q.push(false, e); err != nil {
-		return fmt.Errorf("trunk: send %s to %d: %w", m.Kind(), id, err)
+	if err := c.q.push(false, entry{data: frame}); err != nil {
+		return fmt.Errorf("trunk: send %s to %d: %w", k, id, err)
 	}
 	return nil
 }
@@ -106,10 +116,25 @@ func (c *Conn) writeLoop() {
 			_ = c.sendCtrl(0, Ping{Time: uint64(time.Since(c.start))})
 		case <-c.q.wake:
 		}
+		c.gather()
 		if err := w.flush(); err != nil {
 			c.fail(err)
 			return
 		}
+	}
+}
+
+// gatherBytes is the queued size below which the writer yields once before writing: frames that
+// producers running right now are about to queue then go in the same write syscall.
+const gatherBytes = 16 << 10
+
+// gather lets other runnable goroutines (client readers forwarding calls, sessions answering) queue
+// their frames before the writer takes the queue: on a busy trunk one writev then carries many
+// small frames instead of one each, which is most of what a relayed call costs. On an idle process
+// the yield returns at once.
+func (c *Conn) gather() {
+	if ctrl, media := c.q.queued(); ctrl+media < gatherBytes {
+		runtime.Gosched()
 	}
 }
 
@@ -183,6 +208,7 @@ func (w *writer) write(es []entry) error {
 	}
 	bufs := w.bufs // WriteTo consumes its receiver; keep w.bufs' backing array
 	n, err := bufs.WriteTo(nc)
+	w.c.writes.Add(1)
 	w.c.bytesOut.Add(n)
 	clear(es)
 	clear(w.bufs)
