@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // SessionFuncs are one session's callbacks. They run one at a time, in arrival order, on a
@@ -66,8 +67,24 @@ type muxSession struct {
 	unacked int64         // bytes received and not yet acknowledged
 	closing *SessionClose // deliver what is queued, then OnClose
 	abort   atomic.Pointer[SessionClose]
-	running bool // a drain goroutine is active
-	ended   bool // OnClose has been called or is being called
+	running bool          // a drain goroutine is active
+	ended   bool          // OnClose has been called or is being called
+	kick    chan struct{} // wakes a lingering drain goroutine (made while it lingers)
+}
+
+// drainLinger is how long a drain goroutine waits for more frames before it exits. A session in
+// a conversation (a call every few milliseconds) keeps its goroutine instead of starting one per
+// frame, whose stack growth costs more than the delivery; an idle session still holds none.
+const drainLinger = 20 * time.Millisecond
+
+// wakeLocked tells a lingering drain goroutine that there is work; callers hold s.mu.
+func (s *muxSession) wakeLocked() {
+	if s.running && s.kick != nil {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // Open registers a session. The edge opens before sending SessionOpen (so the verdict finds it);
@@ -113,6 +130,7 @@ func (m *Mux) peerClosed(s *muxSession, f Frame) {
 	m.remove(s.id)
 	s.mu.Lock()
 	s.closing = &msg
+	s.wakeLocked()
 	start := s.startLocked()
 	s.mu.Unlock()
 	m.maybeStart(s, start)
@@ -156,6 +174,7 @@ func (m *Mux) CloseAll(code uint16, reason string) {
 func (m *Mux) abort(s *muxSession, why *SessionClose) {
 	s.abort.Store(why)
 	s.mu.Lock()
+	s.wakeLocked()
 	start := s.startLocked()
 	s.mu.Unlock()
 	m.maybeStart(s, start)
@@ -181,6 +200,7 @@ func (m *Mux) push(s *muxSession, f Frame, cost int64) {
 	}
 	s.q = append(s.q, f)
 	s.unacked += cost
+	s.wakeLocked()
 	start := s.startLocked()
 	s.mu.Unlock()
 	m.maybeStart(s, start)
@@ -207,14 +227,31 @@ func (m *Mux) maybeStart(s *muxSession, start bool) {
 // and the release of running happen under one lock, so no frame is left behind undelivered.
 func (m *Mux) drain(s *muxSession) {
 	var spare []Frame
+	var linger *time.Timer
+	defer func() {
+		if linger != nil {
+			linger.Stop()
+		}
+	}()
+	lingered := false
 	for {
 		s.mu.Lock()
 		batch, closing := s.q, s.closing
 		idle := len(batch) == 0 && closing == nil && s.abort.Load() == nil
-		if idle {
-			s.q, s.running = nil, false // an idle session keeps no queue storage
+		if idle && lingered {
+			s.q, s.running, s.kick = nil, false, nil // an idle session keeps no queue storage
 			s.mu.Unlock()
 			return
+		}
+		if idle {
+			if s.kick == nil {
+				s.kick = make(chan struct{}, 1)
+			}
+			kick := s.kick
+			s.mu.Unlock()
+			linger = waitKick(kick, linger)
+			lingered = linger == nil
+			continue
 		}
 		s.q = spare[:0]
 		s.mu.Unlock()
@@ -223,6 +260,24 @@ func (m *Mux) drain(s *muxSession) {
 		}
 		clear(batch)
 		spare = batch
+		lingered = false
+	}
+}
+
+// waitKick waits up to drainLinger for kick, reusing t; it returns nil when the time ran out
+// (the timer is spent) and the timer when kicked.
+func waitKick(kick <-chan struct{}, t *time.Timer) *time.Timer {
+	if t == nil {
+		t = time.NewTimer(drainLinger)
+	} else {
+		t.Reset(drainLinger)
+	}
+	select {
+	case <-kick:
+		t.Stop()
+		return t
+	case <-t.C:
+		return nil
 	}
 }
 
