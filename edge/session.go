@@ -32,7 +32,6 @@ type clientSession struct {
 	decided atomic.Bool
 	accept  atomic.Bool
 	key     string      // app/instance
-	wenc    amf.Encoder // read goroutine
 	rdec    amf.Decoder // trunk session goroutine
 
 	mu      sync.Mutex
@@ -59,12 +58,54 @@ func (cs *clientSession) HandleCommand(c *rtmpconn.Conn, streamID uint32, cmd *r
 	return cs.forward(streamID, cmd)
 }
 
+// originWait is the context of a connect's wait for its origin's trunk: the connection's context
+// with the OriginWait timeout, made only when route actually waits on it. A trunk that is up
+// answers without waiting, and a timeout context derived from the connection's would leave a map
+// of children on the connection's context for the client's whole life.
+type originWait struct {
+	context.Context // the connection's
+	d               time.Duration
+	once            sync.Once
+	ctx             context.Context
+	cancel          context.CancelFunc
+}
+
+func (w *originWait) get() context.Context {
+	w.once.Do(func() { w.ctx, w.cancel = context.WithTimeout(w.Context, w.d) })
+	return w.ctx
+}
+
+func (w *originWait) Deadline() (time.Time, bool) { return w.get().Deadline() }
+func (w *originWait) Done() <-chan struct{}       { return w.get().Done() }
+func (w *originWait) Err() error                  { return w.get().Err() }
+
+// stop ends the wait: it releases the timeout context if one was made.
+func (w *originWait) stop() {
+	w.once.Do(func() { w.ctx = w.Context })
+	if w.cancel != nil {
+		w.cancel()
+	}
+}
+
+// encoders re-encode the commands clients send through the edge: an encoder is needed only while
+// a command is encoded, and one kept per client would keep its reference maps for the client's
+// life.
+var encoders = sync.Pool{New: func() any { return new(amf.Encoder) }}
+
+// putEncoder clears the encoder's reference maps (they would keep the last command alive) and
+// pools it.
+func putEncoder(e *amf.Encoder) {
+	e.Reset()
+	encoders.Put(e)
+}
+
 // forward sends a call (or the client's answer to the app's call) to the origin. When the
 // session's credit is used up the client's reading pauses until the origin drains: TCP then
 // pushes back on the client.
 func (cs *clientSession) forward(streamID uint32, cmd *rtmpmsg.Command) error {
-	cs.wenc.Reset()
-	p, err := rtmpmsg.AppendCommand(nil, &cs.wenc, cmd.AMF3, cmd.Name, cmd.TxnID, cmd.Object, cmd.Args...)
+	e := encoders.Get().(*amf.Encoder)
+	p, err := rtmpmsg.AppendCommand(nil, e, cmd.AMF3, cmd.Name, cmd.TxnID, cmd.Object, cmd.Args...)
+	putEncoder(e)
 	if err != nil {
 		return fmt.Errorf("edge: re-encode %q: %w", cmd.Name, err)
 	}
@@ -101,9 +142,9 @@ func (cs *clientSession) onConnect(cmd *rtmpmsg.Command) error {
 	cs.enc, _ = obj.Number("objectEncoding")
 	key := instanceKey(obj.String("app"), obj.String("tcUrl"))
 	cs.key = key
-	ctx, cancel := context.WithTimeout(cs.conn.Context(), cs.srv.cfg.Limits.OriginWait)
-	st, err := cs.srv.route(ctx, key)
-	cancel()
+	wait := &originWait{Context: cs.conn.Context(), d: cs.srv.cfg.Limits.OriginWait}
+	st, err := cs.srv.route(wait, key)
+	wait.stop()
 	if err != nil {
 		cs.conn.Log().Warn().Err(err).Str("instance", key).Msg("connect rejected: origin unavailable")
 		return cs.reject("NetConnection.Connect.Rejected", "Origin unavailable: "+err.Error())
@@ -123,15 +164,16 @@ func (cs *clientSession) onConnect(cmd *rtmpmsg.Command) error {
 }
 
 func (cs *clientSession) openMessage(obj *amf.Object, args []any) (trunk.SessionOpen, error) {
-	defer func() { cs.wenc = amf.Encoder{} }() // its reference maps would keep the connect object alive
-	command, err := cs.wenc.AppendAMF0(nil, obj)
+	e := encoders.Get().(*amf.Encoder)
+	defer putEncoder(e)
+	command, err := e.AppendAMF0(nil, obj)
 	if err != nil {
 		return trunk.SessionOpen{}, fmt.Errorf("connect object: %w", err)
 	}
 	var rest []byte
 	for _, a := range args {
-		cs.wenc.Reset()
-		if rest, err = cs.wenc.AppendAMF0(rest, a); err != nil {
+		e.Reset()
+		if rest, err = e.AppendAMF0(rest, a); err != nil {
 			return trunk.SessionOpen{}, fmt.Errorf("connect arguments: %w", err)
 		}
 	}
@@ -141,15 +183,18 @@ func (cs *clientSession) openMessage(obj *amf.Object, args []any) (trunk.Session
 }
 
 func (cs *clientSession) awaitVerdict(key string) error {
+	timeout := time.NewTimer(maxVerdictWait)
+	defer timeout.Stop()
 	select {
 	case ok := <-cs.verdict:
+		cs.verdict = nil // sent once (decided): the channel is garbage from here
 		if ok {
 			cs.conn.Log().Info().Str("instance", key).Uint32("session", cs.id).Msg("connected")
 		}
 		return nil // a rejection is queued; the connection closes once it is written
 	case <-cs.conn.Context().Done():
 		return context.Cause(cs.conn.Context())
-	case <-time.After(maxVerdictWait):
+	case <-timeout.C:
 		_ = cs.st.mux.Close(cs.id, trunk.CodeTimeout, "no verdict in time")
 		return nil
 	}

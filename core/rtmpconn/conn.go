@@ -96,6 +96,23 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// lastConfig remembers the last configuration a connection was made with and its effective form:
+// a server makes all its connections with one configuration, so they share one copy instead of
+// carrying it in every connection.
+var lastConfig atomic.Pointer[configPair]
+
+type configPair struct{ given, effective Config }
+
+// sharedConfig returns cfg with its defaults, shared with the previous connection's when equal.
+func sharedConfig(cfg Config) *Config {
+	if p := lastConfig.Load(); p != nil && p.given == cfg {
+		return &p.effective
+	}
+	p := &configPair{given: cfg, effective: cfg.withDefaults()}
+	lastConfig.Store(p)
+	return &p.effective
+}
+
 // ErrSlowConsumer closes a client that leaves more than MaxQueuedBytes unread.
 var ErrSlowConsumer = errors.New("slow consumer: outbound queue over its limit")
 
@@ -108,8 +125,8 @@ var connSeq atomic.Uint64
 type Conn struct {
 	id      string
 	nc      net.Conn
-	cfg     Config
-	log     zerolog.Logger
+	cfg     *Config // effective configuration, shared by the connections of a server (sharedConfig)
+	log     connLog
 	handler Handler
 
 	ctx    context.Context
@@ -149,10 +166,10 @@ func New(nc net.Conn, cfg Config, h Handler, log zerolog.Logger) *Conn {
 	c := &Conn{
 		id:      id,
 		nc:      nc,
-		cfg:     cfg.withDefaults(),
+		cfg:     sharedConfig(cfg),
 		handler: h,
-		log:     log.With().Str("conn", id).Str("remote", nc.RemoteAddr().String()).Logger(),
 	}
+	c.log = connLog{l: log, c: c}
 	c.Stats.ConnectedAtUnixNano = time.Now().UnixNano()
 	c.out.init(c.cfg.MaxQueuedBytes)
 	c.initWriteSide()
@@ -163,11 +180,43 @@ func New(nc net.Conn, cfg Config, h Handler, log zerolog.Logger) *Conn {
 // ID is the server's identifier of this connection, unique in the process.
 func (c *Conn) ID() string { return c.id }
 
-// Log is the connection's sub-logger.
-func (c *Conn) Log() *zerolog.Logger { return &c.log }
+// Log is the connection's sub-logger: every line carries the connection's id ("conn") and the
+// peer's address ("remote"). Until SetLogger it is built on each call rather than kept: a
+// logger's context buffer is half a kilobyte, and an idle connection logs nothing for hours.
+// Call it when about to log, not once per message.
+func (c *Conn) Log() *zerolog.Logger { return c.log.logger() }
 
-// SetLogger replaces the sub-logger (e.g. once the app is known). Call it on the read goroutine.
-func (c *Conn) SetLogger(l zerolog.Logger) { c.log = l }
+// SetLogger replaces the sub-logger (e.g. once the app is known: pass one derived from Log, which
+// carries the connection's fields). Call it on the read goroutine.
+func (c *Conn) SetLogger(l zerolog.Logger) { c.log.l, c.log.custom = l, true }
+
+// connLog is the connection's logger, kept as the server's logger and built with the
+// connection's fields only when something is logged (see Log).
+type connLog struct {
+	l      zerolog.Logger // the server's logger, or SetLogger's sub-logger when custom is set
+	c      *Conn
+	custom bool // l already carries the connection's fields (SetLogger)
+}
+
+func (g *connLog) logger() *zerolog.Logger {
+	if g.custom {
+		return &g.l
+	}
+	l := g.l.With().Str("conn", g.c.id).Str("remote", g.c.nc.RemoteAddr().String()).Logger()
+	return &l
+}
+
+// Debug, Info and Warn start a line at their level (nil, building nothing, when it is off).
+func (g *connLog) Debug() *zerolog.Event { return g.event(zerolog.DebugLevel) }
+func (g *connLog) Info() *zerolog.Event  { return g.event(zerolog.InfoLevel) }
+func (g *connLog) Warn() *zerolog.Event  { return g.event(zerolog.WarnLevel) }
+
+func (g *connLog) event(level zerolog.Level) *zerolog.Event {
+	if level < g.l.GetLevel() || level < zerolog.GlobalLevel() {
+		return nil
+	}
+	return g.logger().WithLevel(level)
+}
 
 // RemoteAddr is the peer's address.
 func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
@@ -176,7 +225,7 @@ func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
 func (c *Conn) Context() context.Context { return c.ctx }
 
 // Config returns the connection's effective configuration.
-func (c *Conn) Config() Config { return c.cfg }
+func (c *Conn) Config() Config { return *c.cfg }
 
 // ObjectEncoding is 0 (AMF0) or 3 (AMF3): how commands to this client are encoded.
 func (c *Conn) ObjectEncoding() int { return int(c.objectEncoding.Load()) }
@@ -199,13 +248,19 @@ func (c *Conn) Serve(ctx context.Context) error {
 	return c.finish(rs, err)
 }
 
-// start sets up the connection's context (closing the socket when it ends), then runs the
+// start sets up the connection's context (the connection closes when ctx ends), then runs the
 // handshake with a read buffer from the shared pool and prepares the read state.
+//
+// The connection's context is not a child of ctx: Close cancels it, and one callback on ctx
+// closes the connection. A child context that also had a callback of its own to close the socket
+// cost an idle connection a map of children and a done channel besides.
 func (c *Conn) start(ctx context.Context) (*readState, error) {
-	c.ctx, c.cancel = context.WithCancelCause(ctx)
+	c.ctx, c.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
 	pool := readBufPool(c.cfg.ReadBufferSize)
-	rs := &readState{pool: pool, br: c.getReadBuffer(pool)}
-	rs.unwatch = context.AfterFunc(c.ctx, func() { _ = c.nc.Close() })
+	rs := &readState{pool: pool, br: c.getReadBuffer(pool), unwatch: neverWatched}
+	if ctx.Done() != nil {
+		rs.unwatch = context.AfterFunc(ctx, func() { c.Close(context.Cause(ctx)) })
+	}
 	if err := c.handshake(rs.br); err != nil {
 		return rs, err
 	}
@@ -230,6 +285,9 @@ func (c *Conn) finish(rs *readState, err error) error {
 	rs.unwatch()
 	return cause
 }
+
+// neverWatched is the unwatch of a connection whose parent context cannot end.
+func neverWatched() bool { return true }
 
 func (c *Conn) handshake(br *bufio.Reader) error {
 	_ = c.nc.SetDeadline(time.Now().Add(c.cfg.HandshakeTimeout))

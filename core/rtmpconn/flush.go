@@ -19,23 +19,27 @@ import (
 // socket idle and writes at once. Writing from the producer saves a goroutine wake-up and
 // switch per message per player — the main cost of fan-out — and a socket that cannot take the
 // bytes at once is handed to the writer goroutine, so a producer never blocks on a slow client.
+//
+// Between writes it holds nothing but the chunk writer: the batch being written and the buffer
+// lists of its write come from pools and go back when the write is complete.
 type writeSide struct {
 	mu         sync.Mutex
 	w          *chunk.Writer
-	bufs       net.Buffers // the writer goroutine's buffers (non-blocking writes use a pooled scratch)
-	batch      []outMsg    // messages being written; their packets are released once fully written
-	left       net.Buffers // unwritten tail of a write, finished by the writer goroutine
-	closeAfter bool        // close once batch is fully written
+	batch      *msgList      // messages being written; their packets are released once fully written
+	sc         *writeScratch // buffer lists of the write under way (nil between writes)
+	closeAfter bool          // close once batch is fully written
 	raw        syscall.RawConn
 	writes     uint64 // write system calls made (tests count them)
 }
 
-// writeScratch holds the buffer and iovec lists of one non-blocking write. They live only for
-// that write (a leftover is copied out), so they come from a pool shared by every connection
-// instead of being kept per connection: a thousand idle players keep none, and the tick that
-// writes to them all reuses a few warm ones, whatever the size of a batch.
+// writeScratch holds the buffer and iovec lists of one write. They live only for that write (a
+// write the socket could not take at once is finished by the writer goroutine with the same
+// scratch), so they come from a pool shared by every connection instead of being kept per
+// connection: a thousand idle players keep none, and the tick that writes to them all reuses a
+// few warm ones, whatever the size of a batch.
 type writeScratch struct {
 	bufs net.Buffers
+	left net.Buffers // what is still to be written of bufs (the writer goroutine finishes it)
 	iov  []syscall.Iovec
 }
 
@@ -43,12 +47,12 @@ var scratchPool = sync.Pool{New: func() any { return new(writeScratch) }}
 
 // putScratch drops the payload references and returns sc to the pool (unless a burst made it
 // large).
-func putScratch(sc *writeScratch, bufs net.Buffers) {
-	clear(bufs)
-	if cap(bufs) > maxIOV {
+func putScratch(sc *writeScratch) {
+	clear(sc.bufs)
+	if cap(sc.bufs) > maxIOV {
 		return
 	}
-	sc.bufs = bufs[:0]
+	sc.bufs, sc.left = sc.bufs[:0], nil
 	scratchPool.Put(sc)
 }
 
@@ -81,28 +85,19 @@ func (c *Conn) wakeWriter() {
 		return
 	}
 	c.writers.Add(1)
-	go c.writeLoop()
+	go c.writeLoop(c.out.wakeChan())
 }
 
 // writeLoop is the writer goroutine: it drains the queue with blocking writes under a deadline,
-// and exits after writerIdle without work (wakeWriter starts a new one).
-func (c *Conn) writeLoop() {
+// and exits after writerIdle without work (wakeWriter starts a new one). Its first round does
+// not wait for a signal: the one that started it may have been sent before wake existed.
+func (c *Conn) writeLoop(wake chan struct{}) {
 	defer c.writers.Done()
 	idle := time.NewTimer(writerIdle)
 	defer idle.Stop()
-	for {
-		select {
-		case <-c.out.wake:
-		case <-c.ctx.Done():
+	for first := true; ; first = false {
+		if !first && !c.awaitWork(wake, idle) {
 			return
-		case <-idle.C:
-			c.writerRunning.Store(false)
-			// A wake that raced the store is taken over here unless a new writer already took it.
-			if len(c.out.wake) == 0 || !c.writerRunning.CompareAndSwap(false, true) {
-				return
-			}
-			idle.Reset(writerIdle)
-			continue
 		}
 		c.ws.mu.Lock()
 		closeNow, err := c.drainBlocking()
@@ -119,6 +114,26 @@ func (c *Conn) writeLoop() {
 	}
 }
 
+// awaitWork waits for a wake-up; false means the writer should exit (the connection closed, or
+// writerIdle passed without work).
+func (c *Conn) awaitWork(wake chan struct{}, idle *time.Timer) bool {
+	for {
+		select {
+		case <-wake:
+			return true
+		case <-c.ctx.Done():
+			return false
+		case <-idle.C:
+			c.writerRunning.Store(false)
+			// A wake that raced the store is taken over here unless a new writer already took it.
+			if len(wake) == 0 || !c.writerRunning.CompareAndSwap(false, true) {
+				return false
+			}
+			idle.Reset(writerIdle)
+		}
+	}
+}
+
 // writeSoon writes what is queued now if the socket is free and takes it; otherwise the writer
 // goroutine is woken to do it.
 func (c *Conn) writeSoon() {
@@ -128,32 +143,27 @@ func (c *Conn) writeSoon() {
 		return
 	}
 	defer ws.mu.Unlock()
-	if len(ws.left) > 0 || ws.closeAfter {
+	if ws.sc != nil || ws.closeAfter {
 		c.wakeWriter() // the writer goroutine owns an unfinished write
 		return
 	}
-	ws.batch = c.out.take(ws.batch)
-	if len(ws.batch) == 0 {
+	if ws.batch = c.out.take(); ws.batch == nil {
 		return
 	}
 	sc := scratchPool.Get().(*writeScratch)
-	bufs := c.build(sc.bufs[:0])
-	n, err := c.writevNow(bufs, &sc.iov)
+	sc.bufs = c.build(sc.bufs[:0])
+	ws.sc = sc
+	n, err := c.writevNow(sc.bufs, &sc.iov)
 	if err != nil {
-		putScratch(sc, bufs)
 		c.releaseBatch()
 		go c.Close(fmt.Errorf("write: %w", err))
 		return
 	}
 	c.Stats.BytesOut.Add(uint64(n))
-	if left := advance(bufs, n); len(left) > 0 {
-		ws.left = append(ws.bufs[:0], left...) // the writer goroutine's own copy
-		ws.bufs = ws.left
-		putScratch(sc, bufs)
-		c.wakeWriter()
+	if sc.left = advance(sc.bufs, n); len(sc.left) > 0 {
+		c.wakeWriter() // it finishes the write with this scratch
 		return
 	}
-	putScratch(sc, bufs)
 	c.finishBatch()
 	if ws.closeAfter {
 		go c.closeGracefully()
@@ -164,31 +174,32 @@ func (c *Conn) writeSoon() {
 func (c *Conn) drainBlocking() (closeNow bool, err error) {
 	ws := &c.ws
 	for {
-		if len(ws.left) > 0 {
-			if err := c.writeBlocking(&ws.left); err != nil {
+		if ws.sc != nil && len(ws.sc.left) > 0 {
+			if err := c.writeBlocking(&ws.sc.left); err != nil {
 				return false, err
 			}
 		}
-		if len(ws.batch) > 0 {
+		if ws.batch != nil {
 			c.finishBatch()
 		}
 		if ws.closeAfter {
 			return true, nil
 		}
-		ws.batch = c.out.take(ws.batch)
-		if len(ws.batch) == 0 {
+		if ws.batch = c.out.take(); ws.batch == nil {
 			return false, nil
 		}
-		ws.bufs = c.build(ws.bufs[:0])
-		ws.left = ws.bufs
+		ws.sc = scratchPool.Get().(*writeScratch)
+		ws.sc.bufs = c.build(ws.sc.bufs[:0])
+		ws.sc.left = ws.sc.bufs
 	}
 }
 
 // build chunks the batch into b.
 func (c *Conn) build(b net.Buffers) net.Buffers {
 	ws := &c.ws
-	for i := range ws.batch {
-		m := &ws.batch[i]
+	items := ws.batch.items
+	for i := range items {
+		m := &items[i]
 		if m.closeConn && m.h.TypeID == 0 { // a bare close marker: nothing to write
 			ws.closeAfter = true
 			continue
@@ -199,41 +210,48 @@ func (c *Conn) build(b net.Buffers) net.Buffers {
 		}
 		ws.closeAfter = ws.closeAfter || m.closeConn
 	}
-	c.Stats.MsgOut.Add(uint64(len(ws.batch)))
+	c.Stats.MsgOut.Add(uint64(len(items)))
 	return b
 }
 
-// finishBatch releases a fully written batch and recycles the header scratch. Buffers that a
-// burst (a late joiner's GOP) grew large are dropped rather than kept for the connection's life:
-// steady-state batches are a few messages, and idle players should cost little memory.
+// finishBatch releases a fully written batch and recycles the header scratch.
 func (c *Conn) finishBatch() {
-	ws := &c.ws
 	c.releaseBatch()
-	ws.w.Reset()
-	ws.left = nil
-	if cap(ws.batch) > keepEntries {
-		ws.batch = nil
-	}
-	clear(ws.bufs) // no payload stays referenced after its write
-	ws.bufs = ws.bufs[:0]
-	if cap(ws.bufs) > 2*keepEntries {
-		ws.bufs = nil
-	}
+	c.ws.w.Reset()
 }
 
-// keepEntries is the largest batch whose buffers a connection keeps between writes.
+// keepEntries is the largest batch whose lists go back to the pools: steady-state batches are a
+// few messages, and lists a burst (a late joiner's GOP) grew large are left to the collector.
 const keepEntries = 32
 
+// releaseBatch gives the batch (releasing its packets) and the write's buffer lists back to
+// their pools: no payload stays referenced after its write, and an idle connection holds none.
 func (c *Conn) releaseBatch() {
-	releaseAll(c.ws.batch)
-	c.ws.batch = c.ws.batch[:0]
+	ws := &c.ws
+	if ws.batch != nil {
+		putList(ws.batch)
+		ws.batch = nil
+	}
+	if ws.sc != nil {
+		putScratch(ws.sc)
+		ws.sc = nil
+	}
 }
 
+// writeBlocking writes bufs completely (advancing it), waiting under the write deadline. On plain
+// TCP it makes its own writev calls: net.Buffers.WriteTo would leave an iovec list cached on the
+// socket for the connection's life.
 func (c *Conn) writeBlocking(bufs *net.Buffers) error {
 	_ = c.nc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
-	c.ws.writes++
-	n, err := bufs.WriteTo(c.nc)
-	c.Stats.BytesOut.Add(uint64(n))
+	var err error
+	if c.ws.raw == nil {
+		c.ws.writes++
+		var n int64
+		n, err = bufs.WriteTo(c.nc)
+		c.Stats.BytesOut.Add(uint64(n))
+	} else {
+		err = c.writevAll(bufs)
+	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		err = fmt.Errorf("write timeout after %v: the client stopped reading: %w", c.cfg.WriteTimeout, err)
@@ -241,9 +259,47 @@ func (c *Conn) writeBlocking(bufs *net.Buffers) error {
 	return err
 }
 
-// writevNow makes one non-blocking writev: what the socket buffer takes now, never a wait.
-func (c *Conn) writevNow(bufs net.Buffers, scratch *[]syscall.Iovec) (int, error) {
+// writevAll writes bufs with writev calls that wait in the poller while the socket is full.
+func (c *Conn) writevAll(bufs *net.Buffers) error {
 	ws := &c.ws
+	for len(*bufs) > 0 {
+		iov := fillIOV(*bufs, &ws.sc.iov)
+		if len(iov) == 0 {
+			*bufs = nil // only empty buffers were left
+			return nil
+		}
+		ws.writes++
+		var n uintptr
+		var errno syscall.Errno
+		err := ws.raw.Write(func(fd uintptr) bool {
+			n, errno = writev(fd, iov)
+			return errno != syscall.EAGAIN // EAGAIN: the poller waits until the socket takes more
+		})
+		clear(iov) // drop the references to payloads
+		switch {
+		case err != nil:
+			return err
+		case errno != 0:
+			return os.NewSyscallError("writev", errno)
+		}
+		c.Stats.BytesOut.Add(uint64(n))
+		*bufs = advance(*bufs, int(n))
+	}
+	return nil
+}
+
+// writev makes one writev system call, repeated when a signal interrupts it.
+func writev(fd uintptr, iov []syscall.Iovec) (uintptr, syscall.Errno) {
+	for {
+		n, _, errno := syscall.Syscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+		if errno != syscall.EINTR {
+			return n, errno
+		}
+	}
+}
+
+// fillIOV lists the non-empty buffers of bufs (at most maxIOV) in *scratch.
+func fillIOV(bufs net.Buffers, scratch *[]syscall.Iovec) []syscall.Iovec {
 	iov := (*scratch)[:0]
 	for _, b := range bufs {
 		if len(b) == 0 {
@@ -257,6 +313,13 @@ func (c *Conn) writevNow(bufs net.Buffers, scratch *[]syscall.Iovec) (int, error
 		iov = append(iov, v)
 	}
 	*scratch = iov
+	return iov
+}
+
+// writevNow makes one non-blocking writev: what the socket buffer takes now, never a wait.
+func (c *Conn) writevNow(bufs net.Buffers, scratch *[]syscall.Iovec) (int, error) {
+	ws := &c.ws
+	iov := fillIOV(bufs, scratch)
 	if len(iov) == 0 {
 		return 0, nil
 	}

@@ -45,16 +45,34 @@ const tickFlushBytes = 64 << 10
 // beyond the connection's hard limit closes it as a slow consumer.
 type outQueue struct {
 	mu     sync.Mutex
-	items  []outMsg
+	list   *msgList // nil while nothing is queued
 	bytes  int
 	limit  int
 	closed bool
-	wake   chan struct{}
+	wake   chan struct{} // made with the first writer goroutine (most connections never start one)
+}
+
+// msgList is a batch of outbound messages. Lists come from a pool shared by every connection and
+// go back once written: a connection holds one only while it has something to write, so an idle
+// connection keeps none (a slice kept per connection, grown once by the connect answer, cost
+// every idle client over half a kilobyte).
+type msgList struct{ items []outMsg }
+
+var msgLists = sync.Pool{New: func() any { return new(msgList) }}
+
+// putList releases the packets of a written (or abandoned) list and pools it; the items of a
+// burst (a late joiner's GOP) are dropped rather than pooled.
+func putList(l *msgList) {
+	releaseAll(l.items)
+	l.items = l.items[:0]
+	if cap(l.items) > keepEntries {
+		l.items = nil
+	}
+	msgLists.Put(l)
 }
 
 func (q *outQueue) init(limit int) {
 	q.limit = limit
-	q.wake = make(chan struct{}, 1)
 }
 
 // pushQuiet queues m without waking the writer (the caller writes or wakes). budget > 0 makes it
@@ -70,40 +88,57 @@ func (q *outQueue) pushQuiet(m outMsg, budget int) (ok, overflow bool, queued in
 	case q.bytes+n > q.limit:
 		return false, true, q.bytes
 	}
-	q.items = append(q.items, m)
+	if q.list == nil {
+		q.list = msgLists.Get().(*msgList)
+	}
+	q.list.items = append(q.list.items, m)
 	q.bytes += n
 	return true, false, q.bytes
 }
 
-// wakeWriter signals the writer goroutine.
+// wakeWriter signals the writer goroutine, if one was ever started (a new one drains the queue
+// before it waits for a signal).
 func (q *outQueue) wakeWriter() {
+	q.mu.Lock()
+	wake := q.wake
+	q.mu.Unlock()
 	select {
-	case q.wake <- struct{}{}:
+	case wake <- struct{}{}:
 	default:
 	}
 }
 
-// take moves every queued message into dst (swapping buffers, so nothing allocates).
-func (q *outQueue) take(dst []outMsg) []outMsg {
+// wakeChan returns the writer's wake-up channel, making it on first use.
+func (q *outQueue) wakeChan() chan struct{} {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	items := q.items
-	if cap(dst) > keepEntries {
-		dst = nil // a burst's large slice is not kept for the connection's life
+	if q.wake == nil {
+		q.wake = make(chan struct{}, 1)
 	}
-	q.items = dst[:0]
+	return q.wake
+}
+
+// take hands over everything queued (nil when nothing is); the queue starts a new list with the
+// next push.
+func (q *outQueue) take() *msgList {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	l := q.list
+	q.list = nil
 	q.bytes = 0
-	return items
+	return l
 }
 
 func (q *outQueue) close() {
 	q.mu.Lock()
 	q.closed = true
-	items := q.items
-	q.items = nil
+	l := q.list
+	q.list = nil
 	q.bytes = 0
 	q.mu.Unlock()
-	releaseAll(items)
+	if l != nil {
+		putList(l)
+	}
 	select {
 	case q.wake <- struct{}{}:
 	default:
@@ -169,12 +204,15 @@ func (c *Conn) Flush() {
 // through it, and it is run whenever the reader has consumed everything it read.
 func (c *Conn) Batch() *media.FlushBatch { return &c.batch }
 
-// send queues an owned payload; exceeding the hard limit closes the connection.
+// send queues an owned payload; exceeding the hard limit closes the connection. Unless corked it
+// is written at once by the caller when the socket takes it (commands and the connect answer
+// then need no writer goroutine: a burst of connecting clients used to start one each, and the
+// runtime never frees a goroutine's record).
 func (c *Conn) send(m outMsg) error {
 	m.h.Length = uint32(len(m.payload))
 	ok, overflow, _ := c.out.pushQuiet(m, 0)
 	if ok && c.corked.Load() == 0 {
-		c.wakeWriter()
+		c.writeSoon()
 	}
 	if overflow {
 		c.log.Warn().Int("limit", c.cfg.MaxQueuedBytes).Msg("closing slow consumer: outbound queue full")
@@ -194,7 +232,7 @@ func (c *Conn) Cork() { c.corked.Add(1) }
 // Uncork releases Cork and writes what was queued meanwhile.
 func (c *Conn) Uncork() {
 	if c.corked.Add(-1) == 0 {
-		c.wakeWriter()
+		c.writeSoon()
 	}
 }
 
