@@ -135,12 +135,13 @@ func (q *outQueue) close() {
 	l := q.list
 	q.list = nil
 	q.bytes = 0
+	wake := q.wake // read under the lock: wakeChan may be making it
 	q.mu.Unlock()
 	if l != nil {
 		putList(l)
 	}
 	select {
-	case q.wake <- struct{}{}:
+	case wake <- struct{}{}:
 	default:
 	}
 }
