@@ -266,10 +266,34 @@ func (a *App) AddClient(c *Client) {
 
 // RemoveClient takes a client out of application.clients.
 func (a *App) RemoveClient(c *Client) {
-	_, _ = a.remove(goja.Undefined(), a.clients, c.Obj)
+	a.unlist(c.Obj)
 	delete(a.streams, c)
 	delete(a.byObj, c.Obj)
 }
+
+// unlist removes o from the live application.clients array, keeping the others in order. A
+// client among the last few (the common case: the newest clients are the likeliest to leave) is
+// taken out from Go; a call into script goes through the contained indexOf and splice, which
+// cost a connect-and-leave cycle a third of its script time. Further back, the script's native
+// search and shift are faster than element-by-element access from Go.
+func (a *App) unlist(o *goja.Object) {
+	arr := a.clients
+	n := arr.Get("length").ToInteger()
+	i := n - 1
+	for ; i >= 0 && i >= n-unlistFromGo && arr.Get(strconv.FormatInt(i, 10)) != o; i-- {
+	}
+	if i < 0 || i < n-unlistFromGo {
+		_, _ = a.remove(goja.Undefined(), arr, o)
+		return
+	}
+	for ; i < n-1; i++ {
+		_ = arr.Set(strconv.FormatInt(i, 10), arr.Get(strconv.FormatInt(i+1, 10)))
+	}
+	_ = arr.Set("length", n-1)
+}
+
+// unlistFromGo is how many of the last clients unlist searches from Go.
+const unlistFromGo = 16
 
 // Handler returns application[name] when it is a function.
 func (a *App) Handler(name string) (goja.Callable, bool) {

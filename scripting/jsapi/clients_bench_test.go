@@ -1,0 +1,78 @@
+package jsapi
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/dop251/goja"
+	"github.com/rs/zerolog"
+)
+
+// BenchmarkAddRemoveClient: the script-side cost of a client arriving and leaving
+// (application.clients kept in order) with 100 other clients connected, in a contained runtime.
+func BenchmarkAddRemoveClient(b *testing.B) {
+	rt := goja.New()
+	if err := InstallContainment(rt, 0); err != nil {
+		b.Fatal(err)
+	}
+	a, err := NewApp(rt, AppOptions{Name: "bench/_definst_", Log: zerolog.Nop()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for range 100 {
+		a.AddClient(a.NewClient(nil, ClientProps{}))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		c := a.NewClient(nil, ClientProps{})
+		a.AddClient(c)
+		a.RemoveClient(c)
+	}
+}
+
+// TestRemoveClientKeepsOrder: a client leaving from any place (near the end, handled from Go,
+// or further back, handled by the script's splice) leaves the others in order; a client that is
+// not in the list changes nothing.
+func TestRemoveClientKeepsOrder(t *testing.T) {
+	t.Parallel()
+	rt := goja.New()
+	if err := InstallContainment(rt, 0); err != nil {
+		t.Fatal(err)
+	}
+	a, err := NewApp(rt, AppOptions{Name: "t/_definst_", Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []*Client
+	for i := range 40 {
+		c := a.NewClient(nil, ClientProps{ID: fmt.Sprint(i)})
+		a.AddClient(c)
+		all = append(all, c)
+	}
+	ids := func() string {
+		v, err := rt.RunString("application.clients.map(function (c) { return c.id; }).join(',')")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.String()
+	}
+	a.RemoveClient(all[39]) // last
+	a.RemoveClient(all[30]) // near the end
+	a.RemoveClient(all[0])  // far back
+	a.RemoveClient(all[12])
+	a.RemoveClient(all[30]) // already gone
+	a.RemoveClient(a.NewClient(nil, ClientProps{ID: "stranger"}))
+	want := ""
+	for i := range 39 {
+		if i == 0 || i == 12 || i == 30 {
+			continue
+		}
+		if want != "" {
+			want += ","
+		}
+		want += fmt.Sprint(i)
+	}
+	if got := ids(); got != want {
+		t.Fatalf("application.clients ids\n got %s\nwant %s", got, want)
+	}
+}
