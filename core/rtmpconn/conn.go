@@ -29,7 +29,7 @@ import (
 // Config holds a connection's limits. Zero fields take the defaults of DefaultConfig.
 type Config struct {
 	HandshakeTimeout time.Duration // whole handshake must finish within it
-	IdleTimeout      time.Duration // close when nothing at all arrives for this long
+	IdleTimeout      time.Duration // close when nothing at all arrives for this long, a ping included (sent after half of it)
 	WriteTimeout     time.Duration // one flush to the socket must finish within it
 	MaxQueuedBytes   int           // outbound bytes a client may leave unread before it is cut off
 	ChunkSize        uint32        // announced with the connect answer

@@ -41,6 +41,7 @@ type readState struct {
 	deadlineAt time.Time
 	msgs       uint32 // messages in the current deadline window...
 	prevMsgs   uint32 // ...and in the previous one: how busy the connection is (see quiet)
+	pinged     bool   // a ping went out for the current silence (see pingSilent)
 }
 
 // readLoop reads and dispatches messages until the connection ends. Its frame stays small and
@@ -57,13 +58,38 @@ func (c *Conn) readLoop(rs *readState) error {
 			err := w.raw.Read(w.check) // called here, not in a helper: one frame less when parked
 			w.reacquire()
 			if err != nil {
+				if c.pingSilent(rs, err) {
+					continue
+				}
 				return readError(err)
 			}
 		}
+		at := rs.cr.BytesRead()
 		if err := c.readOne(rs); err != nil {
+			if rs.cr.BytesRead() == at && c.pingSilent(rs, err) {
+				continue // timed out between messages: nothing of the next one was consumed
+			}
 			return err
 		}
 	}
+}
+
+// pingSilent handles a read that timed out between messages. A peer silent for half the idle
+// timeout is pinged: a live client answers (a quiet chat client, a player of a low-bitrate
+// stream that acknowledges rarely), and the answer is traffic like any other. If it is still
+// silent half an idle timeout later it has vanished, and the connection ends (false).
+func (c *Conn) pingSilent(rs *readState, err error) bool {
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() || rs.pinged || c.draining.Load() || c.ctx.Err() != nil {
+		return false
+	}
+	rs.pinged = true
+	if c.Ping() != nil {
+		return false
+	}
+	now := time.Now()
+	rs.deadlineAt = now
+	return c.nc.SetReadDeadline(now.Add(c.cfg.IdleTimeout/2)) == nil
 }
 
 // endRead flushes the players fed by the last messages and gives the buffers back to the pools.
@@ -82,6 +108,7 @@ func (c *Conn) readOne(rs *readState) error {
 		return readError(err)
 	}
 	rs.msgs++
+	rs.pinged = false
 	c.Stats.MsgIn.Add(1)
 	if c.draining.Load() {
 		return nil // the connection is ending: read and drop until the peer closes
@@ -100,8 +127,8 @@ func (c *Conn) readOne(rs *readState) error {
 	return nil
 }
 
-// refreshReadDeadline moves the idle deadline forward at most once a second: a syscall-free
-// runtime call, but not one worth making per message.
+// refreshReadDeadline moves the read deadline (half the idle timeout: see pingSilent) forward at
+// most once a second: a syscall-free runtime call, but not one worth making per message.
 func (c *Conn) refreshReadDeadline(rs *readState) error {
 	if c.draining.Load() {
 		return nil // closeGracefully set the final deadline
@@ -112,7 +139,7 @@ func (c *Conn) refreshReadDeadline(rs *readState) error {
 	}
 	rs.deadlineAt = now
 	rs.prevMsgs, rs.msgs = rs.msgs, 0
-	return c.nc.SetReadDeadline(now.Add(c.cfg.IdleTimeout))
+	return c.nc.SetReadDeadline(now.Add(c.cfg.IdleTimeout / 2))
 }
 
 func readError(err error) error {
