@@ -135,7 +135,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return errors.New("edge: already started")
 	}
 	s.started = true
-	ln, err := net.Listen("tcp", s.cfg.RTMP)
+	ln, err := netserver.Listen(s.cfg.RTMP)
 	if err != nil {
 		return fmt.Errorf("edge: rtmp listener: %w", err)
 	}

@@ -126,7 +126,7 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	}()
 	if s.cfg.RTMP != "" {
-		ln, err := net.Listen("tcp", s.cfg.RTMP)
+		ln, err := netserver.Listen(s.cfg.RTMP)
 		if err != nil {
 			return fmt.Errorf("origin: rtmp listener: %w", err)
 		}

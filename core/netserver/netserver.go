@@ -36,6 +36,14 @@ func New(ln net.Listener, maxConns int, h Handler, log zerolog.Logger) *Server {
 		serving: make(chan struct{})}
 }
 
+// Listen binds an RTMP listener. Its connections get no TCP keep-alive: liveness is the RTMP
+// layer's business (a silent peer is pinged, and closed if it does not answer; see rtmpconn's
+// IdleTimeout), and keep-alive cost four socket options on every accepted connection.
+func Listen(addr string) (net.Listener, error) {
+	lc := net.ListenConfig{KeepAlive: -1}
+	return lc.Listen(context.Background(), "tcp", addr)
+}
+
 // Addr is the bound address (useful with port 0).
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
@@ -99,10 +107,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		s.mu.Unlock()
 		_ = c.Close()
 	}()
-	if tc, ok := c.(*net.TCPConn); ok {
-		_ = tc.SetNoDelay(true)
-	}
-	s.handle(ctx, c)
+	s.handle(ctx, c) // Nagle is off already: Go's default for accepted TCP connections
 }
 
 // StopAccepting closes the listener and returns once the accept loop has ended, so that the
