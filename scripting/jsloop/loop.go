@@ -96,6 +96,8 @@ type Loop struct {
 	timers   timerSet
 	rejected []*goja.Promise
 	memBuf   memSamples
+	memBase  memBaseline
+	watch    memWatch // the running callback's (see startMemWatch)
 	fatal    error
 }
 

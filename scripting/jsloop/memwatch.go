@@ -71,6 +71,11 @@ var (
 )
 
 // startMemWatch registers the callback about to run; nil when the loop has no limit.
+//
+// Reading the heap's metrics cost a callback more than the rest of the loop's bookkeeping, so a
+// baseline read less than baseReuse ago is reused: the growth of that moment's other callbacks
+// counts toward this one, a small fraction of any limit. The watch itself is the loop's own (one
+// callback runs at a time, and stop unregisters it before the next).
 func (l *Loop) startMemWatch() *memWatch {
 	if l.opts.MemoryLimitBytes == 0 {
 		return nil
@@ -80,8 +85,12 @@ func (l *Loop) startMemWatch() *memWatch {
 		sampler.kick = make(chan struct{}, 1)
 		go sampler.run()
 	})
-	objects, live, goal := l.memBuf.read()
-	w := &memWatch{limit: l.opts.MemoryLimitBytes, baseLive: live, baseObject: max(objects, goal), loop: l}
+	if now := time.Now(); now.Sub(l.memBase.at) >= baseReuse {
+		objects, live, goal := l.memBuf.read()
+		l.memBase = memBaseline{at: now, live: live, objects: max(objects, goal)}
+	}
+	w := &l.watch
+	*w = memWatch{limit: l.opts.MemoryLimitBytes, baseLive: l.memBase.live, baseObject: l.memBase.objects, loop: l}
 	sampler.mu.Lock()
 	sampler.watches[w] = struct{}{}
 	first := len(sampler.watches) == 1
@@ -93,6 +102,15 @@ func (l *Loop) startMemWatch() *memWatch {
 		}
 	}
 	return w
+}
+
+// baseReuse is how long a loop reuses a heap baseline (see startMemWatch).
+const baseReuse = time.Millisecond
+
+// memBaseline is a loop's last heap reading for its watches.
+type memBaseline struct {
+	at            time.Time
+	live, objects uint64 // objects = max(objects, goal)
 }
 
 // stop unregisters w; after it returns the sampler will not interrupt for w. It reports whether
