@@ -46,27 +46,39 @@ func (s *session) onConnect(_ uint32, cmd *rtmpmsg.Command) error {
 	}
 	// The app decides, possibly much later (a pending connection); this connection's reader waits
 	// for it, so that everything the session owns stays on this goroutine.
-	select {
-	case ok := <-jss.verdict:
-		if !ok {
-			client.Disconnect()
-			return nil // the rejection is queued; the connection closes once it is written
-		}
-	case <-s.conn.Context().Done():
+	ok, err := s.awaitVerdict(jss, cmd.TxnID)
+	if !ok || err != nil {
 		client.Disconnect()
-		return context.Cause(s.conn.Context())
-	case <-time.After(maxVerdictWait):
-		client.Disconnect()
-		return s.rejectConnect(cmd.TxnID, "NetConnection.Connect.Rejected", "no decision in time")
+		return err // nil after a rejection: it is queued, the connection closes once it is written
 	}
 	s.js, s.jss, s.connected = client, jss, true
 	if client.SendBWDone() { // FMS calls onBWDone after connect; AS3 players without it log #2095
-		if err := s.conn.SendCommand(0, "onBWDone", 0, nil); err != nil {
-			return err
-		}
+		err = s.conn.SendCommand(0, "onBWDone", 0, nil)
+	}
+	s.conn.Uncork() // Accept corked the answer (see jsSession.Accept)
+	if err != nil {
+		return err
 	}
 	s.conn.Log().Info().Str("agent", obj.String("flashVer")).Float64("object_encoding", enc).Msg("connected")
 	return nil
+}
+
+// awaitVerdict waits for the app's decision on connect. Past maxVerdictWait the connection is
+// rejected here, unless a verdict is being delivered at that moment.
+func (s *session) awaitVerdict(jss *jsSession, txn float64) (bool, error) {
+	timeout := time.NewTimer(maxVerdictWait)
+	defer timeout.Stop()
+	select {
+	case ok := <-jss.verdict:
+		return ok, nil
+	case <-s.conn.Context().Done():
+		return false, context.Cause(s.conn.Context())
+	case <-timeout.C:
+		if jss.decided.CompareAndSwap(false, true) {
+			return false, s.rejectConnect(txn, "NetConnection.Connect.Rejected", "no decision in time")
+		}
+		return <-jss.verdict, nil // decided just now: its answer is queued
+	}
 }
 
 // maxVerdictWait bounds how long a connection waits for its app's verdict, beyond the app's own

@@ -61,6 +61,9 @@ func (j *jsSession) Accept() {
 	if !j.decided.CompareAndSwap(false, true) {
 		return
 	}
+	// The answer stays queued until the reader has added onBWDone and uncorks (onConnect): one
+	// write for both, made by the connection's goroutine rather than by the app's loop.
+	j.s.conn.Cork()
 	_ = j.s.acceptConnect(j.txn, j.enc)
 	j.verdict <- true
 }

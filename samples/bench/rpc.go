@@ -39,10 +39,46 @@ func rpcBench(dir string, clients int, d time.Duration) error {
 	if err := measureCalls(srv, url, clients, d); err != nil {
 		return err
 	}
+	var ours []connectResult
 	for _, w := range []int{8, 32} {
-		if err := measureConnects(srv, addr, "rpc", w, d/2); err != nil {
+		r, err := measureConnects(srv, addr, "rpc", w, d/2, "connect    ")
+		if err != nil {
 			return err
 		}
+		ours = append(ours, r)
+	}
+	return nginxConnects(dir, ours, d/2)
+}
+
+// connectResult is one connect run's rate and the server's CPU per connect.
+type connectResult struct {
+	workers    int
+	perSecond  float64
+	cpuPerConn time.Duration
+}
+
+// nginxConnects runs the connect bench against Debian's nginx-rtmp when installed (no app
+// logic at all), for a ratio of connects per server CPU-second that does not depend on how fast
+// this machine is today.
+func nginxConnects(dir string, ours []connectResult, d time.Duration) error {
+	if _, err := os.Stat("/usr/lib/nginx/modules/ngx_rtmp_module.so"); err != nil {
+		return nil
+	}
+	srv, addr, err := startNginx(dir)
+	if err != nil {
+		return err
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	if err := waitListening(addr); err != nil {
+		return err
+	}
+	for _, o := range ours {
+		r, err := measureConnects(srv, addr, "live", o.workers, d, "connect ngx")
+		if err != nil {
+			return err
+		}
+		fmt.Printf("connects per server CPU-second with %d workers: fmsgo %.0f, nginx-rtmp %.0f, ratio %.2f; connects/s ratio %.2f\n",
+			o.workers, 1/o.cpuPerConn.Seconds(), 1/r.cpuPerConn.Seconds(), r.cpuPerConn.Seconds()/o.cpuPerConn.Seconds(), o.perSecond/r.perSecond)
 	}
 	return nil
 }
@@ -88,10 +124,11 @@ func measureCalls(srv *exec.Cmd, url string, n int, d time.Duration) error {
 	return nil
 }
 
-func measureConnects(srv *exec.Cmd, addr, app string, workers int, d time.Duration) error {
+// measureConnects opens connections with workers raw clients for d; label names the server.
+func measureConnects(srv *exec.Cmd, addr, app string, workers int, d time.Duration, label string) (connectResult, error) {
 	rc, err := newRawConnector(addr, app, "rtmp://"+addr+"/"+app)
 	if err != nil {
-		return err
+		return connectResult{}, err
 	}
 	var n, failed atomic.Int64
 	var lat latencies
@@ -122,9 +159,11 @@ func measureConnects(srv *exec.Cmd, addr, app string, workers int, d time.Durati
 	el := time.Since(t0)
 	cpu := cpuSeconds(srv.Process.Pid) - c0
 	p50, p99 := lat.percentiles()
-	fmt.Printf("connect     %d workers: %.0f connects/s (dial+handshake+connect+onConnect accept, then close), p50 %.2f ms, p99 %.2f ms, origin cpu %.0f%% of a core (%.0f µs per connect), %d failed (raw client in the bench process)\n",
-		workers, float64(n.Load())/el.Seconds(), ms(p50), ms(p99), 100*cpu/el.Seconds(), 1e6*cpu/float64(max(n.Load(), 1)), failed.Load())
-	return nil
+	r := connectResult{workers: workers, perSecond: float64(n.Load()) / el.Seconds(),
+		cpuPerConn: time.Duration(cpu * 1e9 / float64(max(n.Load(), 1)))}
+	fmt.Printf("%s %d workers: %.0f connects/s (dial+handshake+connect+answer, then close), p50 %.2f ms, p99 %.2f ms, server cpu %.0f%% of a core (%.0f µs per connect), %d failed (raw client in the bench process)\n",
+		label, workers, r.perSecond, ms(p50), ms(p99), 100*cpu/el.Seconds(), float64(r.cpuPerConn)/1e3, failed.Load())
+	return r, nil
 }
 
 type latencies struct {
