@@ -230,7 +230,7 @@ func (s *Server) serveRTMP(ctx context.Context, nc net.Conn) {
 	cs.conn = c
 	err := c.Serve(ctx)
 	ev := c.Log().Debug()
-	if err != nil && !isNormalClose(err) {
+	if err != nil && !rtmpconn.IsNormalClose(err) {
 		ev = c.Log().Info().Err(err)
 	}
 	ev.Msg("closed")

@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/fmsgo/fmsgo/core/amf"
@@ -229,9 +226,4 @@ func (cs *clientSession) Closed(*rtmpconn.Conn, error) {
 		_ = cs.st.mux.Close(cs.id, trunk.CodeClientGone, "client left")
 		cs.stopAll()
 	}
-}
-
-func isNormalClose(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, rtmpconn.ErrClosed) || errors.Is(err, context.Canceled) ||
-		errors.Is(err, syscall.ECONNRESET) || strings.Contains(err.Error(), "use of closed network connection")
 }

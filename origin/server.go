@@ -203,7 +203,7 @@ func (s *Server) serveRTMP(ctx context.Context, nc net.Conn) {
 
 func logClose(c *rtmpconn.Conn, err error) {
 	ev := c.Log().Info()
-	if err != nil && !isNormalClose(err) {
+	if err != nil && !rtmpconn.IsNormalClose(err) {
 		ev = c.Log().Warn().Err(err)
 	}
 	ev.Uint64("bytes_in", c.Stats.BytesIn.Load()).Uint64("bytes_out", c.Stats.BytesOut.Load()).Msg("closed")

@@ -1,12 +1,7 @@
 package origin
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"io"
-	"strings"
-	"syscall"
 
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
@@ -145,10 +140,6 @@ func (s *session) Closed(_ *rtmpconn.Conn, _ error) {
 		s.srv.apps.release(s.inst)
 		s.inst = nil
 	}
-}
-
-func isNormalClose(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, rtmpconn.ErrClosed) || errors.Is(err, context.Canceled) || errors.Is(err, syscall.ECONNRESET) || strings.Contains(err.Error(), "use of closed network connection")
 }
 
 // argString returns args[i] as a string ("" if absent or not a string).
