@@ -38,6 +38,8 @@ func (cs *clientSession) onVerdict(v trunk.SessionVerdict) {
 	if !cs.decided.CompareAndSwap(false, true) {
 		return
 	}
+	cs.conn.Cork() // the answer and onBWDone in one write, made here (no writer goroutine)
+	defer cs.conn.Uncork()
 	info := cs.decodeInfo(v.Info)
 	if v.Status != trunk.VerdictAccept {
 		if info == nil {

@@ -100,6 +100,8 @@ func (c *Conn) setChunkSize(n uint32) error {
 // SendConnectReject answers connect with _error and closes the connection once it is written, so
 // the client always sees the verdict (OBS hangs on a connect that is never answered).
 func (c *Conn) SendConnectReject(txn float64, info *amf.Object) error {
+	c.Cork() // written by Uncork's caller: no writer goroutine for a rejected connection
+	defer c.Uncork()
 	if err := c.SendCommand(0, "_error", txn, nil, info); err != nil {
 		return err
 	}

@@ -206,14 +206,17 @@ func (c *Conn) Flush() {
 func (c *Conn) Batch() *media.FlushBatch { return &c.batch }
 
 // send queues an owned payload; exceeding the hard limit closes the connection. Unless corked it
-// is written at once by the caller when the socket takes it (commands and the connect answer
-// then need no writer goroutine: a burst of connecting clients used to start one each, and the
-// runtime never frees a goroutine's record).
+// wakes the writer goroutine rather than writing from the caller: senders that fan out (a shared
+// object's update to its subscribers, under the registry's lock; an app's broadcast from its
+// loop) would otherwise make one system call per subscriber in turn, where writers spread over
+// the cores and take several messages per write when they lag. A corked sequence is written by
+// Uncork's caller at once: the connect answer needs no writer goroutine (a burst of connecting
+// clients would start one each, and the runtime never frees a goroutine's record).
 func (c *Conn) send(m outMsg) error {
 	m.h.Length = uint32(len(m.payload))
 	ok, overflow, _ := c.out.pushQuiet(m, 0)
 	if ok && c.corked.Load() == 0 {
-		c.writeSoon()
+		c.wakeWriter()
 	}
 	if overflow {
 		c.log.Warn().Int("limit", c.cfg.MaxQueuedBytes).Msg("closing slow consumer: outbound queue full")
