@@ -21,7 +21,7 @@ var _ sharedobject.Subscriber = (*trunkSOSubscriber)(nil)
 
 // Send implements sharedobject.Subscriber in the encoding the client used (type 16 or 19).
 func (s *trunkSOSubscriber) Send(msg *rtmpmsg.SharedObjectMessage, amf3 bool) {
-	m := trunk.SessionMessage{Type: soType(amf3), Payload: rtmpmsg.AppendSharedObject(nil, msg, amf3)}
+	m := trunk.SessionMessage{Type: soType(amf3), Payload: soEncoded.get(msg, amf3)} // SendSession copies it
 	ts := s.ts
 	err := ts.p.conn.SendSession(ts.id, m)
 	if errors.Is(err, trunk.ErrUnknownSession) {
