@@ -122,19 +122,34 @@ func (o *Object) requestChange(s *subscription, pairs []Pair) {
 		o.refuseWrite(s, CodeNoWriteAccess, pairs)
 		return
 	}
+	if len(pairs) > o.reg.cfg.Limits.MaxSlots {
+		// More changes in one request than the object may have slots: no client builds that
+		// (a million pairs in one message). It is refused whole, with one Status, instead of
+		// holding the object for seconds while each pair is tried and refused.
+		o.refuseWrite(s, CodeLimitExceeded, pairs[:min(len(pairs), maxRevertEvents)])
+		return
+	}
 	// A client's null is a value (Flash deletes with RequestRemove), unlike the server's.
+	var refused []Pair
 	for _, p := range pairs {
 		old := o.valueOf(p.Key)
 		changed, err := o.set(p.Key, p.Value, s)
 		if err != nil {
-			o.refuseWrite(s, CodeLimitExceeded, []Pair{p})
+			refused = append(refused, p)
 			continue
 		}
 		if changed {
 			o.batch.noteSync(SyncItem{Name: p.Key, Code: "change", OldValue: old})
 		}
 	}
+	if len(refused) > 0 { // one Status for the request, not one per refused slot
+		o.refuseWrite(s, CodeLimitExceeded, refused[:min(len(refused), maxRevertEvents)])
+	}
 }
+
+// maxRevertEvents bounds the slot events a refusal carries so that the client's copy reverts:
+// a refusal of more (only a hostile request has that many) reverts the first ones.
+const maxRevertEvents = 4096
 
 // valueOf is a slot's value, amf.Undefined{} for a missing slot.
 func (o *Object) valueOf(key string) any {
