@@ -105,29 +105,56 @@ func soFanout(url string, n int) error {
 	const rounds = 20
 	var lat latencies
 	for r := 0; r < rounds; r++ {
-		var wg sync.WaitGroup
-		sent := time.Now()
-		if err := soSend(changer, sharedobject.Event{Type: sharedobject.EventRequestChange, Key: "t", Pairs: []sharedobject.Pair{{Key: "t", Value: float64(r)}}}); err != nil {
+		got, err := soRound(ctx, changer, subs, float64(r))
+		if err != nil {
 			return err
 		}
-		for _, c := range subs {
-			wg.Add(1)
-			go func(c *rtmpclient.Client) {
-				defer wg.Done()
-				if _, err := soEvents(ctx, c); err == nil {
-					lat.add([]time.Duration{time.Since(sent)})
-				}
-			}(c)
-		}
-		wg.Wait()
-		if _, err := soEvents(ctx, changer); err != nil { // its Success
-			return err
-		}
+		lat.add(got)
 	}
 	p50, p99 := lat.percentiles()
 	fmt.Printf("so fan-out  1 change to %d subscribers (%d rounds): delivery p50 %.2f ms, p99 %.2f ms (subscribers in the bench process)\n",
 		n, rounds, ms(p50), ms(p99))
 	return nil
+}
+
+// soRound sends one change and returns each subscriber's delivery time. The subscribers are
+// waiting before the change leaves and take the time as soon as a message arrives (decoding
+// after), so that the figure is the server's fan-out, not the load generator's goroutines
+// starting up on the same two cores.
+func soRound(ctx context.Context, changer *rtmpclient.Client, subs []*rtmpclient.Client, v float64) ([]time.Duration, error) {
+	var sent atomic.Int64
+	got := make([]time.Duration, len(subs))
+	var ready, done sync.WaitGroup
+	for i, c := range subs {
+		ready.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			ready.Done()
+			for {
+				ev, err := c.NextEvent(ctx)
+				if err != nil {
+					return
+				}
+				at := time.Now()
+				if ev.Kind == rtmpclient.EventSharedObject {
+					got[i] = at.Sub(time.Unix(0, sent.Load()))
+					return
+				}
+			}
+		}()
+	}
+	ready.Wait()
+	sent.Store(time.Now().UnixNano())
+	change := sharedobject.Event{Type: sharedobject.EventRequestChange, Key: "t", Pairs: []sharedobject.Pair{{Key: "t", Value: v}}}
+	if err := soSend(changer, change); err != nil {
+		return nil, err
+	}
+	done.Wait()
+	if _, err := soEvents(ctx, changer); err != nil { // its Success
+		return nil, err
+	}
+	return got, nil
 }
 
 func soWriters(url string, n int, d time.Duration) error {
