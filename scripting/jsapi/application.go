@@ -262,20 +262,24 @@ func (a *App) ClientList() *goja.Object { return a.clients }
 func (a *App) AddClient(c *Client) {
 	n := a.clients.Get("length").ToInteger()
 	_ = a.clients.Set(strconv.FormatInt(n, 10), c.Obj)
+	c.listed = true
 }
 
 // RemoveClient takes a client out of application.clients.
 func (a *App) RemoveClient(c *Client) {
-	a.unlist(c.Obj)
+	if c.listed { // a second call (onDisconnect's, then the instance's own) has nothing to search
+		c.listed = false
+		a.unlist(c.Obj)
+	}
 	delete(a.streams, c)
 	delete(a.byObj, c.Obj)
 }
 
 // unlist removes o from the live application.clients array, keeping the others in order. A
-// client among the last few (the common case: the newest clients are the likeliest to leave) is
-// taken out from Go; a call into script goes through the contained indexOf and splice, which
-// cost a connect-and-leave cycle a third of its script time. Further back, the script's native
-// search and shift are faster than element-by-element access from Go.
+// client among the last unlistFromGo (all of them in most instances; the newest clients are the
+// likeliest to leave) is taken out from Go: a call into script goes through the contained
+// indexOf and splice, which cost a connect-and-leave cycle a third of its script time. Further
+// back, the script's native search and shift are faster than element-by-element access from Go.
 func (a *App) unlist(o *goja.Object) {
 	arr := a.clients
 	n := arr.Get("length").ToInteger()
@@ -293,7 +297,7 @@ func (a *App) unlist(o *goja.Object) {
 }
 
 // unlistFromGo is how many of the last clients unlist searches from Go.
-const unlistFromGo = 16
+const unlistFromGo = 128
 
 // Handler returns application[name] when it is a function.
 func (a *App) Handler(name string) (goja.Callable, bool) {

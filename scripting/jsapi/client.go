@@ -23,6 +23,7 @@ type Client struct {
 	Peer any
 
 	bwUp, bwDown float64
+	listed       bool // AddClient put it in application.clients and RemoveClient has not taken it out
 }
 
 func (a *App) installClientClass() error {

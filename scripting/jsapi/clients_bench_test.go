@@ -44,7 +44,8 @@ func TestRemoveClientKeepsOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	var all []*Client
-	for i := range 40 {
+	const n = 200 // more than unlistFromGo: both ways of taking a client out are used
+	for i := range n {
 		c := a.NewClient(nil, ClientProps{ID: fmt.Sprint(i)})
 		a.AddClient(c)
 		all = append(all, c)
@@ -56,15 +57,15 @@ func TestRemoveClientKeepsOrder(t *testing.T) {
 		}
 		return v.String()
 	}
-	a.RemoveClient(all[39]) // last
-	a.RemoveClient(all[30]) // near the end
-	a.RemoveClient(all[0])  // far back
+	a.RemoveClient(all[n-1])  // last
+	a.RemoveClient(all[n-10]) // near the end
+	a.RemoveClient(all[0])    // far back
 	a.RemoveClient(all[12])
-	a.RemoveClient(all[30]) // already gone
+	a.RemoveClient(all[n-10]) // already gone
 	a.RemoveClient(a.NewClient(nil, ClientProps{ID: "stranger"}))
 	want := ""
-	for i := range 39 {
-		if i == 0 || i == 12 || i == 30 {
+	for i := range n - 1 {
+		if i == 0 || i == 12 || i == n-10 {
 			continue
 		}
 		if want != "" {
