@@ -48,6 +48,12 @@ func TestQuietClientThatAnswersPingsStays(t *testing.T) {
 	if el := time.Since(start); el < 3*idle {
 		t.Fatalf("7 pings within %v: pinged more often than every half idle timeout", el)
 	}
+	c.out.mu.Lock()
+	startedWriter := c.out.wake != nil
+	c.out.mu.Unlock()
+	if startedWriter {
+		t.Error("a ping started a writer goroutine: the read goroutine should write it")
+	}
 	c.Close(nil)
 	if err := <-served; err != nil && strings.Contains(err.Error(), "idle timeout") {
 		t.Fatalf("Serve: %v", err)

@@ -84,7 +84,10 @@ func (c *Conn) pingSilent(rs *readState, err error) bool {
 		return false
 	}
 	rs.pinged = true
-	if c.Ping() != nil {
+	c.Cork() // written by Uncork on this goroutine: an idle connection starts no writer for it
+	err = c.Ping()
+	c.Uncork()
+	if err != nil {
 		return false
 	}
 	now := time.Now()
