@@ -228,3 +228,19 @@ func TestDialTimeoutOnSilentServer(t *testing.T) {
 		t.Fatalf("err = %v after %v", err, time.Since(start))
 	}
 }
+
+// TestAnswerBeforeEndWins: an answer delivered just before the connection ended (a rejection
+// and the server's close read together) is what the caller gets, every time.
+func TestAnswerBeforeEndWins(t *testing.T) {
+	t.Parallel()
+	c := &Client{done: make(chan struct{})}
+	close(c.done)
+	for i := range 200 {
+		ch := make(chan answer, 1)
+		ch <- answer{err: &StatusError{}}
+		var se *StatusError
+		if _, err := c.awaitAnswer(ctxT(t), "connect", ch); !errors.As(err, &se) {
+			t.Fatalf("attempt %d: %v, want the answer", i, err)
+		}
+	}
+}

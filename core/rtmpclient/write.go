@@ -110,10 +110,23 @@ func (c *Client) callWith(ctx context.Context, name string, obj any, args ...any
 	if err := c.SendCommand(0, name, txn, obj, args...); err != nil {
 		return nil, err
 	}
+	return c.awaitAnswer(ctx, name, ch)
+}
+
+// awaitAnswer waits for a call's answer. An answer that arrived just before the connection ended
+// (a rejection and the server's close in one write) wins over the end: when both are ready,
+// select picks either, so the answer is looked at again. The read goroutine delivers every
+// answer before it closes done.
+func (c *Client) awaitAnswer(ctx context.Context, name string, ch <-chan answer) (any, error) {
 	select {
 	case a := <-ch:
 		return a.value, a.err
 	case <-c.done:
+		select {
+		case a := <-ch:
+			return a.value, a.err
+		default:
+		}
 		return nil, fmt.Errorf("%s: %w (%v)", name, ErrClosed, c.err)
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%s: %w", name, ctx.Err())
