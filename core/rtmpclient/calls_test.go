@@ -57,7 +57,9 @@ func TestCallsBothWays(t *testing.T) {
 
 func TestProtocolControl(t *testing.T) {
 	t.Parallel()
+	acked := make(chan struct{}, 1) // the client closes only after the server has read its ack
 	url, done := startFake(t, func(s *fakeServer) {
+		defer close(acked)
 		s.acceptConnect()
 		s.send(0, rtmpmsg.TypeWindowAckSize, rtmpmsg.AppendWindowAckSize(nil, 1000))
 		s.send(0, rtmpmsg.TypeUserControl, rtmpmsg.AppendUserControl(nil, rtmpmsg.EventPingRequest, 77))
@@ -73,6 +75,7 @@ func TestProtocolControl(t *testing.T) {
 		if m.h.TypeID != rtmpmsg.TypeAck || binary.BigEndian.Uint32(m.p) < 3000 {
 			s.t.Errorf("want an ack, got %+v %x", m.h, m.p)
 		}
+		acked <- struct{}{}
 		s.waitClose()
 	})
 	c, err := Dial(ctxT(t), url, Options{})
@@ -84,6 +87,7 @@ func TestProtocolControl(t *testing.T) {
 	if err != nil || ev.Kind != EventMedia || len(ev.Payload) != 3000 || ev.StreamID != 1 {
 		t.Fatalf("event %+v, %v", ev.Kind, err)
 	}
+	<-acked // the media event can come before the client has written its ack
 	c.Close()
 	<-done
 }
