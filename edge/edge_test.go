@@ -282,8 +282,15 @@ func TestPlayThroughEdgePullsOnce(t *testing.T) {
 	}
 	// Play.Start reaches a viewer just before its local delivery is attached: wait for all three.
 	waitFor(t, "viewers attached", func() bool { return localViewers(e.srv, "live/_definst_", "cam") == viewers })
+	// One GOP: a keyframe, then inter frames. A viewer whose subscription lands after some of
+	// them (the edge's pull is set up after its local viewer attaches) still gets them all from
+	// the GOP cache; were every frame a keyframe, the cache would hold only the last one.
 	for ts := uint32(40); ts <= 200; ts += 40 {
-		if err := pub.WriteMedia(sid, 9, ts, []byte{0x17, 1, 0, 0, 0, byte(ts)}); err != nil {
+		frameType := byte(0x27)
+		if ts == 40 {
+			frameType = 0x17
+		}
+		if err := pub.WriteMedia(sid, 9, ts, []byte{frameType, 1, 0, 0, 0, byte(ts)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -391,8 +398,15 @@ application.onPublish = function (client, stream) {
 		waitStatus(t, c, "NetStream.Play.Start")
 	}
 	waitFor(t, "edge viewer attached", func() bool { return localViewers(e.srv, "live/_definst_", "cam") == 1 })
+	// One GOP: a keyframe, then inter frames. A viewer whose subscription lands after some of
+	// them (the edge's pull is set up after its local viewer attaches) still gets them all from
+	// the GOP cache; were every frame a keyframe, the cache would hold only the last one.
 	for ts := uint32(40); ts <= 200; ts += 40 {
-		if err := pub.WriteMedia(sid, 9, ts, []byte{0x17, 1, 0, 0, 0, byte(ts)}); err != nil {
+		frameType := byte(0x27)
+		if ts == 40 {
+			frameType = 0x17
+		}
+		if err := pub.WriteMedia(sid, 9, ts, []byte{frameType, 1, 0, 0, 0, byte(ts)}); err != nil {
 			t.Fatal(err)
 		}
 		if ts == 80 { // metadata again once the viewers surely have their first keyframe
