@@ -1,12 +1,14 @@
 package edge
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
+	"github.com/fmsgo/fmsgo/core/trunk"
 )
 
 // localPlay is one NetStream of a client playing from the edge's local hub.
@@ -131,6 +133,13 @@ func (cs *clientSession) startPlay(streamID uint32) {
 	}
 	v := &viewer{conn: cs.conn, streamID: streamID, name: lp.name, budget: 4 << 20}
 	sub, p, err := cs.st.play(cs.srv, cs.key, lp.name, v)
+	if errors.Is(err, live.ErrClosed) || errors.Is(err, trunk.ErrClosed) {
+		// The trunk went down while this play was attaching: the client already has Play.Start,
+		// so it is told what the attached players are, that the stream ended (its session is
+		// being closed with NetConnection.Connect.Closed).
+		v.Notify(live.Event{Kind: live.EventUnpublishNotify})
+		return
+	}
 	if err != nil {
 		_ = cs.conn.SendStatus(streamID, rtmpconn.StatusInfo("error", "NetStream.Play.Failed", err.Error()))
 		return
