@@ -84,8 +84,11 @@ func (cs *clientSession) relay(m trunk.SessionMessage) {
 	case rtmpmsg.TypeCommandAMF0, rtmpmsg.TypeCommandAMF3:
 		if m.StreamID == 0 {
 			// The payload is handed over to the connection's queue: a copy of our own, whatever
-			// the frame's body aliases.
+			// the frame's body aliases. Corked, it is written here, on the session's own
+			// goroutine, instead of waking the connection's writer for each answer.
+			cs.conn.Cork()
 			_ = cs.conn.SendMessage(0, m.Type, 0, append([]byte(nil), m.Payload...))
+			cs.conn.Uncork()
 			return
 		}
 		cs.relayStreamCommand(m)
