@@ -142,20 +142,23 @@ const confirmGap = 20 * time.Millisecond
 
 // sample checks every watch once; false when there are none left (the sampler then sleeps).
 //
-// The allocated-heap measure can run ahead of a collector starved of CPU (a loaded machine,
-// garbage made faster than it is swept), so a watch that looks exceeded is confirmed by forcing a
-// collection and reading again: what the collection leaves is live, and only that interrupts.
-// Between two forced collections only the live measure of the last one decides.
+// Both measures can run ahead of a collector starved of CPU (a loaded machine, garbage made
+// faster than it is swept, or marked live because it was allocated while a cycle marked), so a
+// watch that looks exceeded is confirmed by forcing collections and reading again: what they
+// leave is live, and only that interrupts. Forced collections are at least confirmGap apart;
+// a suspicion in between waits for the next sample.
 func (s *memSampler) sample(buf *memSamples) bool {
 	objects, live, _ := buf.read()
 	if s.suspects(objects, live) {
-		if time.Since(s.lastGC) >= confirmGap {
-			runtime.GC()
-			s.lastGC = time.Now()
-			objects, live, _ = buf.read()
-		} else {
-			objects = 0 // unconfirmed: judge by the live heap alone until the next collection
+		if time.Since(s.lastGC) < confirmGap {
+			return s.watching() // unconfirmed: judged again once a collection may be forced
 		}
+		// Two collections: what a running callback allocates while the first one marks counts
+		// as live for that cycle (a CPU-starved collector marks for long), not for the second.
+		runtime.GC()
+		runtime.GC()
+		s.lastGC = time.Now()
+		objects, live, _ = buf.read()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -165,6 +168,13 @@ func (s *memSampler) sample(buf *memSamples) bool {
 			w.loop.interruptAll(ErrMemoryLimit)
 		}
 	}
+	return len(s.watches) > 0
+}
+
+// watching reports whether any callback is still watched.
+func (s *memSampler) watching() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return len(s.watches) > 0
 }
 
