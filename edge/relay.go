@@ -123,6 +123,10 @@ func (cs *clientSession) relayStreamCommand(m trunk.SessionMessage) {
 	if cmd.Name == "onStatus" {
 		cs.publishStatus(m.StreamID, &cmd)
 	}
+	// Corked: the client gets Play.Start once its viewer is attached to the local hub, so that
+	// everything published after it reaches the client (as on the origin).
+	cs.conn.Cork()
+	defer cs.conn.Uncork()
 	_ = cs.conn.SendCommand(m.StreamID, cmd.Name, cmd.TxnID, cmd.Object, cmd.Args...)
 	if begin {
 		cs.startPlay(m.StreamID)

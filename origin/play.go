@@ -67,11 +67,16 @@ func (s *session) onPlay(streamID uint32, cmd *rtmpmsg.Command) error {
 	if ok, info := s.askApp(func(v func(bool, *amf.Object)) { s.js.Play(ref, v) }); !ok {
 		return s.statusFrom(streamID, info, "NetStream.Play.Failed", "The application refused to play "+name+".", name)
 	}
+	// Corked: Play.Start leaves once the subscription is in the hub, so that a client that has
+	// it gets everything published after it (data messages are not cached for late joiners).
+	s.conn.Cork()
 	if err := s.sendPlayStart(streamID, name, reset); err != nil {
+		s.conn.Uncork()
 		return err
 	}
 	pl := &player{conn: s.conn, streamID: streamID, name: name, budget: s.srv.cfg.Limits.PlayerQueueBytes}
 	sub, err := s.inst.hub.Subscribe(name, pl)
+	s.conn.Uncork()
 	if err != nil {
 		return s.status(streamID, "error", "NetStream.Play.Failed", err.Error(), name)
 	}
