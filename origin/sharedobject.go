@@ -3,7 +3,6 @@ package origin
 import (
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
@@ -15,6 +14,7 @@ import (
 // slow to take them is closed by the connection's outbound limit).
 type soSubscriber struct {
 	conn *rtmpconn.Conn
+	reg  *sharedobject.Registry
 }
 
 var _ sharedobject.Subscriber = (*soSubscriber)(nil)
@@ -25,32 +25,7 @@ func (s *soSubscriber) Send(msg *rtmpmsg.SharedObjectMessage, amf3 bool) {
 	if amf3 {
 		typeID = rtmpmsg.TypeSharedObjectAMF3
 	}
-	_ = s.conn.SendMessage(0, typeID, 0, soEncoded.get(msg, amf3))
-}
-
-// soEncoded remembers the last encoding of each kind: a registry hands one shared message to
-// all its subscribers in turn, so the message is encoded once per fan-out instead of once per
-// subscriber. The bytes are shared by the connections that queue them and never modified. A
-// remembered message is kept alive by the cache, so its address cannot be reused by another.
-var soEncoded soEncodeCache
-
-type soEncodeCache struct {
-	mu   sync.Mutex
-	msg  [2]*rtmpmsg.SharedObjectMessage // by encoding: AMF0, AMF3
-	data [2][]byte
-}
-
-func (c *soEncodeCache) get(msg *rtmpmsg.SharedObjectMessage, amf3 bool) []byte {
-	i := 0
-	if amf3 {
-		i = 1
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.msg[i] != msg {
-		c.msg[i], c.data[i] = msg, rtmpmsg.AppendSharedObject(nil, msg, amf3)
-	}
-	return c.data[i]
+	_ = s.conn.SendMessage(0, typeID, 0, s.reg.Encoded(msg, amf3))
 }
 
 // HandleSharedObject implements rtmpconn.Handler: the message goes straight to the instance's
@@ -69,7 +44,7 @@ func (s *session) HandleSharedObject(_ *rtmpconn.Conn, msg *rtmpmsg.SharedObject
 		return nil
 	}
 	if s.so == nil {
-		s.so = &soSubscriber{conn: s.conn}
+		s.so = &soSubscriber{conn: s.conn, reg: reg}
 	}
 	err := reg.Handle(s.conn.ID(), s.so, amf3, msg)
 	if err == nil {

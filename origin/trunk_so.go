@@ -14,14 +14,15 @@ import (
 // write to the client unchanged. It never blocks: a client whose window is used up cannot be
 // kept in sync any more, so its session is closed, as a direct client over its outbound limit.
 type trunkSOSubscriber struct {
-	ts *trunkSession
+	ts  *trunkSession
+	reg *sharedobject.Registry
 }
 
 var _ sharedobject.Subscriber = (*trunkSOSubscriber)(nil)
 
 // Send implements sharedobject.Subscriber in the encoding the client used (type 16 or 19).
 func (s *trunkSOSubscriber) Send(msg *rtmpmsg.SharedObjectMessage, amf3 bool) {
-	m := trunk.SessionMessage{Type: soType(amf3), Payload: soEncoded.get(msg, amf3)} // SendSession copies it
+	m := trunk.SessionMessage{Type: soType(amf3), Payload: s.reg.Encoded(msg, amf3)} // SendSession copies it
 	ts := s.ts
 	err := ts.p.conn.SendSession(ts.id, m)
 	if errors.Is(err, trunk.ErrUnknownSession) {
@@ -64,7 +65,7 @@ func (ts *trunkSession) handleSharedObject(msg *rtmpmsg.SharedObjectMessage, amf
 		return nil
 	}
 	if ts.so == nil {
-		ts.so = &trunkSOSubscriber{ts: ts}
+		ts.so = &trunkSOSubscriber{ts: ts, reg: reg}
 	}
 	err := reg.Handle(ts.ID(), ts.so, amf3, msg)
 	if err == nil {

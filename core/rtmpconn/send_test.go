@@ -1,7 +1,6 @@
 package rtmpconn
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"github.com/fmsgo/fmsgo/core/chunk"
 	"github.com/fmsgo/fmsgo/core/media"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
-	"github.com/rs/zerolog"
 )
 
 // nopHandler ignores everything a client sends.
@@ -31,38 +29,10 @@ type pair struct {
 	closed chan error
 }
 
+// newPair serves a connection with cfg and shakes hands from the client side.
 func newPair(t testing.TB, cfg Config) *pair {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &pair{client: client, closed: make(chan error, 1)}
-	p.c = New(nc, cfg, nopHandler{closed: p.closed}, zerolog.Nop())
-	go p.c.Serve(context.Background())
-	_ = client.SetDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReader(client)
-	if err := ClientHandshake(struct {
-		io.Reader
-		io.Writer
-	}{br, client}); err != nil {
-		t.Fatal(err)
-	}
-	p.rd = chunk.NewReader(br, chunk.DefaultLimits())
-	t.Cleanup(func() {
-		client.Close()
-		<-p.closed
-	})
-	return p
+	return servePair(t, context.Background(), cfg)
 }
 
 // heldTick is a tick whose goroutine never starts: the test flushes it by hand.

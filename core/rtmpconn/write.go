@@ -2,6 +2,7 @@ package rtmpconn
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/fmsgo/fmsgo/core/chunk"
 	"github.com/fmsgo/fmsgo/core/media"
@@ -49,7 +50,7 @@ type outQueue struct {
 	bytes  int
 	limit  int
 	closed bool
-	wake   chan struct{} // made with the first writer goroutine (most connections never start one)
+	wake   atomic.Pointer[chan struct{}] // made with the first writer goroutine (most connections never start one)
 }
 
 // msgList is a batch of outbound messages. Lists come from a pool shared by every connection and
@@ -99,23 +100,27 @@ func (q *outQueue) pushQuiet(m outMsg, budget int) (ok, overflow bool, queued in
 // wakeWriter signals the writer goroutine, if one was ever started (a new one drains the queue
 // before it waits for a signal).
 func (q *outQueue) wakeWriter() {
-	q.mu.Lock()
-	wake := q.wake
-	q.mu.Unlock()
-	select {
-	case wake <- struct{}{}:
-	default:
+	if wake := q.wake.Load(); wake != nil {
+		select {
+		case *wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// wakeChan returns the writer's wake-up channel, making it on first use.
+// wakeChan returns the writer's wake-up channel, making it on first use (under the queue's lock:
+// two first writers must not make two).
 func (q *outQueue) wakeChan() chan struct{} {
+	if wake := q.wake.Load(); wake != nil {
+		return *wake
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.wake == nil {
-		q.wake = make(chan struct{}, 1)
+	if q.wake.Load() == nil {
+		ch := make(chan struct{}, 1)
+		q.wake.Store(&ch)
 	}
-	return q.wake
+	return *q.wake.Load()
 }
 
 // take hands over everything queued (nil when nothing is); the queue starts a new list with the
@@ -135,15 +140,11 @@ func (q *outQueue) close() {
 	l := q.list
 	q.list = nil
 	q.bytes = 0
-	wake := q.wake // read under the lock: wakeChan may be making it
 	q.mu.Unlock()
 	if l != nil {
 		putList(l)
 	}
-	select {
-	case wake <- struct{}{}:
-	default:
-	}
+	q.wakeWriter()
 }
 
 func releaseAll(items []outMsg) {
@@ -230,10 +231,16 @@ func (c *Conn) send(m outMsg) error {
 
 // Cork holds the writer back while a caller queues several messages that belong together (the
 // connect answer: window, bandwidth, stream begin, chunk size, _result, onBWDone), so that they
-// leave in one write instead of one each. Every Cork needs its Uncork.
+// leave in one write instead of one each, or until something they announce is true (Play.Start
+// once the player is subscribed). Corks nest, and may be released by another goroutine than the
+// one that took them (the origin's Accept corks on the app's loop, the reader uncorks). Every
+// Cork needs its Uncork.
 func (c *Conn) Cork() { c.corked.Add(1) }
 
-// Uncork releases Cork and writes what was queued meanwhile.
+// Uncork releases Cork; the last one writes what was queued meanwhile from the calling
+// goroutine when the socket takes it at once (so Cork+send+Uncork is also how a goroutine that
+// owns a conversation, such as an edge session or the idle ping, writes without waking the
+// connection's writer goroutine).
 func (c *Conn) Uncork() {
 	if c.corked.Add(-1) == 0 {
 		c.writeSoon()

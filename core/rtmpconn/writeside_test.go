@@ -19,7 +19,7 @@ import (
 )
 
 // servePair is newPair with the parent context of Serve chosen by the test.
-func servePair(t *testing.T, ctx context.Context, cfg Config) *pair {
+func servePair(t testing.TB, ctx context.Context, cfg Config) *pair {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -56,7 +56,7 @@ func (p *pair) heldWriteState() (list, batch, scratch, wake bool) {
 	defer p.c.ws.mu.Unlock()
 	p.c.out.mu.Lock()
 	defer p.c.out.mu.Unlock()
-	return p.c.out.list != nil, p.c.ws.batch != nil, p.c.ws.sc != nil, p.c.out.wake != nil
+	return p.c.out.list != nil, p.c.ws.batch != nil, p.c.ws.sc != nil, p.c.out.wake.Load() != nil
 }
 
 // TestConnectAnswerNeedsNoWriter: the corked connect answer is written by the caller in one
@@ -89,6 +89,35 @@ func TestConnectAnswerNeedsNoWriter(t *testing.T) {
 	list, batch, scratch, wake := p.heldWriteState()
 	if list || batch || scratch || wake {
 		t.Fatalf("idle connection holds list=%v batch=%v scratch=%v wake=%v", list, batch, scratch, wake)
+	}
+}
+
+// TestCorkAcrossGoroutines: as the origin answers connect — the app's loop corks and queues the
+// answer, the reader adds onBWDone and uncorks — both leave in one write, from the uncorking
+// goroutine, and no writer goroutine is started.
+func TestCorkAcrossGoroutines(t *testing.T) {
+	t.Parallel()
+	p := newPair(t, Config{})
+	before := p.writes()
+	queued := make(chan struct{})
+	go func() { // the app's loop
+		p.c.Cork()
+		_ = p.c.SendConnectAccept(1, StatusInfo("status", "NetConnection.Connect.Success", "ok"))
+		close(queued)
+	}()
+	<-queued
+	if err := p.c.SendCommand(0, "onBWDone", 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.writes() - before; got != 0 {
+		t.Fatalf("%d writes before the reader uncorked", got)
+	}
+	p.c.Uncork()
+	if got := p.writes() - before; got != 1 {
+		t.Fatalf("answer and onBWDone took %d writes, want 1", got)
+	}
+	if _, _, _, wake := p.heldWriteState(); wake {
+		t.Fatal("a writer goroutine was started")
 	}
 }
 

@@ -42,7 +42,8 @@ func DefaultLimits() Limits {
 }
 
 // Subscriber is a client's side of a subscription. Send must not block (queue the message or
-// drop the client): it is called with the registry's lock held so that every subscriber sees
+// drop the client): it is called with the registry's lock held (but for a Use refused before the
+// object is looked up) so that every subscriber sees
 // updates in the same order. msg and its event bodies are shared by many subscribers and must
 // not be modified; amf3 says whether to write it as type 16 (true) or 19. Subscribers are map
 // keys: use pointer types.
@@ -100,6 +101,29 @@ type Registry struct {
 	// afterAutoFlush lets tests await the debounced flush.
 	afterAutoFlush func(error)
 	closed         bool
+	encMu          sync.Mutex    // guards encoded (a refusal's Send comes before mu is taken)
+	encoded        [2]encodedMsg // by encoding (AMF0, AMF3): see Encoded
+}
+
+// encodedMsg is a message and its wire encoding.
+type encodedMsg struct {
+	msg  *rtmpmsg.SharedObjectMessage
+	data []byte
+}
+
+// Encoded returns msg's wire encoding (rtmpmsg.AppendSharedObject) for a subscriber's Send. The
+// registry hands one message to all subscribers of an update in turn, so it is encoded once per
+// update and encoding instead of once per subscriber. Its lock is the registry's own and is
+// uncontended (the subscribers of an update are sent to in turn). The bytes are shared and must
+// not be modified.
+func (r *Registry) Encoded(msg *rtmpmsg.SharedObjectMessage, amf3 bool) []byte {
+	r.encMu.Lock()
+	defer r.encMu.Unlock()
+	e := &r.encoded[encIndex(amf3)]
+	if e.msg != msg { // the cached message is kept alive, so another cannot have its address
+		e.msg, e.data = msg, rtmpmsg.AppendSharedObject(nil, msg, amf3)
+	}
+	return e.data
 }
 
 // New returns an empty registry.

@@ -8,17 +8,25 @@ import (
 	"github.com/rs/zerolog"
 )
 
+// newContainedApp is the FMS object model in a fresh runtime with containment installed, as an
+// instance runs it.
+func newContainedApp(t testing.TB) *App {
+	t.Helper()
+	rt := goja.New()
+	if err := InstallContainment(rt, 0); err != nil {
+		t.Fatal(err)
+	}
+	a, err := NewApp(rt, AppOptions{Name: "t/_definst_", Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 // BenchmarkAddRemoveClient: the script-side cost of a client arriving and leaving
 // (application.clients kept in order) with 100 other clients connected, in a contained runtime.
 func BenchmarkAddRemoveClient(b *testing.B) {
-	rt := goja.New()
-	if err := InstallContainment(rt, 0); err != nil {
-		b.Fatal(err)
-	}
-	a, err := NewApp(rt, AppOptions{Name: "bench/_definst_", Log: zerolog.Nop()})
-	if err != nil {
-		b.Fatal(err)
-	}
+	a := newContainedApp(b)
 	for range 100 {
 		a.AddClient(a.NewClient(nil, ClientProps{}))
 	}
@@ -35,14 +43,8 @@ func BenchmarkAddRemoveClient(b *testing.B) {
 // not in the list changes nothing.
 func TestRemoveClientKeepsOrder(t *testing.T) {
 	t.Parallel()
-	rt := goja.New()
-	if err := InstallContainment(rt, 0); err != nil {
-		t.Fatal(err)
-	}
-	a, err := NewApp(rt, AppOptions{Name: "t/_definst_", Log: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := newContainedApp(t)
+	rt := a.RT
 	var all []*Client
 	const n = 200 // more than unlistFromGo: both ways of taking a client out are used
 	for i := range n {
