@@ -78,6 +78,9 @@ type Server struct {
 	edges     trunkEdges    // connected edges, for per-edge metrics
 	admin     *admin.Server // -http; nil when off
 	started   bool
+	// engineDone is closed when the app engine has unloaded every instance (and so flushed
+	// their persistent shared objects) after ctx ended; Shutdown waits for it.
+	engineDone chan struct{}
 }
 
 // New checks the configuration and prepares the server; nothing listens until Start.
@@ -120,7 +123,9 @@ func (s *Server) Start(ctx context.Context) error {
 		return errors.New("origin: already started")
 	}
 	s.started = true
+	s.engineDone = make(chan struct{})
 	go func() {
+		defer close(s.engineDone)
 		if err := s.engine.Run(ctx); err != nil {
 			s.log.Error().Err(err).Msg("app engine stopped")
 		}
@@ -190,6 +195,27 @@ func (s *Server) Shutdown() {
 		tr.Wait()
 	}
 	s.apps.closeAll()
+	s.waitEngine()
+}
+
+// engineStopWait bounds Shutdown's wait for the engine; the engine itself gives each instance's
+// loop 5 s before stopping it.
+const engineStopWait = 10 * time.Second
+
+// waitEngine waits, bounded, for the engine to unload its instances, so that nothing writes
+// under -data after Shutdown returns (the engine stops once Start's ctx is cancelled).
+func (s *Server) waitEngine() {
+	s.mu.Lock()
+	done := s.engineDone
+	s.mu.Unlock()
+	if done == nil {
+		return
+	}
+	select {
+	case <-done:
+	case <-time.After(engineStopWait):
+		s.log.Warn().Dur("waited", engineStopWait).Msg("app engine still unloading instances at shutdown")
+	}
 }
 
 func (s *Server) serveRTMP(ctx context.Context, nc net.Conn) {
