@@ -6,6 +6,7 @@ import (
 
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/live"
+	"github.com/fmsgo/fmsgo/core/logging"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
 	"github.com/fmsgo/fmsgo/scripting"
@@ -134,7 +135,8 @@ func (s *session) onPublish(streamID uint32, cmd *rtmpmsg.Command) error {
 		return s.status(streamID, "error", "NetStream.Publish.Failed", err.Error(), name)
 	}
 	ns.pub, ns.pubName, ns.pubQuery = pub, name, query
-	s.conn.Log().Info().Str("stream", name).Str("query", query).Str("type", argString(cmd.Args, 1)).Msg("publish")
+	s.conn.Log().Info().Str("stream", name).Str("query", logging.RedactQuery(query)).Str("type", argString(cmd.Args, 1)).Msg("publish")
+	s.conn.Log().Debug().Str("stream", name).Str("query", query).Msg("publish query")
 	if err := s.conn.SendUserControl(rtmpmsg.EventStreamBegin, streamID); err != nil {
 		return err
 	}

@@ -107,13 +107,15 @@ func (inst *instance) failPromises(why string) {
 }
 
 // Publish asks onPublish whether the client may publish st; verdict is called exactly once.
+// A stream outside the client's writeAccess is refused before onPublish runs.
 func (c *Client) Publish(st StreamRef, verdict func(ok bool, info *amf.Object)) {
-	c.streamEvent("onPublish", "NetStream.Publish.BadName", st, verdict)
+	c.streamEvent(streamAsk{"onPublish", "NetStream.Publish.BadName", true}, st, verdict)
 }
 
 // Play asks onPlay (ext) whether the client may play st; verdict is called exactly once.
+// A stream outside the client's readAccess is refused before onPlay runs.
 func (c *Client) Play(st StreamRef, verdict func(ok bool, info *amf.Object)) {
-	c.streamEvent("onPlay", "NetStream.Play.Failed", st, verdict)
+	c.streamEvent(streamAsk{"onPlay", "NetStream.Play.Failed", false}, st, verdict)
 }
 
 // Unpublish tells onUnpublish that the client stopped publishing st.
@@ -133,24 +135,41 @@ func (c *Client) Unpublish(st StreamRef) {
 	})
 }
 
-func (c *Client) streamEvent(handler, failCode string, st StreamRef, verdict func(bool, *amf.Object)) {
+// streamAsk says which verdict is asked: the handler, its refusal code, and whether it writes
+// (publish: writeAccess) or reads (play: readAccess).
+type streamAsk struct {
+	handler, failCode string
+	write             bool
+}
+
+func (c *Client) streamEvent(ask streamAsk, st StreamRef, verdict func(bool, *amf.Object)) {
 	inst := c.inst
 	err := inst.loop.Post(func(*goja.Runtime) error {
-		ok, info, err := inst.streamVerdict(c, handler, failCode, st)
+		ok, info, err := inst.streamVerdict(c, ask, st)
 		verdict(ok, info)
 		return err
 	})
 	if err != nil {
-		verdict(false, status("error", failCode, "application not running"))
+		verdict(false, status("error", ask.failCode, "application not running"))
 	}
 }
 
 // streamVerdict runs onPublish / onPlay: false (or a returned object) rejects, a throw rejects
-// with the thrown object as info when it is a plain object.
-func (inst *instance) streamVerdict(c *Client, handler, failCode string, st StreamRef) (bool, *amf.Object, error) {
+// with the thrown object as info when it is a plain object. It is the one place where direct
+// and edge sessions get their publish and play verdicts, so the access lists are checked here,
+// on the loop, after whatever onConnect or an earlier call assigned to them.
+func (inst *instance) streamVerdict(c *Client, ask streamAsk, st StreamRef) (bool, *amf.Object, error) {
+	handler, failCode := ask.handler, ask.failCode
 	g := inst.gen
 	if g == nil || c.state != stateAccepted {
 		return false, status("error", failCode, "connection not accepted"), nil
+	}
+	if !c.mayAccess(st.Name, ask.write) {
+		list := "readAccess"
+		if ask.write {
+			list = "writeAccess"
+		}
+		return false, status("error", failCode, "no access to stream "+st.Name+": not in the client's "+list), nil
 	}
 	jc := g.objIn(c)
 	stream := g.app.Stream(jc, st.Name, st.Query)

@@ -1,7 +1,6 @@
 package scripting
 
 import (
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -140,39 +139,7 @@ func (a *soAccess) allowed(clientID, path string, write bool) bool {
 	if !ok {
 		return false
 	}
-	c := v.(*Client)
-	list := c.readAccess.Load()
-	if write {
-		list = c.writeAccess.Load()
-	}
-	if list == nil {
-		return true // never set: FMS's default "/"
-	}
-	return accessAllows(*list, path)
-}
-
-// accessAllows reports whether path is under one of list's ";"-separated prefixes. A prefix
-// matches whole path segments ("/" or "" is everything; "room" matches "room" and "room/a", not
-// "roomy"); leading slashes are ignored on both sides.
-func accessAllows(list, path string) bool {
-	path = strings.TrimLeft(path, "/")
-	for p := range strings.SplitSeq(list, ";") {
-		p = strings.TrimSpace(p)
-		if p == "" {
-			continue
-		}
-		p = strings.Trim(p, "/")
-		if p == "" || path == p || strings.HasPrefix(path, p+"/") {
-			return true
-		}
-	}
-	return false
-}
-
-// accessLists are a client's readAccess and writeAccess, shared by every generation's object of
-// that client.
-type accessLists struct {
-	readAccess, writeAccess atomic.Pointer[string]
+	return v.(*Client).mayAccess(path, write)
 }
 
 // defineAccess makes readAccess and writeAccess of a client's script object accessors over the

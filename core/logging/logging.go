@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -44,4 +45,25 @@ func New(opt Options) (zerolog.Logger, error) {
 	zerolog.SetGlobalLevel(lvl)
 	zerolog.TimeFieldFormat = time.RFC3339Nano
 	return zerolog.New(out).With().Timestamp().Logger(), nil
+}
+
+// RedactQuery keeps the parameter names of a URL query and hides their values ("key=s3cret&x"
+// → "key=***&x"): stream keys and tokens travel in queries and must not reach info-level logs,
+// while the names still tell an operator what the client sent.
+func RedactQuery(q string) string {
+	if q == "" {
+		return ""
+	}
+	var b strings.Builder
+	for i, part := range strings.Split(q, "&") {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		name, _, hasValue := strings.Cut(part, "=")
+		b.WriteString(name)
+		if hasValue {
+			b.WriteString("=***")
+		}
+	}
+	return b.String()
 }
