@@ -4,7 +4,7 @@ BIN       := bin
 PKGS      := ./...
 FUZZTIME  ?= 60s
 
-.PHONY: help build run test bench fuzz vet clean
+.PHONY: help build run test bench flood fuzz vet clean
 
 ## help: list the targets
 help:
@@ -28,6 +28,11 @@ test:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 	$(GO) run ./samples/bench
+	$(GO) run ./samples/flood
+
+## flood: the abuse run alone: one address floods an origin while another connects and calls
+flood:
+	$(GO) run ./samples/flood
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 60s)
 fuzz:
