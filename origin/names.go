@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+
+	"github.com/fmsgo/fmsgo/scripting"
 )
 
 // DefaultInstance is the instance a client gets when its URL names only the app (FMS).
@@ -24,7 +26,8 @@ var errInvalidApp = errors.New("invalid application name")
 
 // ParseConnectTarget reads the app field of connect (e.g. "live", "live/room1",
 // "live?authmod=adobe&user=x", "live/room1?key=k"), falling back to tcUrl's path when the app
-// field is empty. The first segment is the app, the rest the instance.
+// field is empty. The first segment is the app, the rest the instance; "APP/INSTANCE" is at most
+// scripting.MaxNameLen bytes.
 func ParseConnectTarget(appField, tcURL string) (Target, error) {
 	path := appField
 	if strings.TrimSpace(path) == "" && tcURL != "" {
@@ -41,7 +44,7 @@ func ParseConnectTarget(appField, tcURL string) (Target, error) {
 	if inst == "" {
 		inst = DefaultInstance
 	}
-	if !validSegment(app) || !validInstance(inst) {
+	if len(app)+1+len(inst) > scripting.MaxNameLen || !validSegment(app) || !validInstance(inst) {
 		return Target{}, errInvalidApp
 	}
 	return Target{App: app, Instance: inst, Query: query}, nil

@@ -47,10 +47,17 @@ type Limits struct {
 	// MediaFlushInterval is how long a player's live media may wait so that several messages
 	// leave in one write ("40ms" when empty; negative: a write per publisher read);
 	// MaxMediaFlushInterval is how long for a player that announces a long buffer ("200ms").
-	MediaFlushInterval    time.Duration   `toml:"media_flush_interval"`
-	MaxMediaFlushInterval time.Duration   `toml:"max_media_flush_interval"`
-	Conn                  rtmpconn.Config `toml:"-"`
-	Live                  live.Config     `toml:"-"`
+	MediaFlushInterval    time.Duration `toml:"media_flush_interval"`
+	MaxMediaFlushInterval time.Duration `toml:"max_media_flush_interval"`
+	// App instances (scripting.InstanceLimits; 0 = its default, negative = no limit): how many
+	// run in all, per app without app.json maxInstances, and how many new ones one client address
+	// may start per second (token bucket of instance_create_burst).
+	MaxInstances        int             `toml:"max_instances"`
+	MaxInstancesPerApp  int             `toml:"max_instances_per_app"`
+	InstanceCreateRate  float64         `toml:"instance_create_rate"`
+	InstanceCreateBurst int             `toml:"instance_create_burst"`
+	Conn                rtmpconn.Config `toml:"-"`
+	Live                live.Config     `toml:"-"`
 }
 
 // DefaultConfig returns the defaults of DESIGN.md's flags.
@@ -105,7 +112,9 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: log}
 	s.apps = newAppRegistry(cfg.Apps, cfg.Limits.Live, log)
-	eng, err := scripting.NewEngine(scripting.EngineConfig{AppsDir: cfg.Apps, ScriptLibDir: cfg.ScriptLib, DataDir: cfg.Data}, log)
+	eng, err := scripting.NewEngine(scripting.EngineConfig{AppsDir: cfg.Apps, ScriptLibDir: cfg.ScriptLib, DataDir: cfg.Data,
+		Instances: scripting.InstanceLimits{Max: cfg.Limits.MaxInstances, MaxPerApp: cfg.Limits.MaxInstancesPerApp,
+			CreateRate: cfg.Limits.InstanceCreateRate, CreateBurst: cfg.Limits.InstanceCreateBurst}}, log)
 	if err != nil {
 		return nil, fmt.Errorf("origin: %w", err)
 	}

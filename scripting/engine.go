@@ -24,6 +24,7 @@ type EngineConfig struct {
 	AppsDir      string // apps/NAME/ folders
 	ScriptLibDir string // FMS server script library for load() ("" = none)
 	DataDir      string // persistent state
+	Instances    InstanceLimits
 }
 
 // Engine runs the apps of one apps folder: it starts an instance on its first connection,
@@ -36,8 +37,10 @@ type Engine struct {
 	watcher  *Watcher
 	hostname string
 
-	mu        sync.Mutex // guards instances (lookups and the start/unload hand-over only)
+	mu        sync.Mutex // guards instances, perApp and creations (lookups and the start/unload hand-over only)
 	instances map[string]*instance
+	perApp    map[string]int // loaded instances per app name
+	creations buckets        // per-address instance creation rate
 	closed    bool
 
 	// afterReload, if set (tests), is called once per reload attempt of each instance, on its loop.
@@ -61,8 +64,10 @@ func NewEngine(cfg EngineConfig, log zerolog.Logger) (*Engine, error) {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	host, _ := os.Hostname()
+	cfg.Instances.setDefaults()
 	return &Engine{cfg: cfg, log: log.With().Str("component", "scripting").Logger(), cache: NewProgramCache(),
-		watcher: w, hostname: host, instances: map[string]*instance{}}, nil
+		watcher: w, hostname: host, instances: map[string]*instance{}, perApp: map[string]int{},
+		creations: newBuckets(cfg.Instances.CreateRate, cfg.Instances.CreateBurst)}, nil
 }
 
 // Run handles file changes (reloads, removed apps) until ctx ends, then unloads every instance
@@ -151,7 +156,9 @@ func (e *Engine) AppExists(name string) bool {
 
 // Connect asks the app instance (started on first use; onAppStart) whether s may connect. The
 // verdict is delivered later through s.Accept / s.Reject (pending connections included). The
-// returned *Client is the origin's handle for that connection's later events.
+// returned *Client is the origin's handle for that connection's later events. Starting a new
+// instance may be refused (an error wrapping ErrRefused): see InstanceLimits and the app's
+// maxInstances and instancePattern.
 func (e *Engine) Connect(app, instName string, s Session) (*Client, error) {
 	if !e.AppExists(app) {
 		return nil, fmt.Errorf("connect %s: %w", app, ErrNoApp)
@@ -160,7 +167,7 @@ func (e *Engine) Connect(app, instName string, s Session) (*Client, error) {
 		instName = "_definst_"
 	}
 	for attempt := 0; attempt < 3; attempt++ {
-		inst, err := e.acquire(app, instName)
+		inst, err := e.acquire(app, instName, s.Info().IP)
 		if err != nil {
 			return nil, err
 		}
@@ -173,9 +180,9 @@ func (e *Engine) Connect(app, instName string, s Session) (*Client, error) {
 	return nil, fmt.Errorf("connect %s/%s: instance not accepting connections", app, instName)
 }
 
-// acquire returns the running instance app/instName, starting it if needed, and counts a
-// connection on its way to it so that an idle unload does not race with it.
-func (e *Engine) acquire(app, instName string) (*instance, error) {
+// acquire returns the running instance app/instName, starting it if admit lets the client at ip
+// do so, and counts a connection on its way to it so that an idle unload does not race with it.
+func (e *Engine) acquire(app, instName, ip string) (*instance, error) {
 	key := app + "/" + instName
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -184,11 +191,16 @@ func (e *Engine) acquire(app, instName string) (*instance, error) {
 	}
 	inst := e.instances[key]
 	if inst == nil {
-		var err error
-		if inst, err = e.startInstance(app, instName); err != nil {
+		a, err := e.loadApp(app)
+		if err != nil {
 			return nil, err
 		}
+		if err := e.admit(a, instName, ip); err != nil {
+			return nil, err
+		}
+		inst = e.startInstance(a, instName)
 		e.instances[key] = inst
+		e.perApp[app]++
 	}
 	inst.refs++
 	return inst, nil
@@ -209,8 +221,22 @@ func (e *Engine) forget(inst *instance, force bool) bool {
 	}
 	if e.instances[inst.name] == inst {
 		delete(e.instances, inst.name)
+		if e.perApp[inst.appName]--; e.perApp[inst.appName] <= 0 {
+			delete(e.perApp, inst.appName)
+		}
 	}
 	return true
+}
+
+// Instances reports how many instances are loaded, of app or of every app when app is "" (stats
+// and tests). An instance being unloaded no longer counts.
+func (e *Engine) Instances(app string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if app == "" {
+		return len(e.instances)
+	}
+	return e.perApp[app]
 }
 
 // loadApp reads an app folder; a bad app.json is logged and the defaults are used.

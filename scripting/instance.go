@@ -41,6 +41,9 @@ type instance struct {
 	rpcs     map[*pendingRPC]struct{}
 	idleSeq  int
 	unloaded bool
+	// served is set once a client has been accepted: an instance that never served anyone is
+	// unloaded as soon as its last connect is over instead of after idleUnloadSeconds.
+	served   bool
 	connects uint64
 	leaves   uint64
 }
@@ -67,11 +70,8 @@ type pendingRPC struct {
 
 // startInstance makes the instance and queues its start (code top level, then onAppStart). Called
 // with e.mu held; it does not block.
-func (e *Engine) startInstance(appName, instName string) (*instance, error) {
-	app, err := e.loadApp(appName)
-	if err != nil {
-		return nil, err
-	}
+func (e *Engine) startInstance(app *App, instName string) *instance {
+	appName := app.Name
 	inst := &instance{e: e, appName: appName, name: appName + "/" + instName, app: app,
 		rpcs: map[*pendingRPC]struct{}{}}
 	inst.log = e.log.With().Str("app", appName).Str("instance", instName).Logger()
@@ -90,7 +90,7 @@ func (e *Engine) startInstance(appName, instName string) (*instance, error) {
 	// Start-up (top level, onAppStart) gets the reload budget: a slow first run is not runaway code.
 	_ = inst.loop.PostBudget(func(*goja.Runtime) error { inst.start(); return nil }, ReloadBudget)
 	inst.log.Info().Msg("instance starting")
-	return inst, nil
+	return inst
 }
 
 // post queues fn on the loop without blocking the caller; when the queue is full, a goroutine
@@ -205,7 +205,9 @@ func (inst *instance) closeAll(why string) {
 	inst.clients = nil
 }
 
-// checkIdle arms the idle unload once no client is left.
+// checkIdle arms the idle unload once no client is left: after idleUnloadSeconds, or as the next
+// job (after onConnectReject) when the instance never accepted a client, so that rejected
+// connects leave nothing behind.
 func (inst *instance) checkIdle() {
 	if len(inst.clients) > 0 || inst.unloaded {
 		return
@@ -227,6 +229,10 @@ func (inst *instance) checkIdle() {
 		inst.unload("Application.Shutdown", "idle")
 	}
 	d := inst.app.Config.IdleUnload()
+	if !inst.served {
+		inst.post(idle)
+		return
+	}
 	if d <= 0 {
 		idle()
 		return

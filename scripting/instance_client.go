@@ -148,6 +148,7 @@ func (inst *instance) decide(c *Client, d jsapi.Decision) {
 	switch d.Kind {
 	case jsapi.Accept:
 		c.state = stateAccepted
+		inst.served = true
 		c.stopTimer()
 		g := inst.gen
 		jc := g.objIn(c)

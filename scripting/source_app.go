@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -33,6 +34,17 @@ type AppConfig struct {
 	PendingConnectTimeoutMs int                `json:"pendingConnectTimeoutMs"`
 	SendBWDone              bool               `json:"sendBWDone"`
 	SharedObjects           SharedObjectLimits `json:"sharedObjects"`
+	// MaxInstances caps the app's loaded instances (0: the server's default, InstanceLimits).
+	MaxInstances int `json:"maxInstances"`
+	// InstancePattern, if set, is a regular expression the whole instance name must match for a
+	// connect to start that instance ("_definst_" included); instanceRE is it compiled.
+	InstancePattern string `json:"instancePattern"`
+	instanceRE      *regexp.Regexp
+}
+
+// InstanceAllowed reports whether instancePattern lets name be started.
+func (c AppConfig) InstanceAllowed(name string) bool {
+	return c.instanceRE == nil || c.instanceRE.MatchString(name)
 }
 
 // DefaultAppConfig returns the limits an app without app.json gets (APP-API.md).
@@ -83,10 +95,17 @@ func ParseAppConfig(name string, b []byte) (AppConfig, error) {
 	if string(cfg.Config) == "null" {
 		cfg.Config = nil
 	}
-	if cfg.HandlerTimeoutMs <= 0 || cfg.MemoryLimitMB <= 0 || cfg.MaxClients < 0 || cfg.IdleUnloadSeconds < 0 ||
+	if cfg.InstancePattern != "" {
+		re, err := regexp.Compile(`^(?:` + cfg.InstancePattern + `)$`)
+		if err != nil {
+			return DefaultAppConfig(), fmt.Errorf("%s: instancePattern: %w", name, err)
+		}
+		cfg.instanceRE = re
+	}
+	if cfg.HandlerTimeoutMs <= 0 || cfg.MemoryLimitMB <= 0 || cfg.MaxClients < 0 || cfg.IdleUnloadSeconds < 0 || cfg.MaxInstances < 0 ||
 		cfg.PendingConnectTimeoutMs <= 0 || cfg.SharedObjects.MaxSlots < 0 || cfg.SharedObjects.MaxBytes < 0 ||
 		cfg.SharedObjects.MaxObjects < 0 {
-		return DefaultAppConfig(), fmt.Errorf("%s: limits must be positive (maxClients and idleUnloadSeconds may be 0)", name)
+		return DefaultAppConfig(), fmt.Errorf("%s: limits must be positive (maxClients, maxInstances and idleUnloadSeconds may be 0)", name)
 	}
 	return cfg, nil
 }
@@ -96,6 +115,7 @@ func ParseAppConfig(name string, b []byte) (AppConfig, error) {
 var appKeys = map[string]bool{
 	"config": true, "handlerTimeoutMs": true, "memoryLimitMB": true, "maxClients": true,
 	"idleUnloadSeconds": true, "pendingConnectTimeoutMs": true, "sendBWDone": true, "sharedObjects": true,
+	"maxInstances": true, "instancePattern": true,
 }
 
 var sharedObjectKeys = map[string]bool{"maxSlots": true, "maxBytes": true, "maxObjects": true}

@@ -1,0 +1,151 @@
+package scripting
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"time"
+)
+
+// ErrRefused is wrapped by the Connect errors that refuse to start a new instance (instance caps,
+// the app's instancePattern, the per-address creation rate). Its text is meant for the client:
+// the origin answers NetConnection.Connect.Rejected with it as the description, directly and
+// through an edge.
+var ErrRefused = errors.New("connect refused")
+
+// Defaults of InstanceLimits' zero fields. One instance costs about 0.6 MiB (its goja runtime
+// and loop goroutine) before its script keeps anything, so 1,000 instances are ~600 MiB of bare
+// runtimes, what a modest origin can hold; 100 per app keeps one app (or one client spraying one
+// app's instance names) to a tenth of that. 10 new instances a second per address, with a burst
+// of 20, is far beyond what one viewer or one encoder needs (a room switch is one instance), and
+// keeps one address from filling the caps in less than ten seconds.
+const (
+	DefaultMaxInstances        = 1000
+	DefaultMaxInstancesPerApp  = 100
+	DefaultInstanceCreateRate  = 10.0
+	DefaultInstanceCreateBurst = 20
+	// MaxNameLen caps "APP/INSTANCE" (the origin checks it when it parses a connect).
+	MaxNameLen = 255
+)
+
+// InstanceLimits bound how many app instances the engine runs and how fast one client address
+// may make new ones. Zero fields take the defaults above; a negative Max or MaxPerApp, or a
+// negative CreateRate, means no limit.
+type InstanceLimits struct {
+	Max         int     // process-wide
+	MaxPerApp   int     // for apps whose app.json does not say maxInstances
+	CreateRate  float64 // new instances per second per client address (token bucket refill)
+	CreateBurst int     // bucket size
+}
+
+func (l *InstanceLimits) setDefaults() {
+	if l.Max == 0 {
+		l.Max = DefaultMaxInstances
+	}
+	if l.MaxPerApp == 0 {
+		l.MaxPerApp = DefaultMaxInstancesPerApp
+	}
+	if l.CreateRate == 0 {
+		l.CreateRate = DefaultInstanceCreateRate
+	}
+	if l.CreateBurst <= 0 {
+		l.CreateBurst = DefaultInstanceCreateBurst
+	}
+}
+
+// admit decides whether a client at ip may start the new instance app/instName; nil means yes,
+// and then one creation token of ip has been spent. Called with e.mu held.
+func (e *Engine) admit(app *App, instName, ip string) error {
+	cfg := app.Config
+	if !cfg.InstanceAllowed(instName) {
+		return fmt.Errorf("%w: instance name %q is not allowed by application %s", ErrRefused, instName, app.Name)
+	}
+	lim := e.cfg.Instances
+	if lim.Max > 0 && len(e.instances) >= lim.Max {
+		return fmt.Errorf("%w: the server runs its maximum of %d application instances", ErrRefused, lim.Max)
+	}
+	perApp := lim.MaxPerApp
+	if cfg.MaxInstances > 0 {
+		perApp = cfg.MaxInstances
+	}
+	if perApp > 0 && e.perApp[app.Name] >= perApp {
+		return fmt.Errorf("%w: application %s runs its maximum of %d instances", ErrRefused, app.Name, perApp)
+	}
+	if lim.CreateRate > 0 && !e.creations.take(addrKey(ip), time.Now()) {
+		return fmt.Errorf("%w: too many new instances from this address; try again later", ErrRefused)
+	}
+	return nil
+}
+
+// addrKey groups client addresses for the creation rate: an IPv4 address alone, an IPv6 address
+// by its /64 (one host usually owns a whole /64).
+func addrKey(ip string) string {
+	p := net.ParseIP(ip)
+	if p == nil || p.To4() != nil {
+		return ip
+	}
+	return p.Mask(net.CIDRMask(64, 128)).String() + "/64"
+}
+
+// maxBuckets bounds the per-address creation state. Past it, buckets that have refilled are
+// dropped (a full bucket is what a new address gets anyway); if none has, new addresses share one
+// overflow bucket, so that many addresses together still cannot create faster than one.
+const maxBuckets = 4096
+
+// bucket is one address's creation tokens at the time of its last update.
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+// buckets is the per-address token buckets of instance creation; guarded by Engine.mu.
+type buckets struct {
+	rate  float64
+	burst float64
+	m     map[string]*bucket
+	over  bucket // shared by the addresses that found the table full
+}
+
+func newBuckets(rate float64, burst int) buckets {
+	return buckets{rate: rate, burst: float64(burst), m: map[string]*bucket{},
+		over: bucket{tokens: float64(burst)}}
+}
+
+// take spends one token of key at now; false when its bucket is empty.
+func (b *buckets) take(key string, now time.Time) bool {
+	bk := b.m[key]
+	if bk == nil {
+		if len(b.m) >= maxBuckets {
+			b.prune(now)
+		}
+		if len(b.m) >= maxBuckets {
+			bk = &b.over
+		} else {
+			bk = &bucket{tokens: b.burst, at: now}
+			b.m[key] = bk
+		}
+	}
+	b.refill(bk, now)
+	if bk.tokens < 1 {
+		return false
+	}
+	bk.tokens--
+	return true
+}
+
+func (b *buckets) refill(bk *bucket, now time.Time) {
+	if !bk.at.IsZero() {
+		bk.tokens = min(b.burst, bk.tokens+now.Sub(bk.at).Seconds()*b.rate)
+	}
+	bk.at = now
+}
+
+// prune drops the buckets that are full again.
+func (b *buckets) prune(now time.Time) {
+	for k, bk := range b.m {
+		b.refill(bk, now)
+		if bk.tokens >= b.burst {
+			delete(b.m, k)
+		}
+	}
+}
