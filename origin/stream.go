@@ -120,11 +120,11 @@ func (s *session) onPublish(streamID uint32, cmd *rtmpmsg.Command) error {
 		return s.status(streamID, "status", "NetStream.Publish.Start", name+" is now published.", name)
 	}
 	ns.close()
-	ref := scripting.StreamRef{Name: name, Query: query}
+	ref, claim := publishClaim(s.inst.hub, s.js, name, query)
 	if ok, info := s.askApp(func(v func(bool, *amf.Object)) { s.js.Publish(ref, v) }); !ok {
 		return s.statusFrom(streamID, info, "NetStream.Publish.BadName", "The application refused to publish "+name+".", name)
 	}
-	pub, err := s.inst.hub.Publish(name, &publisher{ns: ns})
+	pub, err := s.inst.hub.PublishAs(name, &publisher{ns: ns}, claim)
 	if err != nil && s.js != nil {
 		s.js.Unpublish(ref)
 	}
@@ -163,4 +163,19 @@ type publisher struct{ ns *netStream }
 func (p *publisher) Kick(reason error) {
 	p.ns.s.conn.Log().Info().Str("stream", p.ns.pubName).Err(reason).Msg("publisher replaced by a new one")
 	p.ns.s.conn.Close(reason)
+}
+
+// publishClaim prepares a publish of name for the app and the hub, the same for direct and edge
+// clients: the claim carries the client's publish identity, and when the name is held by a
+// silent publisher of another identity, the app is asked about the takeover (ref.Takeover) and
+// the claim may take over, which the app's accepting verdict then confirms (see live.Claim).
+func publishClaim(hub *live.Hub, js *scripting.Client, name, query string) (scripting.StreamRef, live.Claim) {
+	var claim live.Claim
+	if js != nil {
+		claim.Identity = js.PublishIdentity(query)
+	}
+	ref := scripting.StreamRef{Name: name, Query: query}
+	ref.Takeover = hub.Holder(name, claim.Identity) == live.HolderOther
+	claim.Takeover = ref.Takeover && js != nil
+	return ref, claim
 }

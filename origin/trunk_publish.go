@@ -47,20 +47,20 @@ func (ts *trunkSession) onPublish(streamID uint32, cmd *rtmpmsg.Command) {
 		return
 	}
 	ts.closePublish(streamID, true)
-	ref := scripting.StreamRef{Name: name, Query: query}
-	ok, info := ts.askApp(func(v func(bool, *amf.Object)) { ts.js.Publish(ref, v) })
-	if !ok {
-		ts.streamStatus(streamID, info, "error", "NetStream.Publish.BadName", "The application refused to publish "+name+".", name)
-		return
-	}
 	inst, err := ts.p.srv.apps.acquire(ts.target)
 	if err != nil {
-		ts.js.Unpublish(ref)
 		ts.streamStatus(streamID, nil, "error", "NetStream.Publish.Failed", err.Error(), name)
 		return
 	}
+	ref, claim := publishClaim(inst.hub, ts.js, name, query)
+	ok, info := ts.askApp(func(v func(bool, *amf.Object)) { ts.js.Publish(ref, v) })
+	if !ok {
+		ts.p.srv.apps.release(inst)
+		ts.streamStatus(streamID, info, "error", "NetStream.Publish.BadName", "The application refused to publish "+name+".", name)
+		return
+	}
 	tp := &trunkPub{ts: ts, key: pubKey{ts.id, streamID}, inst: inst, ref: ref}
-	if tp.pub, err = inst.hub.Publish(name, tp); err != nil {
+	if tp.pub, err = inst.hub.PublishAs(name, tp, claim); err != nil {
 		ts.p.srv.apps.release(inst)
 		ts.js.Unpublish(ref)
 		ts.streamStatus(streamID, nil, "error", "NetStream.Publish.BadName", name+" is already being published.", name)

@@ -127,12 +127,24 @@ func (c *Client) Unpublish(st StreamRef) {
 			return
 		}
 		jc := g.objIn(c)
-		stream := g.app.Stream(jc, st.Name, st.Query)
-		if _, _, err := g.app.CallHandler("onUnpublish", jc.Obj, stream); err != nil {
-			inst.log.Error().Str("err", jsloop.FormatError(err)).Msg("onUnpublish threw")
-		}
-		g.app.ForgetStream(jc, st.Name)
+		inst.unpublished(g, jc, g.app.Stream(jc, st.Name, st.Query), st.Name)
 	})
+}
+
+// unpublished runs onUnpublish for a stream the app had accepted and forgets its object.
+func (inst *instance) unpublished(g *generation, jc *jsapi.Client, stream *goja.Object, name string) {
+	if _, _, err := g.app.CallHandler("onUnpublish", jc.Obj, stream); err != nil {
+		inst.log.Error().Str("err", jsloop.FormatError(err)).Msg("onUnpublish threw")
+	}
+	g.app.ForgetStream(jc, name)
+}
+
+// PublishIdentity is who publishes with query, for the hub's takeover rule (live.Claim): the
+// client's address and its connect and publish queries. An encoder reconnecting with the same
+// URL from the same address presents the same identity (so it may replace its own frozen
+// session); anyone else does not.
+func (c *Client) PublishIdentity(query string) string {
+	return c.info.IP + "\x00" + c.info.Query + "\x00" + query
 }
 
 // streamAsk says which verdict is asked: the handler, its refusal code, and whether it writes
@@ -173,6 +185,10 @@ func (inst *instance) streamVerdict(c *Client, ask streamAsk, st StreamRef) (boo
 	}
 	jc := g.objIn(c)
 	stream := g.app.Stream(jc, st.Name, st.Query)
+	if ask.write {
+		_ = stream.Set("takeover", st.Takeover)
+		_ = stream.Set("acceptTakeover", false)
+	}
 	v, _, err := g.app.CallHandler(handler, jc.Obj, stream)
 	if err != nil {
 		return false, inst.thrownInfo(g, err, failCode), err
@@ -186,6 +202,10 @@ func (inst *instance) streamVerdict(c *Client, ask streamAsk, st StreamRef) (boo
 		if o, ok := asObject(g.app, v); ok {
 			return false, o, nil
 		}
+	}
+	if st.Takeover && !stream.Get("acceptTakeover").ToBoolean() {
+		inst.unpublished(g, jc, stream, st.Name)
+		return false, status("error", failCode, st.Name+" is already being published (its silent publisher is someone else, and onPublish did not accept a takeover)"), nil
 	}
 	return true, nil, nil
 }

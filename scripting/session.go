@@ -43,7 +43,13 @@ type ClientStats struct {
 }
 
 // StreamRef is a publish or play request: the stream name and the ?query appended to it.
-type StreamRef struct{ Name, Query string }
+// Takeover (publish only) says that the name is held by a silent publisher of another identity
+// (live.HolderOther): onPublish sees stream.takeover === true, and the publish is accepted only
+// if the handler also sets stream.acceptTakeover = true.
+type StreamRef struct {
+	Name, Query string
+	Takeover    bool
+}
 
 // status builds an FMS status object.
 func status(level, code, description string) *amf.Object {

@@ -158,16 +158,28 @@ func TestBadNameAndTakeover(t *testing.T) {
 	h := newHub(c)
 	defer h.Close()
 	p1 := &fakePub{}
-	pb1, _ := h.Publish("s", p1)
+	enc := Claim{Identity: "127.0.0.1\x00\x00key=k"}
+	pb1, _ := h.PublishAs("s", p1, enc)
 	sub := &fakeSub{}
 	h.Subscribe("s", sub)
 	write(pb1, 9, 5000, key(1))
 	c.add(time.Second)
-	if _, err := h.Publish("s", &fakePub{}); !errors.Is(err, ErrBadName) {
-		t.Fatalf("want ErrBadName, got %v", err)
+	if _, err := h.PublishAs("s", &fakePub{}, enc); !errors.Is(err, ErrBadName) {
+		t.Fatalf("want ErrBadName while the first publisher is active, got %v", err)
 	}
 	c.add(5 * time.Second) // the first publisher went silent (half-open)
-	pb2, err := h.Publish("s", &fakePub{})
+	for _, other := range []Claim{{}, {Identity: "127.0.0.2\x00\x00key=k"}, {Identity: "127.0.0.1\x00\x00key=x"}} {
+		if h.Holder("s", other.Identity) != HolderOther {
+			t.Fatalf("Holder for %q: %v, want HolderOther", other.Identity, h.Holder("s", other.Identity))
+		}
+		if _, err := h.PublishAs("s", &fakePub{}, other); !errors.Is(err, ErrBadName) || p1.kicked != nil {
+			t.Fatalf("claim %q took a silent publisher over: %v", other.Identity, err)
+		}
+	}
+	if h.Holder("s", enc.Identity) != HolderSame {
+		t.Fatal("the encoder's own identity is not HolderSame")
+	}
+	pb2, err := h.PublishAs("s", &fakePub{}, enc)
 	if err != nil || p1.kicked != ErrReplaced {
 		t.Fatalf("takeover: %v, kicked %v", err, p1.kicked)
 	}
@@ -301,7 +313,7 @@ func TestPacketsReleased(t *testing.T) {
 	slow := &fakeSub{cap: 3} // refuses, skips, gets cut off
 	h.Subscribe("s", slow)
 	c.add(5 * time.Second)
-	pb2, err := h.Publish("s", &fakePub{}) // takeover
+	pb2, err := h.PublishAs("s", &fakePub{}, Claim{Takeover: true}) // a takeover the app accepted
 	if err != nil {
 		t.Fatal(err)
 	}

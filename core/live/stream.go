@@ -1,7 +1,6 @@
 package live
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/fmsgo/fmsgo/core/media"
@@ -60,42 +59,10 @@ func (st *stream) clearCaches() {
 
 // Publication is a publisher's handle on its stream.
 type Publication struct {
-	st     *stream
-	pub    Publisher
-	closed bool // guarded by st.mu
-}
-
-// Publish makes pub the publisher of name. While another publisher is active it fails with
-// ErrBadName; if that one has been silent for TakeoverIdle, it is kicked and pub takes over, and
-// the stream's players carry on.
-func (h *Hub) Publish(name string, pub Publisher) (*Publication, error) {
-	st, err := h.lockStream(name)
-	if err != nil {
-		return nil, err
-	}
-	now := h.cfg.Now()
-	old := st.pub
-	if old != nil && now.Sub(st.lastWrite) < h.cfg.TakeoverIdle {
-		st.mu.Unlock()
-		return nil, fmt.Errorf("publish %q: %w", name, ErrBadName)
-	}
-	if old != nil {
-		old.closed = true
-		st.log.Info().Dur("silent_for", now.Sub(st.lastWrite)).Msg("publisher taken over by a new one")
-	}
-	pb := &Publication{st: st, pub: pub}
-	st.pub, st.lastWrite = pb, now
-	st.clearCaches()
-	for _, s := range st.subs {
-		s.newEpoch()
-		s.sub.Notify(Event{Kind: EventPublishNotify, Name: name})
-		s.sub.Notify(Event{Kind: EventReset, Name: name})
-	}
-	st.mu.Unlock()
-	if old != nil {
-		old.pub.Kick(ErrReplaced)
-	}
-	return pb, nil
+	st       *stream
+	pub      Publisher
+	identity string // Claim.Identity of the publish that made it
+	closed   bool   // guarded by st.mu
 }
 
 // Close unpublishes. It is a no-op once the publication was replaced or the hub closed.
