@@ -58,13 +58,19 @@ func TestBinaries(t *testing.T) {
 	}
 	t.Parallel()
 	dir := buildBinaries(t)
-	const secret = "bin-s3cret"
+	// The secret reaches the origin through the environment and the edges through a file, never
+	// through argv (issue 9: a command line shows in ps).
+	const secret = "bin-s3cret-0123456789"
+	secretFile := filepath.Join(t.TempDir(), "trunk.secret")
+	if err := os.WriteFile(secretFile, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	apps := writeApps(t, map[string]string{"chat": binApp, "live": ""})
-	o := startBinary(t, "origin", filepath.Join(dir, "origin"), []string{"rtmp", "trunk", "http"},
-		"-rtmp", "127.0.0.1:0", "-trunk", "127.0.0.1:0", "-trunk-secret", secret, "-http", "127.0.0.1:0",
+	o := startBinaryEnv(t, "origin", filepath.Join(dir, "origin"), []string{"FMSGO_TRUNK_SECRET=" + secret}, []string{"rtmp", "trunk", "http"},
+		"-rtmp", "127.0.0.1:0", "-trunk", "127.0.0.1:0", "-http", "127.0.0.1:0",
 		"-apps", apps, "-data", t.TempDir(), "-scriptlib", "", "-log-format", "json")
 	edgeArgs := func(id string) []string {
-		return []string{"-rtmp", "127.0.0.1:0", "-origins", o["trunk"], "-id", id, "-trunk-secret", secret,
+		return []string{"-rtmp", "127.0.0.1:0", "-origins", o["trunk"], "-id", id, "-trunk-secret-file", secretFile,
 			"-http", "", "-log-format", "json"}
 	}
 	a := startBinary(t, "edge A", filepath.Join(dir, "edge"), []string{"rtmp"}, edgeArgs("edge-a")...)
@@ -106,7 +112,16 @@ func buildBinaries(t *testing.T) string {
 // shown if the test failed.
 func startBinary(t *testing.T, name, bin string, protos []string, args ...string) map[string]string {
 	t.Helper()
+	return startBinaryEnv(t, name, bin, nil, protos, args...)
+}
+
+// startBinaryEnv is startBinary with env ("KEY=value") added to the process's environment.
+func startBinaryEnv(t *testing.T, name, bin string, env, protos []string, args ...string) map[string]string {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

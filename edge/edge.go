@@ -30,6 +30,9 @@ type Config struct {
 	TrunkSecret string   `toml:"trunk_secret"`
 	TrunkTLS    bool     `toml:"trunk_tls"`
 	TrunkCA     string   `toml:"trunk_ca"`
+	// TrunkSecretFile holds the secret instead of TrunkSecret (not both); the command also reads
+	// trunk.SecretEnv when neither is set.
+	TrunkSecretFile string `toml:"trunk_secret_file"`
 	// Failover routes new connections of an instance whose origin is down to the next origin in
 	// hash order (its state on the failed origin is not there); off, they are rejected.
 	Failover bool `toml:"failover"`
@@ -37,6 +40,7 @@ type Config struct {
 	// instances) to one of Origins. TOML only: a [routes] table.
 	Routes    map[string]string `toml:"routes"`
 	HTTP      string            `toml:"http"`
+	HTTPToken string            `toml:"http_token"` // bearer token the admin listener requires (empty: none)
 	LogLevel  string            `toml:"log_level"`
 	LogFormat string            `toml:"log_format"`
 
@@ -59,7 +63,7 @@ type Limits struct {
 // DefaultConfig returns the defaults of DESIGN.md's flags.
 func DefaultConfig() Config {
 	return Config{
-		RTMP: ":1935", HTTP: ":8087", LogLevel: "info", LogFormat: "json",
+		RTMP: ":1935", HTTP: "127.0.0.1:8087", LogLevel: "info", LogFormat: "json",
 		Limits: Limits{DrainTimeout: 5 * time.Second, OriginWait: 5 * time.Second,
 			ReconnectMin: 100 * time.Millisecond, ReconnectMax: 5 * time.Second,
 			Conn: rtmpconn.DefaultConfig(), Trunk: trunk.DefaultConfig()},
@@ -90,6 +94,8 @@ type Server struct {
 	links  []*originLink  // one per -origins entry, in that order
 	routes map[string]int // Config.Routes as indexes into links
 	nextID atomic.Uint32  // session ids: never 0, from one counter for all trunks
+	// trunkSecret is the resolved Config.TrunkSecret/TrunkSecretFile (nil: none).
+	trunkSecret []byte
 
 	mu      sync.Mutex
 	rtmp    *netserver.Server
@@ -112,7 +118,11 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, routes: routes}
+	secret, err := trunk.LoadSecret(cfg.TrunkSecret, cfg.TrunkSecretFile)
+	if err != nil {
+		return nil, fmt.Errorf("edge: %w", err)
+	}
+	s := &Server{cfg: cfg, log: log, routes: routes, trunkSecret: secret}
 	for _, addr := range cfg.Origins {
 		var tlsConf *tls.Config
 		if cfg.TrunkTLS {
@@ -144,7 +154,7 @@ func (s *Server) Start(ctx context.Context) error {
 		s.cfg.ID = fmt.Sprintf("%s:%d", host, ln.Addr().(*net.TCPAddr).Port)
 	}
 	if s.cfg.HTTP != "" {
-		a, err := admin.Listen(s.cfg.HTTP, admin.Handler("edge", s.Metrics), s.log)
+		a, err := admin.Listen(s.cfg.HTTP, admin.RequireToken(admin.Handler("edge", s.Metrics), s.cfg.HTTPToken), s.log)
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("edge: %w", err)

@@ -39,8 +39,8 @@ Client.prototype.ask = function (x) {
 
 func TestCallThroughEdgeSeesRealClient(t *testing.T) {
 	t.Parallel()
-	o := startOrigin(t, "s3cret", map[string]string{"who": whoApp})
-	e := startEdge(t, "s3cret", o)
+	o := startOrigin(t, testSecret, map[string]string{"who": whoApp})
+	e := startEdge(t, testSecret, o)
 	for _, enc := range []int{0, 3} {
 		t.Run(fmt.Sprint("amf", enc), func(t *testing.T) {
 			t.Parallel()
@@ -117,8 +117,8 @@ func TestServerCallThroughEdge(t *testing.T) {
 
 func TestOneTrunkForManyClients(t *testing.T) {
 	t.Parallel()
-	o := startOrigin(t, "k", map[string]string{"who": whoApp})
-	e := startEdge(t, "k", o)
+	o := startOrigin(t, testSecret, map[string]string{"who": whoApp})
+	e := startEdge(t, testSecret, o)
 	const n = 20
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -149,8 +149,8 @@ func TestOneTrunkForManyClients(t *testing.T) {
 
 func TestWrongSecretRejectsClearly(t *testing.T) {
 	t.Parallel()
-	o := startOrigin(t, "right", map[string]string{"who": whoApp})
-	e := startEdge(t, "wrong", o)
+	o := startOrigin(t, "right-secret-0123456789", map[string]string{"who": whoApp})
+	e := startEdge(t, "wrong-secret-0123456789", o)
 	_, err := rtmpclient.Dial(ctx5(t), e.url("who"), rtmpclient.Options{})
 	var se *rtmpclient.StatusError
 	if !errors.As(err, &se) || se.Code() != "NetConnection.Connect.Rejected" || !strings.Contains(se.Description(), "authentication") {

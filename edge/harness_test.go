@@ -32,6 +32,9 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// testSecret is a trunk secret of the minimum length or more (trunk.MinSecretLen).
+const testSecret = "edge-test-secret-0123"
+
 // testOrigin is a real origin with a trunk listener on loopback.
 type testOrigin struct {
 	srv  *origin.Server

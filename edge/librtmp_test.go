@@ -40,8 +40,8 @@ func TestPythonLibrtmpThroughEdge(t *testing.T) {
 		}
 		t.Skip("python3-librtmp not installed")
 	}
-	o := startOrigin(t, "s", map[string]string{"chat": librtmpApp})
-	e := startEdge(t, "s", o)
+	o := startOrigin(t, testSecret, map[string]string{"chat": librtmpApp})
+	e := startEdge(t, testSecret, o)
 	script := `
 import librtmp, sys, json
 url = sys.argv[1]

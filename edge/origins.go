@@ -67,7 +67,7 @@ func (l *originLink) run(ctx context.Context) {
 		}
 		backoff = lim.ReconnectMin
 		l.set(st, nil)
-		l.log.Info().Str("origin_id", st.conn.PeerID()).Msg("trunk up")
+		l.log.Info().Msg("trunk up")
 		err = st.conn.Serve(ctx)
 		// Players first get UnpublishNotify (queued synchronously by the hubs), then their
 		// session's NetConnection.Connect.Closed: the order FMS clients expect.
@@ -91,7 +91,7 @@ func (l *originLink) dial(ctx context.Context) (*trunkState, error) {
 		}
 		nc = tc
 	}
-	link, err := trunk.ClientHandshake(nc, trunk.HandshakeConfig{ID: l.srv.ID(), Secret: []byte(l.srv.cfg.TrunkSecret)})
+	link, err := trunk.ClientHandshake(nc, trunk.HandshakeConfig{ID: l.srv.ID(), Secret: l.srv.trunkSecret})
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("trunk handshake with origin %s: %w", l.addr, err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/fmsgo/fmsgo/core/config"
+	"github.com/fmsgo/fmsgo/core/trunk"
 )
 
 // TestSampleConfigsLoad keeps the shipped edge configs valid (unknown keys are errors).
@@ -19,6 +20,9 @@ func TestSampleConfigsLoad(t *testing.T) {
 		cfg := DefaultConfig()
 		if err := config.Load(f, &cfg); err != nil {
 			t.Errorf("%s: %v", f, err)
+		}
+		if _, err := trunk.LoadSecret(cfg.TrunkSecret, cfg.TrunkSecretFile); err != nil {
+			t.Errorf("%s: %v", f, err) // issue 9: no shipped "change-me"
 		}
 		if len(cfg.Origins) != 2 {
 			t.Errorf("%s: %d origins", f, len(cfg.Origins))
@@ -40,5 +44,14 @@ func TestConfigTOMLKeys(t *testing.T) {
 	}
 	if !cfg.TrunkTLS || cfg.TrunkCA != "/etc/fmsgo/ca.pem" || !cfg.Failover || cfg.HTTP != "127.0.0.1:0" {
 		t.Fatalf("loaded %+v", cfg)
+	}
+}
+
+// TestEdgeDefaultsLoopback (issue 9 item 2): the edge's admin listener defaults to loopback;
+// its RTMP listener stays on every interface (clients come from anywhere).
+func TestEdgeDefaultsLoopback(t *testing.T) {
+	t.Parallel()
+	if d := DefaultConfig(); d.HTTP != "127.0.0.1:8087" || d.RTMP != ":1935" {
+		t.Fatalf("defaults: rtmp %q http %q", d.RTMP, d.HTTP)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/fmsgo/fmsgo/core/config"
+	"github.com/fmsgo/fmsgo/core/trunk"
 )
 
 // TestSampleConfigsLoad keeps the shipped origin configs valid (unknown keys are errors).
@@ -18,6 +19,9 @@ func TestSampleConfigsLoad(t *testing.T) {
 		cfg := DefaultConfig()
 		if err := config.Load(f, &cfg); err != nil {
 			t.Errorf("%s: %v", f, err)
+		}
+		if _, err := trunk.LoadSecret(cfg.TrunkSecret, cfg.TrunkSecretFile); err != nil {
+			t.Errorf("%s: %v", f, err) // issue 9: no shipped "change-me"
 		}
 	}
 }

@@ -35,6 +35,14 @@ type Config struct {
 	LogLevel    string `toml:"log_level"`
 	LogFormat   string `toml:"log_format"`
 
+	// TrunkSecretFile holds the secret instead of TrunkSecret (not both); the command also reads
+	// trunk.SecretEnv when neither is set.
+	TrunkSecretFile string `toml:"trunk_secret_file"`
+	// TrunkInsecure lets a trunk listen beyond loopback without a secret (any edge may connect).
+	TrunkInsecure bool `toml:"trunk_insecure"`
+	// HTTPToken is the bearer token the admin listener requires, /healthz excepted (empty: none).
+	HTTPToken string `toml:"http_token"`
+
 	Limits Limits `toml:"limits"`
 }
 
@@ -63,7 +71,7 @@ type Limits struct {
 // DefaultConfig returns the defaults of DESIGN.md's flags.
 func DefaultConfig() Config {
 	return Config{
-		RTMP: ":1935", Trunk: ":19350", HTTP: ":8086",
+		RTMP: ":1935", Trunk: "127.0.0.1:19350", HTTP: "127.0.0.1:8086",
 		Apps: "./apps", ScriptLib: "./scriptlib", Data: "./data",
 		LogLevel: "info", LogFormat: "json",
 		Limits: Limits{MaxStreamsPerConn: 64, DrainTimeout: 5 * time.Second, Conn: rtmpconn.DefaultConfig()},
@@ -88,6 +96,10 @@ type Server struct {
 	// engineDone is closed when the app engine has unloaded every instance (and so flushed
 	// their persistent shared objects) after ctx ended; Shutdown waits for it.
 	engineDone chan struct{}
+	// trunkSecret is the resolved Config.TrunkSecret/TrunkSecretFile; trunkGate limits
+	// unauthenticated trunk handshakes and backs off addresses that keep failing them.
+	trunkSecret []byte
+	trunkGate   *trunkGate
 }
 
 // New checks the configuration and prepares the server; nothing listens until Start.
@@ -110,7 +122,11 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	if cfg.Limits.MaxMediaFlushInterval != 0 {
 		cfg.Limits.Conn.MaxMediaFlushInterval = cfg.Limits.MaxMediaFlushInterval
 	}
-	s := &Server{cfg: cfg, log: log}
+	secret, err := trunkSecret(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, trunkSecret: secret, trunkGate: newTrunkGate(log)}
 	s.apps = newAppRegistry(cfg.Apps, cfg.Limits.Live, log)
 	eng, err := scripting.NewEngine(scripting.EngineConfig{AppsDir: cfg.Apps, ScriptLibDir: cfg.ScriptLib, DataDir: cfg.Data,
 		Instances: scripting.InstanceLimits{Max: cfg.Limits.MaxInstances, MaxPerApp: cfg.Limits.MaxInstancesPerApp,
@@ -155,7 +171,7 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	}
 	if s.cfg.HTTP != "" {
-		a, err := admin.Listen(s.cfg.HTTP, admin.Handler("origin", s.Metrics), s.log)
+		a, err := admin.Listen(s.cfg.HTTP, admin.RequireToken(admin.Handler("origin", s.Metrics), s.cfg.HTTPToken), s.log)
 		if err != nil {
 			return fmt.Errorf("origin: %w", err)
 		}

@@ -3,9 +3,9 @@ package origin
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
-	"os"
 	"time"
 
 	"github.com/fmsgo/fmsgo/core/netserver"
@@ -13,8 +13,23 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// startTrunk binds the edges' listener. Without a secret any edge may connect, which is only
-// safe on loopback: say so loudly otherwise.
+// trunkSecret resolves the configured secret and refuses a trunk that any machine could reach
+// without one, unless the operator said so (-trunk-insecure). TLS on the trunk does not count:
+// it authenticates the origin to the edge, not the edge to the origin.
+func trunkSecret(cfg Config) ([]byte, error) {
+	secret, err := trunk.LoadSecret(cfg.TrunkSecret, cfg.TrunkSecretFile)
+	if err != nil {
+		return nil, fmt.Errorf("origin: %w", err)
+	}
+	if cfg.Trunk != "" && len(secret) == 0 && !cfg.TrunkInsecure && trunk.ListensBeyondLoopback(cfg.Trunk) {
+		return nil, fmt.Errorf("origin: the trunk %q listens beyond loopback without a secret: set -trunk-secret-file, "+
+			"%s or -trunk-secret (the edges need the same), or -trunk-insecure to let any edge connect", cfg.Trunk, trunk.SecretEnv)
+	}
+	return secret, nil
+}
+
+// startTrunk binds the edges' listener. Without a secret any edge may connect, which New allows
+// beyond loopback only with -trunk-insecure: say so loudly then.
 func (s *Server) startTrunk(ctx context.Context) error {
 	ln, err := net.Listen("tcp", s.cfg.Trunk)
 	if err != nil {
@@ -31,8 +46,8 @@ func (s *Server) startTrunk(ctx context.Context) error {
 	tr := netserver.New(ln, 0, func(ctx context.Context, nc net.Conn) { s.serveTrunk(ctx, nc, tlsConf) }, log)
 	s.trunk = tr
 	log.Info().Str("addr", ln.Addr().String()).Bool("tls", tlsConf != nil).Msg("listening")
-	if s.cfg.TrunkSecret == "" && !isLoopback(ln.Addr()) {
-		log.Warn().Str("addr", ln.Addr().String()).Msg("trunk listens beyond loopback without -trunk-secret: any edge may connect")
+	if len(s.trunkSecret) == 0 && !isLoopback(ln.Addr()) {
+		log.Warn().Str("addr", ln.Addr().String()).Msg("trunk listens beyond loopback without a secret (-trunk-insecure): any edge may connect")
 	}
 	go tr.Serve(ctx)
 	return nil
@@ -67,38 +82,20 @@ func (s *Server) TrunkConns() int {
 	return s.trunk.Count()
 }
 
-// originID names this origin in the trunk hello (edges log it).
-func originID(addr net.Addr) string {
-	host, _ := os.Hostname()
-	return host + ":" + portOf(addr)
-}
-
-func portOf(a net.Addr) string {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		return fmt.Sprint(ta.Port)
-	}
-	return a.String()
-}
+// trunkHandshakeTimeout bounds everything before an edge is authenticated (TLS included): an
+// edge answers in a round trip or two, a socket that says nothing gives its slot back soon.
+const trunkHandshakeTimeout = 5 * time.Second
 
 // serveTrunk authenticates one edge and serves its sessions until the trunk ends; then every
 // session it carried is disconnected from its app.
 func (s *Server) serveTrunk(ctx context.Context, nc net.Conn, tlsConf *tls.Config) {
-	log := s.log.With().Str("proto", "trunk").Str("remote", nc.RemoteAddr().String()).Logger()
-	local := nc.LocalAddr()
-	if tlsConf != nil {
-		tc, err := trunk.ServerTLS(ctx, nc, tlsConf, trunkTLSSniff)
-		if err != nil {
-			log.Warn().Err(err).Msg("trunk TLS handshake failed")
-			return
-		}
-		nc = tc
-	}
-	link, err := trunk.ServerHandshake(nc, trunk.HandshakeConfig{ID: originID(local), Secret: []byte(s.cfg.TrunkSecret)})
+	remote := nc.RemoteAddr().String()
+	log := s.log.With().Str("proto", "trunk").Str("remote", remote).Logger()
+	link, err := s.authenticateTrunk(ctx, nc, tlsConf, log)
 	if err != nil {
-		log.Warn().Err(err).Msg("trunk handshake failed")
 		return
 	}
-	p := &trunkPeer{srv: s, edgeID: link.PeerID, addr: nc.RemoteAddr().String(), log: log, subs: map[uint32]*trunkSub{},
+	p := &trunkPeer{srv: s, edgeID: link.PeerID, addr: remote, log: log, subs: map[uint32]*trunkSub{},
 		pubs: trunkPubs{byKey: map[pubKey]*trunkPub{}, byChan: map[uint32]*trunkPub{}}}
 	cfg := trunk.DefaultConfig()
 	cfg.Log = log
@@ -113,6 +110,46 @@ func (s *Server) serveTrunk(ctx context.Context, nc net.Conn, tlsConf *tls.Confi
 		p.unsubscribe(ch)
 	}
 	log.Info().Str("edge", p.edgeID).AnErr("reason", err).Msg("edge disconnected")
+}
+
+// authenticateTrunk runs TLS (if configured) and the hello exchange under the gate: a refused
+// or failed connection is reported to the gate, which logs it (rate-limited) and backs off
+// addresses that keep failing authentication.
+func (s *Server) authenticateTrunk(ctx context.Context, nc net.Conn, tlsConf *tls.Config, log zerolog.Logger) (*trunk.Link, error) {
+	ip := hostOf(nc.RemoteAddr().String())
+	if err := s.trunkGate.admit(ip, time.Now()); err != nil {
+		log.Debug().Err(err).Msg("trunk connection refused")
+		if tlsConf == nil { // a TLS edge could not read a plain frame: it sees the close
+			_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = nc.Write(trunk.AppendFrame(nil, 0, trunk.ErrorMsg{Code: refusalCode(err), Message: err.Error()}))
+		}
+		return nil, err
+	}
+	link, err := s.trunkHandshake(ctx, nc, tlsConf)
+	s.trunkGate.done(ip, err, log, time.Now())
+	return link, err
+}
+
+func refusalCode(err error) uint16 {
+	if errors.Is(err, errTrunkLocked) {
+		return trunk.CodeAuth
+	}
+	return trunk.CodeOverflow
+}
+
+func (s *Server) trunkHandshake(ctx context.Context, nc net.Conn, tlsConf *tls.Config) (*trunk.Link, error) {
+	if tlsConf != nil {
+		tctx, cancel := context.WithTimeout(ctx, trunkHandshakeTimeout)
+		defer cancel()
+		tc, err := trunk.ServerTLS(tctx, nc, tlsConf, trunkTLSSniff)
+		if err != nil {
+			return nil, fmt.Errorf("trunk TLS handshake: %w", err)
+		}
+		nc = tc
+	}
+	// The origin's id stays empty: the hello is read by peers that have not proved anything yet,
+	// and they learn nothing about this host from it (edges name an origin by its address).
+	return trunk.ServerHandshake(nc, trunk.HandshakeConfig{Secret: s.trunkSecret, Timeout: trunkHandshakeTimeout})
 }
 
 // trunkPeer is one connected edge. Its handler runs on the trunk's read goroutine and never

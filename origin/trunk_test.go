@@ -2,14 +2,22 @@ package origin
 
 import (
 	"context"
+	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/trunk"
 )
+
+// testSecret is a trunk secret of the minimum length or more (trunk.MinSecretLen).
+const testSecret = "origin-test-secret-0123"
 
 // rawEdge is a hand-driven edge: a test sends frames and reads the origin's answers in order.
 type rawEdge struct {
@@ -67,8 +75,8 @@ func startTrunkOrigin(t *testing.T, secret string, apps ...string) *testOrigin {
 
 func TestTrunkSessionVerdicts(t *testing.T) {
 	t.Parallel()
-	o := startTrunkOrigin(t, "k", "live")
-	e := dialRawEdge(t, o, "k")
+	o := startTrunkOrigin(t, testSecret, "live")
+	e := dialRawEdge(t, o, testSecret)
 	cases := []struct {
 		name    string
 		command []byte
@@ -134,14 +142,62 @@ func TestTrunkSessionVerdicts(t *testing.T) {
 	}
 }
 
-func TestTrunkWarnsWithoutSecretBeyondLoopback(t *testing.T) {
+// TestTrunkBeyondLoopbackNeedsSecret (issue 9 item 2): a trunk any machine could reach refuses
+// to start without a secret, with an error that names the ways out; -trunk-insecure starts it
+// with a warning, and loopback needs nothing.
+func TestTrunkBeyondLoopbackNeedsSecret(t *testing.T) {
 	t.Parallel()
-	o := startOriginWith(t, func(c *Config) { c.Trunk = "0.0.0.0:0" })
-	if !strings.Contains(o.logs.String(), "without -trunk-secret") {
+	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0"} {
+		cfg := DefaultConfig()
+		cfg.Apps, cfg.Trunk = t.TempDir(), addr
+		_, err := New(cfg, zerolog.Nop())
+		if err == nil || !strings.Contains(err.Error(), "-trunk-insecure") || !strings.Contains(err.Error(), "-trunk-secret-file") {
+			t.Errorf("trunk %s without a secret: err = %v", addr, err)
+		}
+	}
+	o := startOriginWith(t, func(c *Config) { c.Trunk, c.TrunkInsecure = "0.0.0.0:0", true })
+	if !strings.Contains(o.logs.String(), "without a secret (-trunk-insecure)") {
 		t.Fatalf("no warning:\n%s", o.logs.String())
 	}
 	if !strings.Contains(o.logs.String(), `"proto":"trunk"`) {
 		t.Fatalf("no listening line:\n%s", o.logs.String())
+	}
+	startOriginWith(t, func(c *Config) { c.Trunk, c.TrunkSecret = "0.0.0.0:0", testSecret })
+	startOriginWith(t, func(c *Config) { c.Trunk = "127.0.0.1:0" })
+}
+
+// TestTrunkSecretSources: the secret may come from a file (its final newline dropped), never
+// together with -trunk-secret, and never shorter than trunk.MinSecretLen.
+func TestTrunkSecretSources(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(file, []byte(testSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := startOriginWith(t, func(c *Config) { c.Trunk, c.TrunkSecretFile = "127.0.0.1:0", file }, "live")
+	dialRawEdge(t, o, testSecret) // fails the test unless the file's secret is the one required
+	nc, err := net.Dial("tcp", o.srv.TrunkAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if _, err := trunk.ClientHandshake(nc, trunk.HandshakeConfig{ID: "no-secret"}); !errors.Is(err, trunk.ErrAuth) {
+		t.Fatalf("edge without the secret: %v", err)
+	}
+	short := filepath.Join(t.TempDir(), "short")
+	_ = os.WriteFile(short, []byte("change-me\n"), 0o600)
+	for name, set := range map[string]func(*Config){
+		"short value": func(c *Config) { c.TrunkSecret = "change-me" },
+		"short file":  func(c *Config) { c.TrunkSecretFile = short },
+		"both":        func(c *Config) { c.TrunkSecret, c.TrunkSecretFile = testSecret, file },
+		"no file":     func(c *Config) { c.TrunkSecretFile = filepath.Join(t.TempDir(), "missing") },
+	} {
+		cfg := DefaultConfig()
+		cfg.Apps = t.TempDir()
+		set(&cfg)
+		if _, err := New(cfg, zerolog.Nop()); !errors.Is(err, trunk.ErrSecret) {
+			t.Errorf("%s: err = %v", name, err)
+		}
 	}
 }
 

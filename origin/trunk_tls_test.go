@@ -49,7 +49,7 @@ func TestTrunkTLSEdge(t *testing.T) {
 	t.Parallel()
 	files := trunktest.TLSFiles(t)
 	o := startOriginWith(t, func(c *Config) {
-		c.Trunk, c.TrunkSecret, c.TrunkCert, c.TrunkKey = "127.0.0.1:0", "k", files.Cert, files.Key
+		c.Trunk, c.TrunkSecret, c.TrunkCert, c.TrunkKey = "127.0.0.1:0", testSecret, files.Cert, files.Key
 	})
 	addr := o.srv.TrunkAddr().String()
 	nc, err := net.Dial("tcp", addr)
@@ -65,7 +65,7 @@ func TestTrunkTLSEdge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	link, err := trunk.ClientHandshake(tc, trunk.HandshakeConfig{ID: "tls-edge", Secret: []byte("k"), Timeout: 5 * time.Second})
+	link, err := trunk.ClientHandshake(tc, trunk.HandshakeConfig{ID: "tls-edge", Secret: []byte(testSecret), Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,8 +46,10 @@ type Metric struct {
 // Collect returns a fresh snapshot of the server's metrics.
 type Collect func() []Metric
 
-// Handler serves /healthz, /metrics and /api/stats from collect.
+// Handler serves /healthz, /metrics and /api/stats from collect, bounded by Capped.
 func Handler(server string, collect Collect) http.Handler {
+	raw := collect
+	collect = func() []Metric { return Capped(raw()) }
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"time"
@@ -194,7 +195,7 @@ func newHandshakeIO(nc net.Conn, timeout time.Duration) (*handshakeIO, error) {
 	if err := nc.SetDeadline(time.Now().Add(timeout)); err != nil {
 		return nil, fmt.Errorf("trunk: set handshake deadline: %w", err)
 	}
-	br := bufio.NewReaderSize(nc, 64<<10)
+	br := bufio.NewReaderSize(nc, handshakeBufSize)
 	return &handshakeIO{nc: nc, br: br, rd: NewReader(br, HandshakeMaxFrame)}, nil
 }
 
@@ -240,8 +241,42 @@ func (h *handshakeIO) done(version uint16, peerID string, local, peerMax int) (*
 	if peerMax <= 0 || peerMax > DefaultMaxFrame {
 		peerMax = DefaultMaxFrame
 	}
-	return &Link{NetConn: h.nc, Reader: h.br, Version: version, PeerID: peerID,
+	return &Link{NetConn: h.nc, Reader: h.linkReader(), Version: version, PeerID: peerID,
 		PeerMaxFrame: peerMax, LocalMaxFrame: local}, nil
+}
+
+// Read buffers: the handshake reads three small frames through a small buffer, so a socket
+// that never authenticates costs a few KiB; the link's large buffer exists only after the
+// peer proved itself.
+const (
+	handshakeBufSize = 512
+	linkBufSize      = 64 << 10
+)
+
+// linkReader is the authenticated link's reader: it yields first what the handshake's small
+// buffer already holds (the peer may send right after the hello-ack), then the connection.
+func (h *handshakeIO) linkReader() *bufio.Reader {
+	n := h.br.Buffered()
+	if n == 0 {
+		return bufio.NewReaderSize(h.nc, linkBufSize)
+	}
+	rest, _ := h.br.Peek(n)
+	return bufio.NewReaderSize(&prefixReader{pre: append([]byte(nil), rest...), r: h.nc}, linkBufSize)
+}
+
+// prefixReader reads pre, then r.
+type prefixReader struct {
+	pre []byte
+	r   io.Reader
+}
+
+func (p *prefixReader) Read(b []byte) (int, error) {
+	if len(p.pre) == 0 {
+		return p.r.Read(b)
+	}
+	n := copy(b, p.pre)
+	p.pre = p.pre[n:]
+	return n, nil
 }
 
 func peerErrorKind(code uint16) error {

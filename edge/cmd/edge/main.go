@@ -10,9 +10,11 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/fmsgo/fmsgo/core/admin"
 	"github.com/fmsgo/fmsgo/core/config"
 	"github.com/fmsgo/fmsgo/core/daemon"
 	"github.com/fmsgo/fmsgo/core/logging"
+	"github.com/fmsgo/fmsgo/core/trunk"
 	"github.com/fmsgo/fmsgo/edge"
 )
 
@@ -53,11 +55,13 @@ func run(args []string) error {
 	fs.StringVar(&cfg.RTMP, "rtmp", cfg.RTMP, "RTMP listen address for clients")
 	origins := fs.String("origins", strings.Join(cfg.Origins, ","), "origin trunk addresses, host:port,...")
 	fs.StringVar(&cfg.ID, "id", cfg.ID, "edge id shown to the origins' apps (default: host name + RTMP port)")
-	fs.StringVar(&cfg.TrunkSecret, "trunk-secret", cfg.TrunkSecret, "secret the origins require (empty: none)")
+	fs.StringVar(&cfg.TrunkSecret, "trunk-secret", cfg.TrunkSecret, "secret the origins require, at least 16 bytes (empty: none; visible in ps: prefer -trunk-secret-file or $"+trunk.SecretEnv+")")
+	fs.StringVar(&cfg.TrunkSecretFile, "trunk-secret-file", cfg.TrunkSecretFile, "file holding the trunk secret (instead of -trunk-secret)")
 	fs.BoolVar(&cfg.TrunkTLS, "trunk-tls", cfg.TrunkTLS, "TLS on the trunks (the origins need -trunk-cert/-trunk-key); the certificate must name the -origins host")
 	fs.StringVar(&cfg.TrunkCA, "trunk-ca", cfg.TrunkCA, "PEM bundle of the CAs that sign the origins' trunk certificates (needs -trunk-tls; empty: the system roots)")
 	fs.BoolVar(&cfg.Failover, "failover", cfg.Failover, "route new connections of an instance whose origin is down to the next origin in hash order (default: reject them)")
 	fs.StringVar(&cfg.HTTP, "http", cfg.HTTP, "admin/metrics HTTP address (empty: off)")
+	fs.StringVar(&cfg.HTTPToken, "http-token", cfg.HTTPToken, "bearer token the admin HTTP listener requires, /healthz excepted (empty: none; or $"+admin.TokenEnv+")")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "trace|debug|info|warn|error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "json|console")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until exit (diagnostics)")
@@ -66,6 +70,8 @@ func run(args []string) error {
 		return err
 	}
 	cfg.Origins = splitList(*origins)
+	cfg.TrunkSecret = trunk.SecretFromEnv(cfg.TrunkSecret, cfg.TrunkSecretFile, os.Getenv)
+	cfg.HTTPToken = admin.TokenFromEnv(cfg.HTTPToken, os.Getenv)
 	log, err := logging.New(logging.Options{Level: cfg.LogLevel, Format: cfg.LogFormat})
 	if err != nil {
 		return err

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/fmsgo/fmsgo/core/admin"
 	"github.com/fmsgo/fmsgo/core/config"
 	"github.com/fmsgo/fmsgo/core/daemon"
 	"github.com/fmsgo/fmsgo/core/logging"
+	"github.com/fmsgo/fmsgo/core/trunk"
 	"github.com/fmsgo/fmsgo/origin"
 )
 
@@ -31,10 +33,13 @@ func run(args []string) error {
 	fs.String("config", "", "TOML config file (keys: the flag names in snake_case); flags win over it")
 	fs.StringVar(&cfg.RTMP, "rtmp", cfg.RTMP, "RTMP listen address for direct clients (empty: off)")
 	fs.StringVar(&cfg.Trunk, "trunk", cfg.Trunk, "trunk listen address for edges (empty: off)")
-	fs.StringVar(&cfg.TrunkSecret, "trunk-secret", cfg.TrunkSecret, "secret edges must present (empty: none)")
+	fs.StringVar(&cfg.TrunkSecret, "trunk-secret", cfg.TrunkSecret, "secret edges must present, at least 16 bytes (empty: none; visible in ps: prefer -trunk-secret-file or $"+trunk.SecretEnv+")")
+	fs.StringVar(&cfg.TrunkSecretFile, "trunk-secret-file", cfg.TrunkSecretFile, "file holding the trunk secret (instead of -trunk-secret)")
+	fs.BoolVar(&cfg.TrunkInsecure, "trunk-insecure", cfg.TrunkInsecure, "let a trunk beyond loopback run without a secret: any edge may connect")
 	fs.StringVar(&cfg.TrunkCert, "trunk-cert", cfg.TrunkCert, "TLS certificate for the trunk")
 	fs.StringVar(&cfg.TrunkKey, "trunk-key", cfg.TrunkKey, "TLS key for the trunk")
 	fs.StringVar(&cfg.HTTP, "http", cfg.HTTP, "admin/metrics HTTP address (empty: off)")
+	fs.StringVar(&cfg.HTTPToken, "http-token", cfg.HTTPToken, "bearer token the admin HTTP listener requires, /healthz excepted (empty: none; or $"+admin.TokenEnv+")")
 	fs.StringVar(&cfg.Apps, "apps", cfg.Apps, "applications folder: one subfolder per app")
 	fs.StringVar(&cfg.ScriptLib, "scriptlib", cfg.ScriptLib, "FMS script library folder for load()")
 	fs.StringVar(&cfg.Data, "data", cfg.Data, "persistent state folder")
@@ -45,6 +50,8 @@ func run(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	cfg.TrunkSecret = trunk.SecretFromEnv(cfg.TrunkSecret, cfg.TrunkSecretFile, os.Getenv)
+	cfg.HTTPToken = admin.TokenFromEnv(cfg.HTTPToken, os.Getenv)
 	log, err := logging.New(logging.Options{Level: cfg.LogLevel, Format: cfg.LogFormat})
 	if err != nil {
 		return err
