@@ -163,6 +163,7 @@ type trunkPeer struct {
 	log    zerolog.Logger
 	subs   map[uint32]*trunkSub // channels this edge pulls; owned by the read goroutine
 	pubs   trunkPubs            // publishes of this edge's clients
+	plays  trunkPlays           // accepted plays of this edge's clients, which subscribes need
 	// counters feed the per-edge metrics (trunk_edges.go).
 	counters peerCounters
 }

@@ -33,6 +33,7 @@ type trunkSession struct {
 	bytesIn, bytesOut atomic.Uint64
 
 	nextStream float64            // NetStream ids; session goroutine only
+	plays      map[uint32]playKey // accepted plays by NetStream (trunk_plays.go); session goroutine only
 	so         *trunkSOSubscriber // set on the first shared-object message; session goroutine only
 
 	mu      sync.Mutex
@@ -295,6 +296,7 @@ func (ts *trunkSession) onClose(trunk.SessionClose) {
 	ts.p.counters.sessions.Add(-1)
 	<-ts.ready
 	if ts.js != nil {
+		ts.dropAllPlays()
 		ts.closeAllPublishes()
 		ts.closeSharedObjects()
 		ts.js.Disconnect()

@@ -39,6 +39,10 @@ func (p *trunkPeer) subscribe(f trunk.Frame) error {
 	if !validSegment(t.App) || !validInstance(t.Instance) || m.Stream == "" {
 		return p.conn.Send(f.ID, trunk.StreamStatus{Code: trunk.StreamRejected, Description: "invalid stream " + m.App + "/" + m.Stream})
 	}
+	if !p.plays.accepted(playKey{app: t.App, instance: t.Instance, stream: m.Stream}) {
+		return p.conn.Send(f.ID, trunk.StreamStatus{Code: trunk.StreamRejected,
+			Description: "no accepted play of " + t.Name() + "/" + m.Stream + " on this trunk"})
+	}
 	in, err := p.srv.apps.acquire(t)
 	if err != nil {
 		return p.conn.Send(f.ID, trunk.StreamStatus{Code: trunk.StreamNotFound, Description: err.Error()})
@@ -123,8 +127,10 @@ func (ts *trunkSession) onStreamCommand(streamID uint32, cmd *rtmpmsg.Command) b
 	case "publish":
 		ts.onPublish(streamID, cmd)
 	case "closeStream":
+		ts.dropPlay(streamID)
 		ts.closePublish(streamID, true)
 	case "deleteStream":
+		ts.dropPlay(uint32(argNumber(cmd.Args, 0, 0)))
 		ts.closePublish(uint32(argNumber(cmd.Args, 0, 0)), true)
 	case "pause", "pauseRaw", "seek", "receiveAudio", "receiveVideo":
 		// the edge serves these from its local subscription
@@ -138,6 +144,7 @@ func (ts *trunkSession) onStreamCommand(streamID uint32, cmd *rtmpmsg.Command) b
 // starts its local delivery on NetStream.Play.Start.
 func (ts *trunkSession) onPlay(streamID uint32, cmd *rtmpmsg.Command) {
 	name, query := SplitStreamName(argString(cmd.Args, 0))
+	ts.dropPlay(streamID) // a new play replaces the NetStream's last, accepted or not
 	if name == "" {
 		ts.streamStatus(streamID, nil, "error", "NetStream.Play.StreamNotFound", "No stream name given.", name)
 		return
@@ -147,6 +154,7 @@ func (ts *trunkSession) onPlay(streamID uint32, cmd *rtmpmsg.Command) {
 		ts.streamStatus(streamID, info, "error", "NetStream.Play.Failed", "The application refused to play "+name+".", name)
 		return
 	}
+	ts.notePlay(streamID, name)
 	if argBool(cmd.Args, 3, true) {
 		ts.streamStatus(streamID, nil, "status", "NetStream.Play.Reset", "Playing and resetting "+name+".", name)
 	}

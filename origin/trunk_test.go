@@ -131,13 +131,14 @@ func TestTrunkSessionVerdicts(t *testing.T) {
 	} else if st, _ := trunk.DecodeStreamStatus(f.Body); st.Code != trunk.StreamRejected {
 		t.Fatalf("unaccepted publish: status %+v", st)
 	}
-	// A subscription to an unknown app is refused with a status, not a dead trunk.
+	// A subscription with no accepted play (here of an unknown app) is refused with a status, not
+	// a dead trunk, and creates no instance.
 	if err := e.conn.Send(51, trunk.StreamSubscribe{App: "nope/_definst_", Stream: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	if f := e.next(t); f.Kind != trunk.KindStreamStatus || f.ID != 51 {
 		t.Fatalf("subscribe to unknown app: got %v on %d", f.Kind, f.ID)
-	} else if st, _ := trunk.DecodeStreamStatus(f.Body); st.Code != trunk.StreamNotFound {
+	} else if st, _ := trunk.DecodeStreamStatus(f.Body); st.Code != trunk.StreamRejected {
 		t.Fatalf("subscribe to unknown app: status %+v", st)
 	}
 }
