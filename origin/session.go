@@ -92,8 +92,7 @@ func (s *session) onUnknownCommand(streamID uint32, cmd *rtmpmsg.Command) error 
 	if cmd.TxnID == 0 {
 		return nil
 	}
-	info := rtmpconn.StatusInfo("error", "NetConnection.Call.Failed", "Method not found ("+cmd.Name+").")
-	return s.conn.SendCommand(streamID, "_error", cmd.TxnID, nil, info)
+	return s.conn.SendCommand(streamID, "_error", cmd.TxnID, nil, scripting.MethodNotFound())
 }
 
 func (s *session) onAnswerNull(streamID uint32, cmd *rtmpmsg.Command) error {

@@ -15,6 +15,11 @@ func callFailed(description string) *amf.Object {
 	return status("error", "NetConnection.Call.Failed", description)
 }
 
+// MethodNotFound is the _error status of a call whose name reaches no function the app
+// defined (jsapi's ResolveMethod rule), and of any call on a connection with no app. The
+// description does not echo the name.
+func MethodNotFound() *amf.Object { return callFailed("method not found") }
+
 // Call runs the client's NetConnection.call(name, ...) and answers it through the session:
 // _result with the handler's value (when a returned Promise settles), _error for a missing
 // method, a throw, or a rejected promise.
@@ -34,7 +39,7 @@ func (inst *instance) call(c *Client, name string, txn float64, args []any) erro
 	jc := g.objIn(c)
 	fn, this, err := g.app.ResolveMethod(jc, name)
 	if err == nil && fn == nil {
-		c.sess.ReplyError(txn, callFailed("Method not found ("+name+")"))
+		c.sess.ReplyError(txn, MethodNotFound())
 		return nil
 	}
 	var v goja.Value

@@ -1,8 +1,6 @@
 package scripting
 
 import (
-	"slices"
-
 	"github.com/dop251/goja"
 
 	"github.com/fmsgo/fmsgo/core/sharedobject"
@@ -111,8 +109,9 @@ func (s *soScript) installMethods() {
 		"close":            s.jsClose,
 	}
 	for name, m := range methods {
-		fn := func(call goja.FunctionCall) goja.Value { return m(s.handle(call.This, name), call) }
-		_ = s.proto.DefineDataProperty(name, rt.ToValue(fn), goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+		fn := rt.ToValue(func(call goja.FunctionCall) goja.Value { return m(s.handle(call.This, name), call) })
+		s.app.DenyCalls(fn) // the SharedObject API is the script's, never a client's send target
+		_ = s.proto.DefineDataProperty(name, fn, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	}
 }
 
@@ -263,20 +262,17 @@ func (s *soScript) jsClose(h *soHandle, _ goja.FunctionCall) goja.Value {
 }
 
 // callOn calls so[method](args...) on the generation's script object of so, if the script got
-// that object and defined the method; it reports whether a handler ran.
+// that object and defined the method (jsapi.App.ScriptMethod: a client's send reaches only a
+// function the script set); it reports whether a handler ran.
 func (s *soScript) callOn(so *sharedobject.Object, method string, args ...goja.Value) (bool, error) {
 	h := s.handles[soKey(so.Name(), so.Persistent())]
 	if h == nil {
 		return false, nil
 	}
-	var v goja.Value
-	if slices.Contains(h.obj.GetOwnPropertyNames(), method) {
-		v = h.obj.Get(method)
-	} else if !isProtoMethod(method) && slices.Contains(s.proto.GetOwnPropertyNames(), method) {
-		v = s.proto.Get(method) // SharedObject.prototype.NAME, FMS style; never Object.prototype's
-	}
-	fn, ok := goja.AssertFunction(v)
-	if !ok {
+	// so.NAME, else SharedObject.prototype.NAME, FMS style: own data properties the script set,
+	// never Object.prototype's members nor the SharedObject API (jsapi's call rule).
+	fn := s.app.ScriptMethod(h.obj, s.proto, method)
+	if fn == nil {
 		return false, nil
 	}
 	_, err := fn(h.obj, args...)

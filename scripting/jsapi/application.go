@@ -86,12 +86,13 @@ type App struct {
 	streamProto *goja.Object
 	streams     map[*Client]map[string]*goja.Object
 	loaded      TopLevel // top-level lexical names of load()ed files
+	calls       callGuard
 }
 
 // NewApp installs the object model into rt. Call it on the loop before running the app's code.
 func NewApp(rt *goja.Runtime, opts AppOptions) (*App, error) {
 	a := &App{RT: rt, Conv: NewConverter(rt), opts: opts, modules: map[string]*goja.Object{}, byObj: map[*goja.Object]*Client{},
-		streams: map[*Client]map[string]*goja.Object{}}
+		streams: map[*Client]map[string]*goja.Object{}, calls: newCallGuard(rt)}
 	a.log = opts.Log.With().Str("app", opts.Name).Logger()
 	rm, err := rt.RunString(`(function(a, x){ var i = a.indexOf(x); if (i >= 0) a.splice(i, 1); })`)
 	if err != nil {

@@ -1,8 +1,6 @@
 package jsapi
 
 import (
-	"strings"
-
 	"github.com/dop251/goja"
 
 	"github.com/fmsgo/fmsgo/core/amf"
@@ -34,6 +32,7 @@ func (a *App) installClientClass() error {
 	proto := rt.NewObject()
 	_ = ctor.Set("prototype", proto)
 	_ = proto.DefineDataProperty("constructor", ctor, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	a.DenyCalls(ctor)
 	methods := map[string]func(*Client, goja.FunctionCall) goja.Value{
 		"call":              a.jsClientCall,
 		"ping":              func(*Client, goja.FunctionCall) goja.Value { return rt.ToValue(true) },
@@ -42,8 +41,9 @@ func (a *App) installClientClass() error {
 		"getBandwidthLimit": a.jsGetBandwidth,
 	}
 	for name, m := range methods {
-		fn := a.clientMethod(name, m)
-		_ = proto.DefineDataProperty(name, rt.ToValue(fn), goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+		fn := rt.ToValue(a.clientMethod(name, m))
+		a.DenyCalls(fn) // host methods are the script's to call, never a client's
+		_ = proto.DefineDataProperty(name, fn, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	}
 	a.ClientProto = proto
 	return rt.Set("Client", ctor)
@@ -155,49 +155,4 @@ func (a *App) jsGetBandwidth(c *Client, call goja.FunctionCall) goja.Value {
 		return a.RT.ToValue(c.bwUp)
 	}
 	return a.RT.ToValue(c.bwDown)
-}
-
-// ResolveMethod finds what a client's NetConnection.call(name) runs: own properties first, then
-// Client.prototype (an ordinary property lookup), a dotted name walking objects, and finally
-// __resolve(name). this is the object the method was found on.
-func (a *App) ResolveMethod(c *Client, name string) (fn goja.Callable, this goja.Value, err error) {
-	var v goja.Value
-	this = c.Obj
-	ex := a.RT.Try(func() {
-		obj := c.Obj
-		parts := strings.Split(name, ".")
-		for i, p := range parts {
-			v = obj.Get(p)
-			if i == len(parts)-1 {
-				break
-			}
-			next, ok := v.(*goja.Object)
-			if !ok {
-				v = nil
-				break
-			}
-			obj, this = next, next
-		}
-	})
-	if ex != nil {
-		return nil, nil, ex
-	}
-	if f, ok := goja.AssertFunction(v); ok {
-		return f, this, nil
-	}
-	return a.resolveFallback(c, name)
-}
-
-// resolveFallback asks client.__resolve(name) for a function.
-func (a *App) resolveFallback(c *Client, name string) (goja.Callable, goja.Value, error) {
-	res, ok := goja.AssertFunction(c.Obj.Get("__resolve"))
-	if !ok {
-		return nil, nil, nil
-	}
-	v, err := res(c.Obj, a.RT.ToValue(name))
-	if err != nil {
-		return nil, nil, err
-	}
-	f, _ := goja.AssertFunction(v)
-	return f, c.Obj, nil
 }
