@@ -89,3 +89,28 @@ func awaitMarker(h *harness, f *fakeSession, c *Client, want float64) {
 	}
 	h.t.Fatalf("the legitimate handlers ran %v times, want %v", n, want)
 }
+
+// TestCallErrorIsGeneric: a throw or a rejection in an RPC handler reaches the client as
+// "server error" while application.allowDebug is false (the text is in the server log), and
+// as its text when it is true.
+func TestCallErrorIsGeneric(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string]string{"d/main.js": dispatchApp,
+		"dbg/main.js": dispatchApp + "application.allowDebug = true;\n"})
+	f, c := h.accepted("d")
+	for _, name := range []string{"boom", "rejects"} {
+		ev := h.call(f, c, name)
+		if ev.kind != "error" || statusCode(t, ev.info) != "NetConnection.Call.Failed" || ev.info.String("description") != "server error" {
+			t.Errorf("%s: %s %v, want _error Call.Failed \"server error\"", name, ev.kind, ev.info)
+		}
+	}
+	h.awaitLog("db password is hunter2")
+	h.awaitLog("secret reason")
+	fd, cd := h.accepted("dbg")
+	for name, want := range map[string]string{"boom": "db password is hunter2", "rejects": "secret reason"} {
+		ev := h.call(fd, cd, name)
+		if ev.kind != "error" || !strings.Contains(ev.info.String("description"), want) {
+			t.Errorf("%s with allowDebug: %s %v, want the error text", name, ev.kind, ev.info)
+		}
+	}
+}

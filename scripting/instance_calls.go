@@ -20,6 +20,19 @@ func callFailed(description string) *amf.Object {
 // description does not echo the name.
 func MethodNotFound() *amf.Object { return callFailed("method not found") }
 
+// genericError is what a client is told about a JS error in an app's handler: the error's text
+// and stack go to the server log only, unless application.allowDebug is true.
+const genericError = "server error"
+
+// errorText is the description of err for a client: its first line while the app's
+// application.allowDebug is true, else generic.
+func (g *generation) errorText(err error, generic string) string {
+	if g.app.AllowDebug() {
+		return firstLine(err)
+	}
+	return generic
+}
+
 // Call runs the client's NetConnection.call(name, ...) and answers it through the session:
 // _result with the handler's value (when a returned Promise settles), _error for a missing
 // method, a throw, or a rejected promise.
@@ -51,8 +64,8 @@ func (inst *instance) call(c *Client, name string, txn float64, args []any) erro
 		v, err = fn(this, jsArgs...)
 	}
 	if err != nil {
-		c.sess.ReplyError(txn, callFailed(firstLine(err)))
-		return err
+		c.sess.ReplyError(txn, callFailed(g.errorText(err, genericError)))
+		return err // the loop logs it with its stack and reports it to application.onStatus
 	}
 	if p, ok := v.Export().(*goja.Promise); ok && txn != 0 {
 		return inst.answerPromise(g, c, txn, v.(*goja.Object), p)
@@ -67,7 +80,8 @@ func (inst *instance) call(c *Client, name string, txn float64, args []any) erro
 func (inst *instance) reply(g *generation, c *Client, txn float64, v goja.Value) {
 	out, err := g.app.Conv.FromJS(v)
 	if err != nil {
-		c.sess.ReplyError(txn, callFailed("result not sendable: "+err.Error()))
+		inst.log.Error().Str("client", c.sess.ID()).Err(err).Msg("rpc result not sendable")
+		c.sess.ReplyError(txn, callFailed(g.errorText(err, "result not sendable")))
 		return
 	}
 	c.sess.Reply(txn, out)
@@ -86,7 +100,7 @@ func (inst *instance) answerPromise(g *generation, c *Client, txn float64, obj *
 			if ok {
 				inst.reply(g, c, txn, call.Argument(0))
 			} else {
-				c.sess.ReplyError(txn, callFailed(call.Argument(0).String()))
+				inst.rejected(g, c, txn, call.Argument(0))
 			}
 			return goja.Undefined()
 		}
@@ -99,6 +113,17 @@ func (inst *instance) answerPromise(g *generation, c *Client, txn float64, obj *
 	}
 	_, err := then(obj, g.rt.ToValue(settle(true)), g.rt.ToValue(settle(false)))
 	return err
+}
+
+// rejected answers a call whose promise was rejected: like a throw, the reason reaches the
+// client only while application.allowDebug is true, and the server log always.
+func (inst *instance) rejected(g *generation, c *Client, txn float64, reason goja.Value) {
+	text := reason.String()
+	inst.log.Error().Str("client", c.sess.ID()).Str("err", text).Msg("rpc promise rejected")
+	if !g.app.AllowDebug() {
+		text = genericError
+	}
+	c.sess.ReplyError(txn, callFailed(text))
 }
 
 // failPromises answers every unsettled promise RPC with _error (after a reload).
@@ -215,7 +240,8 @@ func (inst *instance) streamVerdict(c *Client, ask streamAsk, st StreamRef) (boo
 	return true, nil, nil
 }
 
-// thrownInfo uses a thrown plain object as the status, else a failCode status with the message.
+// thrownInfo uses a thrown plain object as the status (the app chose to tell the client), else
+// a failCode status with a generic description (the error's text while allowDebug is true).
 func (inst *instance) thrownInfo(g *generation, err error, failCode string) *amf.Object {
 	var ex *goja.Exception
 	if errors.As(err, &ex) && ex.Value() != nil {
@@ -223,7 +249,7 @@ func (inst *instance) thrownInfo(g *generation, err error, failCode string) *amf
 			return o
 		}
 	}
-	return status("error", failCode, firstLine(err))
+	return status("error", failCode, g.errorText(err, genericError))
 }
 
 // asObject converts a plain (non-Error) JS object to an AMF object.

@@ -127,7 +127,11 @@ func (inst *instance) ask(c *Client) {
 	if err != nil {
 		inst.log.Error().Str("client", c.sess.ID()).Str("err", jsloop.FormatError(err)).Msg("onConnect threw; connection rejected")
 		if c.state == statePending {
-			inst.finishReject(c, status("error", "NetConnection.Connect.Rejected", "application error: "+firstLine(err)), nil)
+			desc := "application error"
+			if g.app.AllowDebug() {
+				desc += ": " + firstLine(err)
+			}
+			inst.finishReject(c, status("error", "NetConnection.Connect.Rejected", desc), nil)
 		}
 		return
 	}

@@ -111,6 +111,14 @@ func NewApp(rt *goja.Runtime, opts AppOptions) (*App, error) {
 	return a, nil
 }
 
+// AllowDebug reports application.allowDebug as the script set it: while true, clients are told
+// the text of JS errors in the handlers they called (else a generic description). A getter
+// there is not run.
+func (a *App) AllowDebug() bool {
+	v, _ := a.calls.ownData(a.Application, a.RT.ToValue("allowDebug"))
+	return v != nil && v.ToBoolean()
+}
+
 // Log is the instance's logger (app name attached).
 func (a *App) Log() *zerolog.Logger { return &a.log }
 
