@@ -100,6 +100,7 @@ func (l *originLink) dial(ctx context.Context) (*trunkState, error) {
 	cfg.Log = l.log
 	st := &trunkState{streams: newStreams(), log: l.log}
 	st.conn = trunk.NewConn(link, cfg, func(f trunk.Frame) error {
+		defer st.recoverFrame(f)
 		if !st.mux.Dispatch(f) { // session frames of gone sessions are dropped
 			st.onStreamFrame(f)
 		}

@@ -42,6 +42,8 @@ type Config struct {
 	TrunkInsecure bool `toml:"trunk_insecure"`
 	// HTTPToken is the bearer token the admin listener requires, /healthz excepted (empty: none).
 	HTTPToken string `toml:"http_token"`
+	// hooks injects faults in tests; nil otherwise.
+	hooks *serverHooks
 
 	Limits Limits `toml:"limits"`
 }

@@ -168,7 +168,17 @@ type trunkPeer struct {
 	counters peerCounters
 }
 
+// handle routes one frame on the trunk's read goroutine. A panic while handling it ends only
+// the frame's target (see recoverFrame), never the trunk or the process.
 func (p *trunkPeer) handle(f trunk.Frame) error {
+	defer p.recoverFrame(f)
+	if h := p.srv.cfg.hooks; h != nil && h.trunkFrame != nil {
+		h.trunkFrame(f.Kind)
+	}
+	return p.route(f)
+}
+
+func (p *trunkPeer) route(f trunk.Frame) error {
 	if p.mux.Dispatch(f) {
 		return nil
 	}

@@ -255,6 +255,9 @@ func (ts *trunkSession) onFrame(f trunk.Frame) {
 }
 
 func (ts *trunkSession) onCommand(streamID uint32, cmd *rtmpmsg.Command) {
+	if h := ts.p.srv.cfg.hooks; h != nil && h.trunkCommand != nil {
+		h.trunkCommand(cmd.Name)
+	}
 	switch {
 	case cmd.Name == "_result" || cmd.Name == "_error":
 		var v any = cmd.Object

@@ -21,6 +21,7 @@ const (
 	CodeUnknownTarget uint16 = 8  // no such session or channel
 	CodeTimeout       uint16 = 9  // handshake or heartbeat timeout
 	CodeTLS           uint16 = 10 // one side speaks TLS on the trunk and the other does not
+	CodeInternal      uint16 = 11 // the sender's handler of this session or channel failed
 )
 
 // ErrorMsg reports a failure. On id 0 it is fatal to the trunk and the sender closes right after;

@@ -2,6 +2,7 @@ package trunk
 
 import (
 	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -291,7 +292,7 @@ func (m *Mux) deliverBatch(s *muxSession, batch []Frame, closing *SessionClose) 
 		s.mu.Lock()
 		s.ended, s.q = true, nil
 		s.mu.Unlock()
-		s.fns.OnClose(*end)
+		m.safeClose(s, *end)
 		return false
 	}
 	if consumed > 0 {
@@ -308,10 +309,39 @@ func (m *Mux) deliver(s *muxSession, batch []Frame) (consumed int64, aborted *Se
 		if a := s.abort.Load(); a != nil {
 			return consumed, a
 		}
-		s.fns.OnFrame(f)
+		if !m.safeFrame(s, f) {
+			return consumed, s.abort.Load()
+		}
 		if f.Kind == KindSessionMessage {
 			consumed += int64(HeaderSize + len(f.Body))
 		}
 	}
 	return consumed, s.abort.Load()
+}
+
+// safeFrame runs the session's OnFrame. A panic there is that session's end, not the trunk's or
+// the process's: it is logged with its stack and the session is closed with CodeInternal (the
+// peer is told, OnClose follows); false then.
+func (m *Mux) safeFrame(s *muxSession, f Frame) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			m.c.log.Error().Uint32("session", s.id).Str("kind", f.Kind.String()).Str("panic", fmt.Sprint(r)).
+				Str("stack", string(debug.Stack())).Msg("session handler panicked: session closed")
+			_ = m.Close(s.id, CodeInternal, "internal error")
+			ok = false
+		}
+	}()
+	s.fns.OnFrame(f)
+	return true
+}
+
+// safeClose runs the session's OnClose; a panic there is logged with its stack.
+func (m *Mux) safeClose(s *muxSession, end SessionClose) {
+	defer func() {
+		if r := recover(); r != nil {
+			m.c.log.Error().Uint32("session", s.id).Str("panic", fmt.Sprint(r)).
+				Str("stack", string(debug.Stack())).Msg("session close handler panicked")
+		}
+	}()
+	s.fns.OnClose(end)
 }
