@@ -170,6 +170,10 @@ func TestReaderLimits(t *testing.T) {
 			t.Errorf("chunk size %d: %v", n, err)
 		}
 	}
+	if err := r.SetChunkSize(1<<31 - 1); !errors.Is(err, ErrChunkSizeTooLarge) {
+		t.Errorf("chunk size 2^31-1 with the default limits: %v", err)
+	}
+	r = NewReader(bufio.NewReader(bytes.NewReader(nil)), Limits{MaxChunkSize: 1<<31 - 1})
 	if err := r.SetChunkSize(1<<31 - 1); err != nil {
 		t.Error(err)
 	}
@@ -246,8 +250,18 @@ func FuzzReader(f *testing.F) {
 	for _, x := range writerFixtures {
 		f.Add(unhex(x.hex))
 	}
+	for _, x := range hostileFixtures {
+		f.Add(unhex(x.hex))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		r := NewReader(bufio.NewReader(bytes.NewReader(b)), Limits{MaxMessageSize: 1 << 16, MaxChunkStreams: 16, MaxBufferedBytes: 1 << 17})
+		r.UseBudget(NewBudget(1<<16), nil)
+		defer func() {
+			r.Release()
+			if r.budget.Held() != 0 {
+				t.Fatalf("budget holds %d after release", r.budget.Held())
+			}
+		}()
 		for i := 0; i < 1000; i++ {
 			h, p, err := r.ReadMessage()
 			if err != nil {
@@ -256,9 +270,7 @@ func FuzzReader(f *testing.F) {
 			if uint32(len(p)) != h.Length {
 				t.Fatalf("payload %d, header %d", len(p), h.Length)
 			}
-			if r.buffered < 0 || r.buffered > r.lim.MaxBufferedBytes {
-				t.Fatalf("buffered %d", r.buffered)
-			}
+			checkHeld(t, r)
 			switch {
 			case h.TypeID == 1 && len(p) >= 4:
 				_ = r.SetChunkSize(uint32(p[0]&0x7f)<<24 | uint32(p[1])<<16 | uint32(p[2])<<8 | uint32(p[3]))

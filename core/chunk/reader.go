@@ -1,9 +1,10 @@
 // Package chunk is the RTMP chunk codec: it reassembles messages from interleaved chunks of up
 // to 65599 chunk streams and splits outbound messages into chunks. The reader is written for
 // hostile input and for speed: fixed per-stream state, payload buffers reused across messages (no
-// allocation per message in steady state), and hard limits on message size, number of chunk
-// streams and bytes buffered in partial messages, so that no length field from the wire can make
-// it allocate more than the bytes that actually arrived.
+// allocation per message in steady state) that grow only as bytes arrive, so that no length field
+// from the wire can make it allocate more than about what actually arrived, and hard limits on
+// message size, the peer's chunk size, the number of chunk streams and the capacity of the buffers
+// one connection holds, with an optional Budget that bounds the buffers of all connections.
 package chunk
 
 import (
@@ -28,22 +29,52 @@ type Header struct {
 type Limits struct {
 	MaxMessageSize   uint32 // largest message accepted (the wire allows up to 16 MiB - 1)
 	MaxChunkStreams  int    // distinct chunk stream ids one connection may use
-	MaxBufferedBytes int    // bytes of partial messages held at once, over all chunk streams
+	MaxBufferedBytes int    // capacity of the reassembly buffers held at once, over all chunk streams
+	MaxChunkSize     uint32 // largest Set Chunk Size accepted from the peer; a larger one is refused
 }
 
-// DefaultLimits: 8 MiB covers a keyframe of a high-bitrate 4K stream; real clients use a handful
-// of chunk streams (2..10), so 64 leaves room while refusing a 100k-id flood; 16 MiB of partial
-// data is two maximal messages in flight.
+// DefaultLimits are a connection's limits once its application accepted it. 4 MiB holds a
+// keyframe of a high-bitrate 1080p or 4K stream (nginx-rtmp stops at 1 MiB); real clients use a
+// handful of chunk streams (2..10), so 64 leaves room while refusing a 100k-id flood; 8 MiB of
+// buffers is two maximal messages in flight. Real clients announce chunk sizes of 4096 (ffmpeg,
+// OBS) up to 64 KiB (FMLE); 1 MiB leaves room for others while refusing absurd values.
 func DefaultLimits() Limits {
-	return Limits{MaxMessageSize: 8 << 20, MaxChunkStreams: 64, MaxBufferedBytes: 16 << 20}
+	return Limits{MaxMessageSize: 4 << 20, MaxChunkStreams: 64, MaxBufferedBytes: 8 << 20, MaxChunkSize: 1 << 20}
+}
+
+// PreConnectLimits are a connection's limits from the end of the handshake until its application
+// accepts it: before that it is anonymous, and all it needs to send is Set Chunk Size, Window
+// Ack Size and connect (a few hundred bytes from every client we know, on chunk streams 2 and 3),
+// so that a socket that only shook hands costs at most 64 KiB of reassembly buffers.
+func PreConnectLimits() Limits {
+	return Limits{MaxMessageSize: 64 << 10, MaxChunkStreams: 8, MaxBufferedBytes: 64 << 10, MaxChunkSize: 1 << 20}
+}
+
+// withDefaults fills the zero fields of l from DefaultLimits.
+func (l Limits) withDefaults() Limits {
+	def := DefaultLimits()
+	if l.MaxMessageSize == 0 {
+		l.MaxMessageSize = def.MaxMessageSize
+	}
+	if l.MaxChunkStreams <= 0 {
+		l.MaxChunkStreams = def.MaxChunkStreams
+	}
+	if l.MaxBufferedBytes <= 0 {
+		l.MaxBufferedBytes = def.MaxBufferedBytes
+	}
+	if l.MaxChunkSize == 0 || l.MaxChunkSize > maxChunkSize {
+		l.MaxChunkSize = min(def.MaxChunkSize, maxChunkSize)
+	}
+	return l
 }
 
 // Errors the reader returns; each ends the connection.
 var (
 	ErrMessageTooLarge     = errors.New("chunk: message larger than the limit")
 	ErrTooManyChunkStreams = errors.New("chunk: too many chunk streams")
-	ErrBufferLimit         = errors.New("chunk: too many bytes buffered in partial messages")
+	ErrBufferLimit         = errors.New("chunk: reassembly buffers over the connection's limit")
 	ErrBadChunkSize        = errors.New("chunk: invalid chunk size")
+	ErrChunkSizeTooLarge   = errors.New("chunk: peer's chunk size over the limit")
 	ErrNoPreviousHeader    = errors.New("chunk: continuation header on a chunk stream with no previous message")
 )
 
@@ -68,40 +99,49 @@ type Reader struct {
 	lim       Limits
 	chunkSize uint32
 	streams   streamTable
-	buffered  int
+	held      int // capacity of the reassembly buffers held, counted against MaxBufferedBytes
+	budget    *Budget
+	share     *budgetShare // this reader's part of budget (nil without one)
 	bytesRead uint64
 	oddStarts int
 	scratch   [11]byte
 }
 
-// NewReader reads chunks from br with the default chunk size of 128.
+// NewReader reads chunks from br with the default chunk size of 128. Zero fields of lim take
+// the values of DefaultLimits.
 func NewReader(br *bufio.Reader, lim Limits) *Reader {
-	def := DefaultLimits()
-	if lim.MaxMessageSize == 0 {
-		lim.MaxMessageSize = def.MaxMessageSize
+	return &Reader{br: br, lim: lim.withDefaults(), chunkSize: 128}
+}
+
+// SetLimits replaces the limits for what follows (a connection raises them once its application
+// accepted it). Zero fields take the values of DefaultLimits. Call it between ReadMessage calls.
+func (r *Reader) SetLimits(lim Limits) { r.lim = lim.withDefaults() }
+
+// UseBudget makes the reader's reassembly buffers count against b, shared with other readers.
+// When b is exhausted the largest holder is closed through its evict function (called from
+// another reader's goroutine, with ErrInboundBudget), or this reader's ReadMessage fails with
+// ErrInboundBudget if it is the largest. Call it before the first ReadMessage; nil b does nothing.
+func (r *Reader) UseBudget(b *Budget, evict func(error)) {
+	if b == nil {
+		return
 	}
-	if lim.MaxChunkStreams <= 0 {
-		lim.MaxChunkStreams = def.MaxChunkStreams
-	}
-	if lim.MaxBufferedBytes <= 0 {
-		lim.MaxBufferedBytes = def.MaxBufferedBytes
-	}
-	return &Reader{br: br, lim: lim, chunkSize: 128}
+	r.budget, r.share = b, &budgetShare{evict: evict}
 }
 
 // OddStarts counts chunk streams whose first chunk was fmt 1 or 2 (FMLE, librtmp). They are
 // accepted; the count lets the connection log the quirk once instead of per chunk.
 func (r *Reader) OddStarts() int { return r.oddStarts }
 
-// Release returns the reassembly buffers to the shared pools; call it once the connection is
-// done with the reader (no payload returned earlier may be used afterwards).
+// Release returns the reassembly buffers to the shared pools and leaves the budget; call it once
+// the connection is done with the reader (no payload returned earlier may be used afterwards).
 func (r *Reader) Release() {
 	r.streams.each(func(cs *streamState) {
-		putBuf(cs.box)
-		cs.setBuf(nil)
+		r.dropBuf(cs)
 		cs.inMsg, cs.have = false, 0
 	})
-	r.buffered = 0
+	if r.share != nil {
+		r.budget.leave(r.share)
+	}
 }
 
 // SetSource replaces the buffered reader the chunks come from, so that a connection can hand its
@@ -113,19 +153,17 @@ func (r *Reader) SetSource(br *bufio.Reader) { r.br = br }
 // ReleaseIdle returns to the shared pools the reassembly buffers of the chunk streams that are
 // not in the middle of a message, so that an idle connection holds none; they are taken back
 // as messages arrive. The payload of the last ReadMessage is invalid afterwards.
-func (r *Reader) ReleaseIdle() {
-	r.streams.each(func(cs *streamState) {
-		if !cs.inMsg {
-			putBuf(cs.box)
-			cs.setBuf(nil)
-		}
-	})
-}
+func (r *Reader) ReleaseIdle() { r.reclaim(nil) }
 
-// SetChunkSize applies a peer's Set Chunk Size to the chunks that follow.
+// SetChunkSize applies a peer's Set Chunk Size to the chunks that follow. A size over
+// Limits.MaxChunkSize is refused (ErrChunkSizeTooLarge): the peer splits its messages at the size
+// it announced, so there is no smaller size to read them at, and the connection must end.
 func (r *Reader) SetChunkSize(n uint32) error {
 	if n == 0 || n > maxChunkSize {
 		return fmt.Errorf("%w: %d", ErrBadChunkSize, n)
+	}
+	if n > r.lim.MaxChunkSize {
+		return fmt.Errorf("%w: %d (limit %d)", ErrChunkSizeTooLarge, n, r.lim.MaxChunkSize)
 	}
 	r.chunkSize = n
 	return nil
@@ -134,7 +172,6 @@ func (r *Reader) SetChunkSize(n uint32) error {
 // Abort drops the partial message of csid (Abort Message, type 2).
 func (r *Reader) Abort(csid uint32) {
 	if cs := r.streams.get(csid); cs != nil && cs.inMsg {
-		r.buffered -= int(cs.have)
 		cs.inMsg, cs.have = false, 0
 	}
 }
@@ -160,7 +197,6 @@ func (r *Reader) ReadMessage() (Header, []byte, error) {
 		}
 		if cs.have == cs.hdr.Length {
 			cs.inMsg = false
-			r.buffered -= int(cs.have)
 			return cs.hdr, cs.buf[:cs.have], nil
 		}
 	}
@@ -249,7 +285,6 @@ func (r *Reader) messageHeader(cs *streamState, fmtType byte) error {
 	cs.delta = ts
 	cs.seen = true
 	if cs.inMsg { // a new header in the middle of a message: the partial one is abandoned
-		r.buffered -= int(cs.have)
 		cs.inMsg, cs.have = false, 0
 	}
 	return r.startMessage(cs)
@@ -286,26 +321,23 @@ func (r *Reader) startMessage(cs *streamState) error {
 	return nil
 }
 
-// readChunkPayload reads one chunk's worth of payload, growing the buffer only as bytes arrive.
+// readChunkPayload reads one chunk's worth of payload. The buffer grows only when it is full, by
+// at most doubling (see grow): what the reader holds follows the bytes that arrived, never the
+// length a header or a chunk size announced.
 func (r *Reader) readChunkPayload(cs *streamState) error {
-	n := cs.hdr.Length - cs.have
-	if n > r.chunkSize {
-		n = r.chunkSize
+	n := min(cs.hdr.Length-cs.have, r.chunkSize)
+	for n > 0 {
+		if uint32(cap(cs.buf)) == cs.have {
+			if err := r.grow(cs, n); err != nil {
+				return err
+			}
+		}
+		k := min(n, uint32(cap(cs.buf))-cs.have)
+		if err := r.readFull(cs.buf[cs.have : cs.have+k]); err != nil {
+			return err
+		}
+		cs.have += k
+		n -= k
 	}
-	if n == 0 {
-		return nil
-	}
-	if r.buffered+int(n) > r.lim.MaxBufferedBytes {
-		return fmt.Errorf("%w (limit %d)", ErrBufferLimit, r.lim.MaxBufferedBytes)
-	}
-	end := cs.have + n
-	if uint32(cap(cs.buf)) < end {
-		cs.grow(end)
-	}
-	if err := r.readFull(cs.buf[cs.have:end]); err != nil {
-		return err
-	}
-	cs.have = end
-	r.buffered += int(n)
 	return nil
 }

@@ -24,13 +24,13 @@ func TestAbort(t *testing.T) {
 	if err != nil || h.CSID != 4 {
 		t.Fatalf("first: %+v %v", h, err)
 	}
-	if r.buffered != 128 {
-		t.Fatalf("buffered %d, want 128", r.buffered)
+	if cs := r.streams.get(6); !cs.inMsg || cs.have != 128 {
+		t.Fatalf("csid 6: in message %v with %d bytes, want 128", cs.inMsg, cs.have)
 	}
 	r.Abort(6)
 	r.Abort(99) // unknown chunk stream: ignored
-	if r.buffered != 0 {
-		t.Fatalf("buffered %d after abort", r.buffered)
+	if cs := r.streams.get(6); cs.inMsg || cs.have != 0 {
+		t.Fatalf("csid 6 after abort: in message %v with %d bytes", cs.inMsg, cs.have)
 	}
 	h, p, err := r.ReadMessage()
 	if err != nil || h.CSID != 6 || h.Timestamp != 9 || !bytes.Equal(p, []byte{0x33, 0x33}) {
@@ -156,7 +156,7 @@ func TestReleaseReusesBuffers(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Release()
-	if r.streams.get(6).buf != nil || r.buffered != 0 {
+	if r.streams.get(6).buf != nil || r.held != 0 {
 		t.Fatal("buffer kept after Release")
 	}
 	if b := getBuf(200); len(*b) != 256 {
@@ -231,8 +231,8 @@ func TestSetSourceMidStream(t *testing.T) {
 			r.ReleaseIdle()
 		}
 	}
-	if n != len(want) || r.buffered != 0 {
-		t.Fatalf("%d of %d messages, %d bytes still buffered", n, len(want), r.buffered)
+	if n != len(want) || r.held != 0 {
+		t.Fatalf("%d of %d messages, %d bytes of buffers still held", n, len(want), r.held)
 	}
 	if cs := r.streams.get(4); cs.buf != nil {
 		t.Fatal("an idle chunk stream kept its reassembly buffer")
