@@ -35,7 +35,17 @@ type Config struct {
 	ChunkSize        uint32        // announced with the connect answer
 	WindowAckSize    uint32        // announced with the connect answer
 	ReadBufferSize   int
-	Limits           chunk.Limits
+	Limits           chunk.Limits // what the chunk reader allows once the application accepted the connection
+	// PreConnectLimits apply from the end of the handshake until the connection is accepted
+	// (SendConnectAccept): an anonymous peer gets little (chunk.PreConnectLimits when zero).
+	PreConnectLimits chunk.Limits
+	// ConnectTimeout: a connection not accepted within it of the end of the handshake is closed
+	// (ErrNoConnect). It bounds how long a peer may stay silent or dribble bytes before its
+	// connect; the wait for the application's verdict on a connect that arrived is not counted.
+	ConnectTimeout time.Duration
+	// InboundBudget, when set, bounds the reassembly buffers of all the connections sharing it
+	// (one per server); past it the connection holding the most is closed.
+	InboundBudget *chunk.Budget
 	// MediaFlushInterval: live media handed over in producer batches is written at most this
 	// late, many messages per write (DefaultMediaFlushInterval when 0; negative writes at the
 	// end of each producer batch instead).
@@ -58,6 +68,8 @@ func DefaultConfig() Config {
 		WindowAckSize:    2500000,
 		ReadBufferSize:   4 << 10, // per connection: idle players dominate; publishers read often anyway
 		Limits:           chunk.DefaultLimits(),
+		PreConnectLimits: chunk.PreConnectLimits(),
+		ConnectTimeout:   5 * time.Second,
 	}
 }
 
@@ -87,6 +99,12 @@ func (c Config) withDefaults() Config {
 	if c.Limits == (chunk.Limits{}) {
 		c.Limits = d.Limits
 	}
+	if c.PreConnectLimits == (chunk.Limits{}) {
+		c.PreConnectLimits = d.PreConnectLimits
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = d.ConnectTimeout
+	}
 	if c.MediaFlushInterval == 0 {
 		c.MediaFlushInterval = DefaultMediaFlushInterval
 	}
@@ -115,6 +133,9 @@ func sharedConfig(cfg Config) *Config {
 
 // ErrSlowConsumer closes a client that leaves more than MaxQueuedBytes unread.
 var ErrSlowConsumer = errors.New("slow consumer: outbound queue over its limit")
+
+// ErrNoConnect closes a connection that was not accepted within ConnectTimeout of its handshake.
+var ErrNoConnect = errors.New("no connect accepted in time after the handshake")
 
 // ErrClosed is returned by sends on a closed connection.
 var ErrClosed = errors.New("connection closed")
@@ -147,6 +168,7 @@ type Conn struct {
 	writersDone    bool
 	closeOnce      sync.Once
 	idleWaits      atomic.Uint64 // times the read loop waited without its read buffer
+	admitted       atomic.Bool   // the application accepted the connection: full read limits
 
 	Stats Stats
 }
@@ -264,9 +286,29 @@ func (c *Conn) start(ctx context.Context) (*readState, error) {
 	if err := c.handshake(rs.br); err != nil {
 		return rs, err
 	}
-	rs.cr = chunk.NewReader(rs.br, c.cfg.Limits)
+	rs.cr = chunk.NewReader(rs.br, c.cfg.PreConnectLimits)
+	if b := c.cfg.InboundBudget; b != nil {
+		rs.cr.UseBudget(b, c.Close)
+	}
 	rs.idle = c.newIdleWait(rs)
-	return rs, nil
+	if c.admitted.Load() {
+		c.raiseLimits(rs)
+		return rs, nil
+	}
+	return rs, c.nc.SetReadDeadline(time.Now().Add(c.cfg.ConnectTimeout))
+}
+
+// admit marks the connection accepted by its application; the read loop raises its limits from
+// PreConnectLimits to Limits before it reads the next message (SendConnectAccept calls it
+// before the answer is queued, so before the verdict reaches the read goroutine).
+func (c *Conn) admit() { c.admitted.Store(true) }
+
+// raiseLimits gives an accepted connection its full limits and its idle deadline instead of the
+// connect deadline (on the read goroutine).
+func (c *Conn) raiseLimits(rs *readState) {
+	rs.admitted = true
+	rs.cr.SetLimits(c.cfg.Limits)
+	rs.deadlineAt = time.Time{} // refreshReadDeadline sets the idle deadline at once
 }
 
 // finish closes the connection once reading ended, waits for the writers and reports the cause.

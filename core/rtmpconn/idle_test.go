@@ -61,6 +61,7 @@ func servedPair(t testing.TB, h Handler) (*Conn, net.Conn) {
 		t.Fatal("accept failed")
 	}
 	c := New(sc, Config{}, h, zerolog.Nop())
+	c.admit() // a connected session: the full limits and the idle deadline
 	done := make(chan struct{})
 	go func() { _ = c.Serve(context.Background()); close(done) }()
 	t.Cleanup(func() { cc.Close(); c.Close(nil); <-done })
@@ -188,6 +189,7 @@ func TestIdleReadDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := New(sc, Config{IdleTimeout: 100 * time.Millisecond}, h, zerolog.Nop())
+	c.admit()
 	err = c.Serve(context.Background())
 	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("idle timeout")) {
 		t.Fatalf("Serve: %v, want an idle timeout", err)

@@ -42,6 +42,7 @@ type readState struct {
 	msgs       uint32 // messages in the current deadline window...
 	prevMsgs   uint32 // ...and in the previous one: how busy the connection is (see quiet)
 	pinged     bool   // a ping went out for the current silence (see pingSilent)
+	admitted   bool   // the reader has the full limits (see Conn.admit)
 }
 
 // readLoop reads and dispatches messages until the connection ends. Its frame stays small and
@@ -49,6 +50,9 @@ type readState struct {
 // (see Serve).
 func (c *Conn) readLoop(rs *readState) error {
 	for {
+		if !rs.admitted && c.admitted.Load() {
+			c.raiseLimits(rs)
+		}
 		if err := c.refreshReadDeadline(rs); err != nil {
 			return err
 		}
@@ -61,7 +65,7 @@ func (c *Conn) readLoop(rs *readState) error {
 				if c.pingSilent(rs, err) {
 					continue
 				}
-				return readError(err)
+				return c.readFailed(rs, readError(err))
 			}
 		}
 		at := rs.cr.BytesRead()
@@ -69,7 +73,7 @@ func (c *Conn) readLoop(rs *readState) error {
 			if rs.cr.BytesRead() == at && c.pingSilent(rs, err) {
 				continue // timed out between messages: nothing of the next one was consumed
 			}
-			return err
+			return c.readFailed(rs, err)
 		}
 	}
 }
@@ -80,7 +84,7 @@ func (c *Conn) readLoop(rs *readState) error {
 // silent half an idle timeout later it has vanished, and the connection ends (false).
 func (c *Conn) pingSilent(rs *readState, err error) bool {
 	var ne net.Error
-	if !errors.As(err, &ne) || !ne.Timeout() || rs.pinged || c.draining.Load() || c.ctx.Err() != nil {
+	if !errors.As(err, &ne) || !ne.Timeout() || rs.pinged || !rs.admitted || c.draining.Load() || c.ctx.Err() != nil {
 		return false
 	}
 	rs.pinged = true
@@ -93,6 +97,16 @@ func (c *Conn) pingSilent(rs *readState, err error) bool {
 	now := time.Now()
 	rs.deadlineAt = now
 	return c.nc.SetReadDeadline(now.Add(c.cfg.IdleTimeout/2)) == nil
+}
+
+// readFailed is the reason a read ended the loop: a timeout before the connection was accepted
+// is the connect deadline.
+func (c *Conn) readFailed(rs *readState, err error) error {
+	var ne net.Error
+	if !rs.admitted && errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("%w (%v)", ErrNoConnect, c.cfg.ConnectTimeout)
+	}
+	return err
 }
 
 // endRead flushes the players fed by the last messages and gives the buffers back to the pools.
@@ -133,8 +147,8 @@ func (c *Conn) readOne(rs *readState) error {
 // refreshReadDeadline moves the read deadline (half the idle timeout: see pingSilent) forward at
 // most once a second: a syscall-free runtime call, but not one worth making per message.
 func (c *Conn) refreshReadDeadline(rs *readState) error {
-	if c.draining.Load() {
-		return nil // closeGracefully set the final deadline
+	if c.draining.Load() || !rs.admitted {
+		return nil // closeGracefully set the final deadline, or start the connect deadline
 	}
 	now := time.Now()
 	if now.Sub(rs.deadlineAt) < time.Second {

@@ -62,7 +62,9 @@ func (c *Conn) SendUserControl(event uint16, data ...uint32) error {
 // SendConnectAccept answers connect the way clients expect (PROTOCOL.md "Commands"): window ack
 // size, peer bandwidth, StreamBegin 0 and our chunk size come with the answer, never later
 // (HaishinKit is confused by a chunk size change arriving just before a shared-object reply).
+// It also lifts the connection from its pre-connect limits to its full ones.
 func (c *Conn) SendConnectAccept(txn float64, info *amf.Object) error {
+	c.admit()
 	c.Cork()
 	defer c.Uncork()
 	steps := []func() error{

@@ -36,6 +36,7 @@ func servePair(t testing.TB, ctx context.Context, cfg Config) *pair {
 	}
 	p := &pair{client: client, closed: make(chan error, 1)}
 	p.c = New(nc, cfg, nopHandler{closed: p.closed}, zerolog.Nop())
+	p.c.admit() // a connected session: the full limits and the idle deadline
 	go p.c.Serve(ctx)
 	_ = client.SetDeadline(time.Now().Add(10 * time.Second))
 	br := bufio.NewReader(client)
