@@ -58,6 +58,8 @@ func (s *Server) Metrics() []admin.Metric {
 		fam("fmsgo_edge_trunk_bytes_out", "Bytes sent on the current trunk.", admin.Counter, func(o originStats) float64 { return float64(o.bytesOut) }),
 		fam("fmsgo_edge_trunk_rtt_seconds", "Trunk round-trip time from its heartbeats.", admin.Gauge, func(o originStats) float64 { return o.rttSeconds }),
 	}
+	b := s.cfg.Limits.Conn.InboundBudget
+	ms = append(ms, admin.InboundBudgetMetrics(b.Held(), b.Limit(), b.Evictions())...)
 	return append(ms, admin.ProcessMetrics()...)
 }
 

@@ -58,6 +58,11 @@ type Limits struct {
 	ReconnectMax time.Duration   `toml:"reconnect_max"` // the delay doubles up to this
 	Conn         rtmpconn.Config `toml:"-"`
 	Trunk        trunk.Config    `toml:"-"`
+
+	// Client connections, as on the origin: see rtmpconn.ServerLimits.
+	MaxMessageBytes    int           `toml:"max_message_bytes"`
+	ConnectTimeout     time.Duration `toml:"connect_timeout"`
+	InboundBufferBytes int64         `toml:"inbound_buffer_bytes"`
 }
 
 // DefaultConfig returns the defaults of DESIGN.md's flags.
@@ -114,6 +119,8 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 		return nil, errors.New("edge: -trunk-ca needs -trunk-tls")
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
+	cfg.Limits.Conn = rtmpconn.ServerLimits{MaxMessageBytes: cfg.Limits.MaxMessageBytes,
+		ConnectTimeout: cfg.Limits.ConnectTimeout, InboundBufferBytes: cfg.Limits.InboundBufferBytes}.Apply(cfg.Limits.Conn)
 	routes, err := compileRoutes(cfg.Origins, cfg.Routes)
 	if err != nil {
 		return nil, fmt.Errorf("edge: %w", err)

@@ -61,6 +61,8 @@ func (s *Server) Metrics() []admin.Metric {
 	}
 	ms = append(ms, instanceMetrics(s.apps.snapshot())...)
 	ms = append(ms, edgeMetrics(s.edges.snapshot())...)
+	b := s.cfg.Limits.Conn.InboundBudget
+	ms = append(ms, admin.InboundBudgetMetrics(b.Held(), b.Limit(), b.Evictions())...)
 	return append(ms, admin.ProcessMetrics()...)
 }
 

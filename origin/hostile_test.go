@@ -86,11 +86,17 @@ func TestHostileInputClosesOnlyThatConnection(t *testing.T) {
 		{"truncated command", true, chunkBytes(chunk.Header{CSID: 3, TypeID: 20}, connectPayload()[:9], 128)},
 		{"command before connect", true, chunkBytes(chunk.Header{CSID: 3, TypeID: 20}, append(amf.AppendString0(nil, "createStream"), 0, 0x40, 0, 0, 0, 0, 0, 0, 0, 5), 128)},
 	}
-	// a huge announced message after a huge chunk size: set chunk size 2^31-1, then a header of
-	// 16 MiB - 1 that is never sent: refused at once (over the message limit), nothing allocated.
+	// a huge announced message: a header of 16 MiB - 1 that is never sent: refused at once (over
+	// the message limit), nothing allocated.
+	cases[5].data = []byte{0x06, 0, 0, 0, 0xFF, 0xFF, 0xFF, 9, 1, 0, 0, 0}
+	// then the same after a huge chunk size: set chunk size 2^31-1 is refused (over the cap)
 	huge := chunkBytes(chunk.Header{CSID: 2, TypeID: 1}, rtmpmsg.AppendSetChunkSize(nil, 1<<31-1), 128)
 	huge = append(huge, 0x06, 0, 0, 0, 0xFF, 0xFF, 0xFF, 9, 1, 0, 0, 0)
-	cases[5].data = huge
+	cases = append(cases, struct {
+		name      string
+		handshake bool
+		data      []byte
+	}{"chunk size 2^31-1", true, huge})
 	// a chunk size of 0 is Set Chunk Size with a zero payload
 	cases[4].data = chunkBytes(chunk.Header{CSID: 2, TypeID: 1}, []byte{0, 0, 0, 0}, 128)
 	for _, c := range cases {
@@ -113,7 +119,7 @@ func TestHostileInputClosesOnlyThatConnection(t *testing.T) {
 		}
 		c.Close()
 		logs := o.logs.String()
-		for _, want := range []string{"handshake", "chunk size", "too many chunk streams", "larger than the limit", "nesting too deep", "command \\\"createStream\\\" before connect"} {
+		for _, want := range []string{"handshake", "chunk size", "chunk size over the limit", "too many chunk streams", "larger than the limit", "nesting too deep", "command \\\"createStream\\\" before connect"} {
 			if !strings.Contains(logs, want) {
 				t.Errorf("no log line mentioning %q", want)
 			}

@@ -68,6 +68,13 @@ type Limits struct {
 	InstanceCreateBurst int             `toml:"instance_create_burst"`
 	Conn                rtmpconn.Config `toml:"-"`
 	Live                live.Config     `toml:"-"`
+
+	// Client connections: the largest message once connected ("4 MiB"), the time from the
+	// handshake to connect ("5s"), the reassembly buffers of all clients together (256 MiB;
+	// negative: no limit). See rtmpconn.ServerLimits.
+	MaxMessageBytes    int           `toml:"max_message_bytes"`
+	ConnectTimeout     time.Duration `toml:"connect_timeout"`
+	InboundBufferBytes int64         `toml:"inbound_buffer_bytes"`
 }
 
 // DefaultConfig returns the defaults of DESIGN.md's flags.
@@ -124,6 +131,8 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	if cfg.Limits.MaxMediaFlushInterval != 0 {
 		cfg.Limits.Conn.MaxMediaFlushInterval = cfg.Limits.MaxMediaFlushInterval
 	}
+	cfg.Limits.Conn = rtmpconn.ServerLimits{MaxMessageBytes: cfg.Limits.MaxMessageBytes,
+		ConnectTimeout: cfg.Limits.ConnectTimeout, InboundBufferBytes: cfg.Limits.InboundBufferBytes}.Apply(cfg.Limits.Conn)
 	secret, err := trunkSecret(cfg)
 	if err != nil {
 		return nil, err
