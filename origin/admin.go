@@ -59,6 +59,13 @@ func (s *Server) Metrics() []admin.Metric {
 		{Name: "fmsgo_trunk_subscriptions", Help: "Live streams edges pull from this origin.", Kind: admin.Gauge,
 			Samples: []admin.Sample{{Value: float64(s.TrunkSubscriptions())}}},
 	}
+	refused, authFailed := s.trunkGate.counts()
+	ms = append(ms,
+		admin.Metric{Name: "fmsgo_trunk_handshakes_refused_total", Kind: admin.Counter,
+			Help:    "Trunk connections refused before authentication (too many handshakes at once, or an address locked out after wrong secrets).",
+			Samples: []admin.Sample{{Value: float64(refused)}}},
+		admin.Metric{Name: "fmsgo_trunk_auth_failures_total", Help: "Trunk handshakes that failed authentication (wrong or missing secret).",
+			Kind: admin.Counter, Samples: []admin.Sample{{Value: float64(authFailed)}}})
 	ms = append(ms, instanceMetrics(s.apps.snapshot())...)
 	ms = append(ms, edgeMetrics(s.edges.snapshot())...)
 	b := s.cfg.Limits.Conn.InboundBudget

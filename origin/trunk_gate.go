@@ -27,6 +27,7 @@ type trunkGate struct {
 	pending int
 	addrs   map[string]*gateAddr
 	refused uint64 // connections refused by the gate (busy or locked out), for metrics
+	authBad uint64 // handshakes that failed authentication, for metrics
 }
 
 // gateAddr is what the gate knows about one remote address.
@@ -126,6 +127,7 @@ func (g *trunkGate) done(ip string, err error, log zerolog.Logger, now time.Time
 }
 
 func (g *trunkGate) failed(a *gateAddr, now time.Time, err error, log zerolog.Logger) {
+	g.authBad++
 	if now.Sub(a.lastFailure) > g.lockMax {
 		a.failures = 0
 	}
@@ -155,11 +157,11 @@ func (g *trunkGate) logFailure(a *gateAddr, now time.Time, err error, log zerolo
 	a.lastLog, a.quiet = now, 0
 }
 
-// refusals counts connections the gate refused, for /metrics.
-func (g *trunkGate) refusals() uint64 {
+// counts are the connections the gate refused and the failed authentications, for /metrics.
+func (g *trunkGate) counts() (refused, authFailed uint64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.refused
+	return g.refused, g.authBad
 }
 
 // hostOf is the IP of "ip:port" (the whole string when it has no port).
