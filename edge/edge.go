@@ -33,6 +33,8 @@ type Config struct {
 	// TrunkSecretFile holds the secret instead of TrunkSecret (not both); the command also reads
 	// trunk.SecretEnv when neither is set.
 	TrunkSecretFile string `toml:"trunk_secret_file"`
+	// hooks injects faults in tests; nil otherwise.
+	hooks *edgeHooks
 	// Failover routes new connections of an instance whose origin is down to the next origin in
 	// hash order (its state on the failed origin is not there); off, they are rejected.
 	Failover bool `toml:"failover"`

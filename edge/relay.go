@@ -9,6 +9,9 @@ import (
 
 // onFrame relays what the origin sends for this session, on the session's goroutine.
 func (cs *clientSession) onFrame(f trunk.Frame) {
+	if h := cs.srv.cfg.hooks; h != nil && h.sessionFrame != nil {
+		h.sessionFrame(f)
+	}
 	switch f.Kind {
 	case trunk.KindSessionVerdict:
 		v, err := trunk.DecodeSessionVerdictVersion(f.Body, cs.st.conn.Version())

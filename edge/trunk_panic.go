@@ -7,6 +7,11 @@ import (
 	"github.com/fmsgo/fmsgo/core/trunk"
 )
 
+// edgeHooks are fault-injection points for tests (Config.hooks); production has none.
+type edgeHooks struct {
+	sessionFrame func(f trunk.Frame) // on a client session's goroutine, before each origin frame
+}
+
 // recoverFrame is the panic boundary of a trunk's read goroutine on the edge: a panic while
 // handling an origin's stream frame is logged with its stack and ends only that pulled stream
 // (its viewers see it unpublished, the origin is told to unsubscribe); the trunk reads on.
