@@ -137,7 +137,7 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, trunkSecret: secret, trunkGate: newTrunkGate(log)}
+	s := &Server{cfg: cfg, log: log, trunkSecret: secret, trunkGate: newTrunkGate()}
 	s.apps = newAppRegistry(cfg.Apps, cfg.Limits.Live, log)
 	eng, err := scripting.NewEngine(scripting.EngineConfig{AppsDir: cfg.Apps, ScriptLibDir: cfg.ScriptLib, DataDir: cfg.Data,
 		Instances: scripting.InstanceLimits{Max: cfg.Limits.MaxInstances, MaxPerApp: cfg.Limits.MaxInstancesPerApp,

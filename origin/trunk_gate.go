@@ -18,8 +18,7 @@ import (
 // bounded by maxAddrs, and owned by the server (one per origin); the lock is held for a few map
 // operations per trunk connection, never per frame.
 type trunkGate struct {
-	log zerolog.Logger
-	// policy; the tests shorten nothing: a lockout of lockBase is long enough to observe.
+	// policy (newTrunkGate; docs/trunk.md "Before authentication" states the figures)
 	maxPending, perAddr, freeFailures, maxAddrs int
 	lockBase, lockMax, logEvery                 time.Duration
 
@@ -40,15 +39,17 @@ type gateAddr struct {
 	quiet       int       // failures not logged at warn since lastLog
 }
 
-// Gate errors, wrapped with the address.
+// Gate refusals; their text is sent to the refused peer in an error frame.
 var (
 	errTrunkBusy   = errors.New("too many trunk handshakes in progress")
 	errTrunkLocked = errors.New("too many failed trunk authentications from this address: retry later")
 )
 
-func newTrunkGate(log zerolog.Logger) *trunkGate {
-	return &trunkGate{log: log.With().Str("proto", "trunk").Logger(),
-		maxPending: 64, perAddr: 8, freeFailures: 3, maxAddrs: 4096,
+// newTrunkGate is the origin's gate with the documented policy: 64 handshakes at once, 8 per
+// address; after 3 failed authentications an address is refused for 2 s, doubling per further
+// failure up to 5 minutes; state for at most 4096 addresses; a warn line per address per 10 s.
+func newTrunkGate() *trunkGate {
+	return &trunkGate{maxPending: 64, perAddr: 8, freeFailures: 3, maxAddrs: 4096,
 		lockBase: 2 * time.Second, lockMax: 5 * time.Minute, logEvery: 10 * time.Second,
 		addrs: map[string]*gateAddr{}}
 }
