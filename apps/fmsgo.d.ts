@@ -56,6 +56,13 @@ declare class Stream {
   name: string;
   /** The ?query the publisher appended to the name, without the "?" (ext). */
   publishQueryString: string;
+  /** In onPublish (ext): true when the name is held by a publisher silent for 3 s whose address
+   * or queries differ from this one's; the publish then gets NetStream.Publish.BadName unless
+   * onPublish sets acceptTakeover. (The same address, connect query and publish query, an
+   * encoder reconnecting, takes over without asking.) */
+  takeover?: boolean;
+  /** Set to true in onPublish (ext) to let this publisher replace the silent one. */
+  acceptTakeover?: boolean;
   /** Seconds since it started. */
   time: number;
   [key: string]: any;
@@ -65,6 +72,9 @@ declare class Stream {
 
 /** A server-side view of a remote shared object. */
 declare class SharedObject {
+  /** get(name, true) also lets clients use that persistent object; clients get
+   * SharedObject.BadPersistence for other persistent names unless app.json says
+   * "persistentSharedObjects": true. */
   static get(name: string, persistent?: boolean): SharedObject;
   readonly name: string;
   readonly version: number;

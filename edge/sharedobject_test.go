@@ -3,6 +3,8 @@ package edge
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sync"
 	"testing"
@@ -309,6 +311,9 @@ func TestSharedObjectPersistentThroughEdge(t *testing.T) {
 	const app = soEdgeApp + `
 Client.prototype.save = function (name) { return SharedObject.get(name, true).flush(); };`
 	apps, data := writeApps(t, map[string]string{"so": app}), t.TempDir()
+	if err := os.WriteFile(filepath.Join(apps, "so", "app.json"), []byte(`{"persistentSharedObjects": true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	o := startOriginDirs(t, "127.0.0.1:0", apps, data)
 	e := startEdge(t, "", o)
 	ctx := ctx5(t)

@@ -75,6 +75,11 @@ type Limits struct {
 	MaxMessageBytes    int           `toml:"max_message_bytes"`
 	ConnectTimeout     time.Duration `toml:"connect_timeout"`
 	InboundBufferBytes int64         `toml:"inbound_buffer_bytes"`
+
+	// SharedObjectDiskQuotaMB is each app's disk budget for persistent shared objects, all its
+	// instances together, unless its app.json says sharedObjects.diskQuotaMB (0: 64, negative:
+	// no limit).
+	SharedObjectDiskQuotaMB int64 `toml:"shared_object_disk_quota_mb"`
 }
 
 // DefaultConfig returns the defaults of DESIGN.md's flags.
@@ -141,7 +146,8 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	s.apps = newAppRegistry(cfg.Apps, cfg.Limits.Live, log)
 	eng, err := scripting.NewEngine(scripting.EngineConfig{AppsDir: cfg.Apps, ScriptLibDir: cfg.ScriptLib, DataDir: cfg.Data,
 		Instances: scripting.InstanceLimits{Max: cfg.Limits.MaxInstances, MaxPerApp: cfg.Limits.MaxInstancesPerApp,
-			CreateRate: cfg.Limits.InstanceCreateRate, CreateBurst: cfg.Limits.InstanceCreateBurst}}, log)
+			CreateRate: cfg.Limits.InstanceCreateRate, CreateBurst: cfg.Limits.InstanceCreateBurst},
+		SharedObjectDiskQuotaMB: cfg.Limits.SharedObjectDiskQuotaMB}, log)
 	if err != nil {
 		return nil, fmt.Errorf("origin: %w", err)
 	}

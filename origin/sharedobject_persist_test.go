@@ -17,6 +17,9 @@ import (
 	"github.com/fmsgo/fmsgo/core/sharedobject"
 )
 
+// persistConsent is the app.json that lets clients use persistent shared objects.
+const persistConsent = `{"persistentSharedObjects": true}`
+
 // soPersistApp lets a client make the server flush a persistent object.
 const soPersistApp = `
 Client.prototype.save = function (name) { return SharedObject.get(name, true).flush(); };
@@ -64,6 +67,7 @@ func TestSharedObjectPersistAcrossRestart(t *testing.T) {
 	apps, data := t.TempDir(), t.TempDir()
 	o1, stop := startStoppable(t, apps, data)
 	o1.writeApp(t, "so", soPersistApp)
+	o1.writeAppJSON(t, "so", persistConsent)
 	ctx := ctx5(t)
 	a := dialSO(t, o1, "so", "a", false)
 	if m := a.use(ctx, "scores", true); m.flags == 0 || len(m.events) != 1 {
@@ -113,6 +117,7 @@ func TestSharedObjectSurvivesKill9(t *testing.T) {
 	}
 	apps, data := t.TempDir(), t.TempDir()
 	(&testOrigin{apps: apps}).writeApp(t, "so", soPersistApp)
+	(&testOrigin{apps: apps}).writeAppJSON(t, "so", persistConsent)
 	ctx := ctx5(t)
 
 	o := runOriginProcess(t, bin, apps, data)

@@ -13,6 +13,7 @@ func TestShutdownReturnsAfterInstancesFlushed(t *testing.T) {
 	apps, data := t.TempDir(), t.TempDir()
 	o1, stop := startStoppable(t, apps, data)
 	o1.writeApp(t, "so", "")
+	o1.writeAppJSON(t, "so", persistConsent)
 	ctx := ctx5(t)
 	a := dialSO(t, o1, "so", "a", false)
 	a.use(ctx, "late", true)

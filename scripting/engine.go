@@ -25,6 +25,10 @@ type EngineConfig struct {
 	ScriptLibDir string // FMS server script library for load() ("" = none)
 	DataDir      string // persistent state
 	Instances    InstanceLimits
+	// SharedObjectDiskQuotaMB is each app's disk budget for persistent shared objects when its
+	// app.json does not set sharedObjects.diskQuotaMB (0: DefaultSharedObjectDiskQuotaMB,
+	// negative: no limit).
+	SharedObjectDiskQuotaMB int64
 }
 
 // Engine runs the apps of one apps folder: it starts an instance on its first connection,
@@ -42,6 +46,8 @@ type Engine struct {
 	perApp    map[string]int // loaded instances per app name
 	creations buckets        // per-address instance creation rate
 	closed    bool
+
+	quotas soQuotas // per-app disk quotas of persistent shared objects
 
 	// afterReload, if set (tests), is called once per reload attempt of each instance, on its loop.
 	afterReload func(app string, err error)
@@ -166,6 +172,7 @@ func (e *Engine) Connect(app, instName string, s Session) (*Client, error) {
 	if instName == "" {
 		instName = "_definst_"
 	}
+	e.prepareQuota(app) // its first use reads the disk: not under e.mu
 	for attempt := 0; attempt < 3; attempt++ {
 		inst, err := e.acquire(app, instName, s.Info().IP)
 		if err != nil {

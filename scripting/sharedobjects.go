@@ -24,16 +24,19 @@ type soAccess struct {
 func (inst *instance) newSharedObjects(instName string) *sharedobject.Registry {
 	lim := inst.app.Config.SharedObjects
 	cfg := sharedobject.Config{
-		Limits: sharedobject.Limits{MaxSlots: lim.MaxSlots, MaxBytes: int(min(lim.MaxBytes, int64(^uint(0)>>1))), MaxObjects: lim.MaxObjects},
-		Access: inst.soAccess.allowed,
-		Logger: inst.log,
+		Limits:            sharedobject.Limits{MaxSlots: lim.MaxSlots, MaxBytes: int(min(lim.MaxBytes, int64(^uint(0)>>1))), MaxObjects: lim.MaxObjects},
+		Access:            inst.soAccess.allowed,
+		ClientPersistence: inst.app.Config.PersistentSharedObjects,
+		Logger:            inst.log,
 	}
 	if dir := inst.e.cfg.DataDir; dir != "" {
 		st, err := sharedobject.NewStore(dir, inst.appName, instName)
 		if err != nil {
-			inst.log.Error().Err(err).Msg("shared objects will not be persisted")
+			inst.log.Warn().Err(err).Msg("persistent shared objects refused: no store for this instance")
+			cfg.StoreErr = err
 		} else {
 			cfg.Store = st
+			cfg.Quota = inst.e.diskQuota(inst.appName, lim.DiskQuotaMB)
 		}
 	}
 	cfg.OnSync = func(so *sharedobject.Object, list []sharedobject.SyncItem) {

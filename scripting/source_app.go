@@ -19,6 +19,9 @@ type SharedObjectLimits struct {
 	MaxSlots   int   `json:"maxSlots"`
 	MaxBytes   int64 `json:"maxBytes"`
 	MaxObjects int   `json:"maxObjects"`
+	// DiskQuotaMB is the app's disk budget for persistent objects, all instances together
+	// (0: the server's default).
+	DiskQuotaMB int64 `json:"diskQuotaMB"`
 }
 
 // AppConfig is an app's app.json: its limits and switches, and the free-form "config" object that
@@ -34,6 +37,9 @@ type AppConfig struct {
 	PendingConnectTimeoutMs int                `json:"pendingConnectTimeoutMs"`
 	SendBWDone              bool               `json:"sendBWDone"`
 	SharedObjects           SharedObjectLimits `json:"sharedObjects"`
+	// PersistentSharedObjects lets clients use persistent shared objects of any name; without
+	// it only those the script opened with SharedObject.get(name, true) (default false).
+	PersistentSharedObjects bool `json:"persistentSharedObjects"`
 	// MaxInstances caps the app's loaded instances (0: the server's default, InstanceLimits).
 	MaxInstances int `json:"maxInstances"`
 	// InstancePattern, if set, is a regular expression the whole instance name must match for a
@@ -104,7 +110,7 @@ func ParseAppConfig(name string, b []byte) (AppConfig, error) {
 	}
 	if cfg.HandlerTimeoutMs <= 0 || cfg.MemoryLimitMB <= 0 || cfg.MaxClients < 0 || cfg.IdleUnloadSeconds < 0 || cfg.MaxInstances < 0 ||
 		cfg.PendingConnectTimeoutMs <= 0 || cfg.SharedObjects.MaxSlots < 0 || cfg.SharedObjects.MaxBytes < 0 ||
-		cfg.SharedObjects.MaxObjects < 0 {
+		cfg.SharedObjects.MaxObjects < 0 || cfg.SharedObjects.DiskQuotaMB < 0 {
 		return DefaultAppConfig(), fmt.Errorf("%s: limits must be positive (maxClients, maxInstances and idleUnloadSeconds may be 0)", name)
 	}
 	return cfg, nil
@@ -116,9 +122,10 @@ var appKeys = map[string]bool{
 	"config": true, "handlerTimeoutMs": true, "memoryLimitMB": true, "maxClients": true,
 	"idleUnloadSeconds": true, "pendingConnectTimeoutMs": true, "sendBWDone": true, "sharedObjects": true,
 	"maxInstances": true, "instancePattern": true,
+	"persistentSharedObjects": true,
 }
 
-var sharedObjectKeys = map[string]bool{"maxSlots": true, "maxBytes": true, "maxObjects": true}
+var sharedObjectKeys = map[string]bool{"maxSlots": true, "maxBytes": true, "maxObjects": true, "diskQuotaMB": true}
 
 // checkKeys reports the first key of app.json (or of its sharedObjects) that is not spelled
 // exactly as a known key. Malformed JSON is left to the typed decode, which gives positions.

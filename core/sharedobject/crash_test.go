@@ -99,7 +99,7 @@ func TestCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := New(Config{Store: st})
+	r := New(Config{ClientPersistence: true, Store: st})
 	so, err := r.Get("crash/obj", true)
 	if err != nil {
 		t.Fatal(err)

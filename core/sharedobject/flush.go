@@ -98,6 +98,7 @@ func (o *Object) restore(snap *snapshot) {
 		o.bytes += s.size()
 	}
 	o.nextOrder = uint64(len(snap.slots))
+	o.charged = fileBytes(o.bytes, len(o.slots)) // on disk already: counted when the quota was made
 	o.hist.from = snap.histFrom
 	slices.SortStableFunc(snap.tombs, func(a, b tomb) int { return cmp.Compare(a.ver, b.ver) })
 	for _, t := range snap.tombs {

@@ -62,6 +62,9 @@ func (r *Registry) use(clientID string, sub Subscriber, amf3 bool, msg *rtmpmsg.
 	if r.cfg.Access != nil && !r.cfg.Access(clientID, msg.Name, false) {
 		return refuse(CodeNoReadAccess)
 	}
+	if msg.Persistent() && !r.clientMayPersist(msg.Name) {
+		return refuse(CodeBadPersistence) // the app did not consent to this object on disk
+	}
 	o, err := r.acquire(msg.Name, msg.Persistent())
 	switch {
 	case errors.Is(err, ErrBadPersistence):

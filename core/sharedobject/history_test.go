@@ -247,12 +247,12 @@ func TestClearResetsHistory(t *testing.T) {
 func TestHistoryPersisted(t *testing.T) {
 	t.Parallel()
 	st := newStore(t)
-	r, so := historyObject(t, Config{Store: st})
+	r, so := historyObject(t, Config{ClientPersistence: true, Store: st})
 	so.Purge(3) // nothing older than 4: stays
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	r2 := New(Config{Store: st})
+	r2 := New(Config{ClientPersistence: true, Store: st})
 	if got := useAt(t, r2, newSub(t, "x", false), "p", true, 3).events; !reflect.DeepEqual(got, []Event{useOK, rm("b"), chg("a", 10.0), chg("d", 4.0)}) {
 		t.Fatalf("after restart: %v", got)
 	}
@@ -280,7 +280,7 @@ func TestLoadFormat1(t *testing.T) {
 	if err := writeAtomic(p, old); err != nil {
 		t.Fatal(err)
 	}
-	r := New(Config{Store: st})
+	r := New(Config{ClientPersistence: true, Store: st})
 	if got := useAt(t, r, newSub(t, "x", false), "old", true, 9); got.version != 9 || !reflect.DeepEqual(got.events, []Event{useOK}) {
 		t.Fatalf("client at the file's version: %v", got)
 	}

@@ -51,6 +51,7 @@ type Object struct {
 	savedSeq   uint64
 	enc        amf.Encoder
 	hist       history
+	charged    int64 // bytes charged to the app's disk quota (see DiskQuota)
 }
 
 func newObject(r *Registry, name string, persistent bool) *Object {
@@ -168,6 +169,13 @@ func (o *Object) set(key string, v any, from *subscription) (changed bool, err e
 	}
 	changed = old == nil || !bytes.Equal(old.enc0, enc)
 	if changed {
+		slots := len(o.slots)
+		if old == nil {
+			slots++
+		}
+		if err := o.charge(base+len(key)+len(enc), slots); err != nil {
+			return false, err
+		}
 		s := &slot{key: key, value: v, enc0: enc, order: o.nextOrder, ver: o.version + 1}
 		if old != nil {
 			s.order = old.order
@@ -207,6 +215,7 @@ func (o *Object) remove(key string) {
 			o.hist.add(key, o.version+1)
 			o.trimHistory()
 		}
+		_ = o.charge(o.bytes, len(o.slots)) // a release: never refused
 	}
 	o.batch.note(key, old != nil, nil)
 }
@@ -220,6 +229,7 @@ func (o *Object) Clear() error {
 	}
 	clear(o.slots)
 	o.bytes = 0
+	_ = o.charge(0, 0)
 	o.hist.reset(o.version + 1) // a client older than the clear needs the clear
 	o.batch.clearAll()
 	o.commitIfUnlocked()

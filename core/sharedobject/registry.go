@@ -68,6 +68,16 @@ type Config struct {
 	Limits Limits
 	// Store persists persistent objects; nil keeps them in memory only.
 	Store *Store
+	// StoreErr, set when the instance has a data folder but no store could be made for it (its
+	// name is too long for the file system), refuses every persistent object with ErrBadName
+	// instead of keeping it in memory while answering success.
+	StoreErr error
+	// ClientPersistence lets clients use any persistent object (app.json
+	// persistentSharedObjects). Without it a client's persistent Use is refused with
+	// SharedObject.BadPersistence unless the server opened that object with Get(name, true).
+	ClientPersistence bool
+	// Quota is the app's disk budget, shared by its instances' registries; nil: unlimited.
+	Quota *DiskQuota
 	// FlushDelay is the longest a change to a persistent object waits before it is written
 	// (default 1 s).
 	FlushDelay time.Duration
@@ -101,8 +111,9 @@ type Registry struct {
 	// afterAutoFlush lets tests await the debounced flush.
 	afterAutoFlush func(error)
 	closed         bool
-	encMu          sync.Mutex    // guards encoded (a refusal's Send comes before mu is taken)
-	encoded        [2]encodedMsg // by encoding (AMF0, AMF3): see Encoded
+	serverPersist  map[string]bool // names the server opened as persistent: clients may use them
+	encMu          sync.Mutex      // guards encoded (a refusal's Send comes before mu is taken)
+	encoded        [2]encodedMsg   // by encoding (AMF0, AMF3): see Encoded
 }
 
 // encodedMsg is a message and its wire encoding.
@@ -139,6 +150,8 @@ func New(cfg Config) *Registry {
 		objects: map[string]*Object{},
 		bySub:   map[Subscriber]map[*Object]struct{}{},
 		dirty:   map[*Object]struct{}{},
+
+		serverPersist: map[string]bool{},
 	}
 }
 
@@ -160,8 +173,22 @@ func (r *Registry) Get(name string, persistent bool) (*Object, error) {
 		return nil, err
 	}
 	o.serverHeld = true
+	if persistent {
+		r.serverPersist[name] = true
+	}
 	r.unlock()
 	return o, nil
+}
+
+// clientMayPersist reports whether a client may use the persistent object name: the app
+// consented to client persistence, or the server opened that object as persistent.
+func (r *Registry) clientMayPersist(name string) bool {
+	if r.cfg.ClientPersistence {
+		return true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.serverPersist[name]
 }
 
 // acquire returns the object with the lock held, loading a persistent object outside the lock
@@ -183,6 +210,10 @@ func (r *Registry) acquire(name string, persistent bool) (*Object, error) {
 		if len(r.objects) >= r.cfg.Limits.MaxObjects {
 			r.mu.Unlock()
 			return nil, fmt.Errorf("shared object %q: more than %d objects: %w", name, r.cfg.Limits.MaxObjects, ErrLimit)
+		}
+		if persistent && r.cfg.StoreErr != nil {
+			r.mu.Unlock()
+			return nil, fmt.Errorf("shared object %q: %w", name, r.cfg.StoreErr)
 		}
 		if !persistent || r.cfg.Store == nil {
 			return r.create(name, persistent, nil), nil

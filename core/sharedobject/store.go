@@ -109,8 +109,15 @@ func (s *Store) Path(name string) (string, error) {
 		}
 		parts = append(parts, e)
 	}
-	return filepath.Join(parts...) + ".fso", nil
+	p := filepath.Join(parts...) + ".fso"
+	if len(p) >= maxPath {
+		return "", fmt.Errorf("shared object %q: %w: path of %d bytes", name, ErrBadName, len(p))
+	}
+	return p, nil
 }
+
+// maxPath is Linux's PATH_MAX (with its terminating NUL): a longer path cannot be opened.
+const maxPath = 4096
 
 // snapshot is an object's state as read from its file.
 type snapshot struct {

@@ -77,7 +77,7 @@ func (b *syncBuffer) String() string {
 func TestPersistRestart(t *testing.T) {
 	t.Parallel()
 	st := newStore(t)
-	r := New(Config{Store: st})
+	r := New(Config{ClientPersistence: true, Store: st})
 	so, err := r.Get("scores/top", true)
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +98,7 @@ func TestPersistRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r2 := New(Config{Store: st})
+	r2 := New(Config{ClientPersistence: true, Store: st})
 	a := newSub(t, "a", false)
 	handle(t, r2, a, "scores/top", true, use())
 	got := a.take()
@@ -123,7 +123,7 @@ func TestPersistRestart(t *testing.T) {
 func TestAutoFlush(t *testing.T) {
 	t.Parallel()
 	st := newStore(t)
-	r := New(Config{Store: st, FlushDelay: 20 * time.Millisecond})
+	r := New(Config{ClientPersistence: true, Store: st, FlushDelay: 20 * time.Millisecond})
 	done := make(chan error, 10)
 	r.afterAutoFlush = func(err error) { done <- err }
 	so, _ := r.Get("o", true)
@@ -151,7 +151,7 @@ func TestAutoFlush(t *testing.T) {
 func TestPersistentDropAndReload(t *testing.T) {
 	t.Parallel()
 	st := newStore(t)
-	r := New(Config{Store: st, FlushDelay: time.Hour})
+	r := New(Config{ClientPersistence: true, Store: st, FlushDelay: time.Hour})
 	a := newSub(t, "a", false)
 	handle(t, r, a, "p", true, use(), reqChange("k", "v"))
 	handle(t, r, a, "p", true, Event{Type: EventRelease})
@@ -196,7 +196,7 @@ func TestCorruptFile(t *testing.T) {
 	os.MkdirAll(filepath.Dir(p), 0o755)
 	os.WriteFile(p, good[:len(good)-2], 0o644)
 	var log syncBuffer
-	r := New(Config{Store: st, Logger: zerolog.New(&log)})
+	r := New(Config{ClientPersistence: true, Store: st, Logger: zerolog.New(&log)})
 	so, err := r.Get("c", true)
 	if err != nil || so.Size() != 0 || so.Version() != 0 {
 		t.Fatalf("%v", err)
@@ -259,7 +259,7 @@ func encodeFileV1(version uint32, slots []*slot) []byte {
 func TestBadNameAndSweep(t *testing.T) {
 	t.Parallel()
 	st := newStore(t)
-	r := New(Config{Store: st})
+	r := New(Config{ClientPersistence: true, Store: st})
 	a := newSub(t, "a", false)
 	handle(t, r, a, "../etc", true, use())
 	if got := a.take(); len(got) != 1 || got[0].events[0].Code != CodeBadName {
