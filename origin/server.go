@@ -62,12 +62,17 @@ type Limits struct {
 	// App instances (scripting.InstanceLimits; 0 = its default, negative = no limit): how many
 	// run in all, per app without app.json maxInstances, and how many new ones one client address
 	// may start per second (token bucket of instance_create_burst).
-	MaxInstances        int             `toml:"max_instances"`
-	MaxInstancesPerApp  int             `toml:"max_instances_per_app"`
-	InstanceCreateRate  float64         `toml:"instance_create_rate"`
-	InstanceCreateBurst int             `toml:"instance_create_burst"`
-	Conn                rtmpconn.Config `toml:"-"`
-	Live                live.Config     `toml:"-"`
+	MaxInstances        int     `toml:"max_instances"`
+	MaxInstancesPerApp  int     `toml:"max_instances_per_app"`
+	InstanceCreateRate  float64 `toml:"instance_create_rate"`
+	InstanceCreateBurst int     `toml:"instance_create_burst"`
+	// Bounds across an instance's callbacks (scripting.Containment; app.json overrides): its
+	// estimated retained heap, and its share of a core over a window.
+	InstanceMemoryMB  int             `toml:"instance_memory_mb"`
+	InstanceCPUShare  float64         `toml:"instance_cpu_share"`
+	InstanceCPUWindow time.Duration   `toml:"instance_cpu_window"`
+	Conn              rtmpconn.Config `toml:"-"`
+	Live              live.Config     `toml:"-"`
 
 	// Client connections: the largest message once connected ("4 MiB"), the time from the
 	// handshake to connect ("5s"), the reassembly buffers of all clients together (256 MiB;
@@ -147,7 +152,9 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	eng, err := scripting.NewEngine(scripting.EngineConfig{AppsDir: cfg.Apps, ScriptLibDir: cfg.ScriptLib, DataDir: cfg.Data,
 		Instances: scripting.InstanceLimits{Max: cfg.Limits.MaxInstances, MaxPerApp: cfg.Limits.MaxInstancesPerApp,
 			CreateRate: cfg.Limits.InstanceCreateRate, CreateBurst: cfg.Limits.InstanceCreateBurst},
-		SharedObjectDiskQuotaMB: cfg.Limits.SharedObjectDiskQuotaMB}, log)
+		SharedObjectDiskQuotaMB: cfg.Limits.SharedObjectDiskQuotaMB,
+		Contain: scripting.Containment{InstanceMemoryLimitMB: cfg.Limits.InstanceMemoryMB,
+			CPUShare: cfg.Limits.InstanceCPUShare, CPUWindow: cfg.Limits.InstanceCPUWindow}}, log)
 	if err != nil {
 		return nil, fmt.Errorf("origin: %w", err)
 	}

@@ -149,3 +149,51 @@ func (b *buckets) prune(now time.Time) {
 		}
 	}
 }
+
+// Defaults of Containment's zero fields: an instance may keep about as much as one callback may
+// grow (memoryLimitMB's default), and hold half a core over ten seconds (a busy chat room or game
+// lobby uses a few percent).
+const (
+	DefaultInstanceMemoryLimitMB = 256
+	DefaultCPUShare              = 0.5
+	DefaultCPUWindow             = 10 * time.Second
+)
+
+// Containment is the server's default for the bounds across callbacks (jsloop/contain.go), which
+// app.json's instanceMemoryLimitMB, cpuShare and cpuWindowMs override per app. Zero fields take
+// the defaults above; negative ones turn the bound off.
+type Containment struct {
+	InstanceMemoryLimitMB int
+	CPUShare              float64
+	CPUWindow             time.Duration
+}
+
+func (c *Containment) setDefaults() {
+	if c.InstanceMemoryLimitMB == 0 {
+		c.InstanceMemoryLimitMB = DefaultInstanceMemoryLimitMB
+	}
+	if c.CPUShare == 0 {
+		c.CPUShare = DefaultCPUShare
+	}
+	if c.CPUWindow == 0 {
+		c.CPUWindow = DefaultCPUWindow
+	}
+}
+
+// containFor is the bounds of one app's instances: its app.json where set, else the server's.
+func (c Containment) containFor(cfg AppConfig) (retained uint64, share float64, window time.Duration) {
+	mb, share, window := c.InstanceMemoryLimitMB, c.CPUShare, c.CPUWindow
+	if cfg.InstanceMemoryLimitMB != 0 {
+		mb = cfg.InstanceMemoryLimitMB
+	}
+	if cfg.CPUShare != 0 {
+		share = cfg.CPUShare
+	}
+	if cfg.CPUWindowMs != 0 {
+		window = time.Duration(cfg.CPUWindowMs) * time.Millisecond
+	}
+	if mb > 0 {
+		retained = uint64(mb) << 20
+	}
+	return retained, max(share, 0), max(window, 0)
+}

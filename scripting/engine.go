@@ -29,6 +29,7 @@ type EngineConfig struct {
 	// app.json does not set sharedObjects.diskQuotaMB (0: DefaultSharedObjectDiskQuotaMB,
 	// negative: no limit).
 	SharedObjectDiskQuotaMB int64
+	Contain                 Containment
 }
 
 // Engine runs the apps of one apps folder: it starts an instance on its first connection,
@@ -71,6 +72,7 @@ func NewEngine(cfg EngineConfig, log zerolog.Logger) (*Engine, error) {
 	}
 	host, _ := os.Hostname()
 	cfg.Instances.setDefaults()
+	cfg.Contain.setDefaults()
 	return &Engine{cfg: cfg, log: log.With().Str("component", "scripting").Logger(), cache: NewProgramCache(),
 		watcher: w, hostname: host, instances: map[string]*instance{}, perApp: map[string]int{},
 		creations: newBuckets(cfg.Instances.CreateRate, cfg.Instances.CreateBurst)}, nil

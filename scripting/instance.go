@@ -78,13 +78,17 @@ func (e *Engine) startInstance(app *App, instName string) *instance {
 	inst.so = inst.newSharedObjects(instName)
 	inst.sendBWDone.Store(app.Config.SendBWDone)
 	cfg := app.Config
+	retained, share, window := e.cfg.Contain.containFor(cfg)
 	inst.loop = jsloop.New(jsloop.Options{
-		HandlerBudget:    cfg.HandlerTimeout(),
-		MemoryLimitBytes: uint64(cfg.MemoryLimitMB) << 20,
-		Logger:           e.log,
-		Name:             inst.name,
-		OnFatal:          inst.fatal,
-		OnError:          inst.scriptError,
+		HandlerBudget:      cfg.HandlerTimeout(),
+		MemoryLimitBytes:   uint64(cfg.MemoryLimitMB) << 20,
+		RetainedLimitBytes: retained,
+		CPUShare:           share,
+		CPUWindow:          window,
+		Logger:             e.log,
+		Name:               inst.name,
+		OnFatal:            inst.fatal,
+		OnError:            inst.scriptError,
 	})
 	inst.loop.Start()
 	// Start-up (top level, onAppStart) gets the reload budget: a slow first run is not runaway code.

@@ -46,6 +46,12 @@ type AppConfig struct {
 	// connect to start that instance ("_definst_" included); instanceRE is it compiled.
 	InstancePattern string `json:"instancePattern"`
 	instanceRE      *regexp.Regexp
+	// InstanceMemoryLimitMB is the estimated heap one instance may keep across callbacks, CPUShare
+	// the fraction of a core its callbacks may hold over CPUWindowMs (jsloop/contain.go); 0 takes
+	// the server's default (Containment), a negative value turns the bound off for this app.
+	InstanceMemoryLimitMB int     `json:"instanceMemoryLimitMB"`
+	CPUShare              float64 `json:"cpuShare"`
+	CPUWindowMs           int     `json:"cpuWindowMs"`
 }
 
 // InstanceAllowed reports whether instancePattern lets name be started.
@@ -121,7 +127,7 @@ func ParseAppConfig(name string, b []byte) (AppConfig, error) {
 var appKeys = map[string]bool{
 	"config": true, "handlerTimeoutMs": true, "memoryLimitMB": true, "maxClients": true,
 	"idleUnloadSeconds": true, "pendingConnectTimeoutMs": true, "sendBWDone": true, "sharedObjects": true,
-	"maxInstances": true, "instancePattern": true,
+	"maxInstances": true, "instancePattern": true, "instanceMemoryLimitMB": true, "cpuShare": true, "cpuWindowMs": true,
 	"persistentSharedObjects": true,
 }
 

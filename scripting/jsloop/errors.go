@@ -22,6 +22,12 @@ var (
 	// ErrMemoryLimit is the interrupt value of a callback during which the process heap grew by
 	// more than the instance's memory limit; the loop ends and Options.OnFatal receives it.
 	ErrMemoryLimit = errors.New("js memory limit exceeded")
+	// ErrCPUShare ends the loop of an instance that stayed over its CPU share while throttled for
+	// a whole window (contain.go); Options.OnFatal receives it.
+	ErrCPUShare = errors.New("js instance over its CPU share")
+	// ErrRetainedLimit ends the loop of an instance whose estimated retained heap passed
+	// Options.RetainedLimitBytes (contain.go); Options.OnFatal receives it.
+	ErrRetainedLimit = errors.New("js instance retained heap over its limit")
 	// ErrStackOverflow is the cause of a *JSError made from goja's uncatchable
 	// *goja.StackOverflowError (runaway recursion past MaxCallStackSize).
 	ErrStackOverflow = errors.New("js stack overflow")

@@ -57,17 +57,31 @@ func (l *Loop) interruptAll(v any) {
 }
 
 // runJob runs fn under the watchdog, the memory sampler and recover, then reports its error and
-// any promise rejected and left unhandled during it.
+// any promise rejected and left unhandled during it, and accounts its time and allocation
+// (contain.go). A throttled loop waits before it (pace).
 func (l *Loop) runJob(budget time.Duration, what string, fn func() error) {
+	if !l.pace() {
+		return
+	}
+	start := time.Now()
+	if l.audit != nil {
+		l.audit.begin(start)
+	}
 	err := l.guard(budget, func() error {
 		err := wrapJSError(l.opts.Name, fn())
 		l.flushRejections()
 		return err
 	})
-	if err == nil {
-		return
+	end := time.Now()
+	l.accountCPU(end, end.Sub(start))
+	if err != nil {
+		l.report(what, err)
 	}
-	l.report(what, err)
+	if l.audit != nil {
+		if alloc := l.audit.end(end); l.fatal == nil {
+			l.auditHeap(end, alloc)
+		}
+	}
 }
 
 // guard is the boundary of untrusted execution. Interrupts are cleared only after the watchdog

@@ -40,10 +40,16 @@ type Options struct {
 	MaxCallStackSize int           // goja call depth before an uncatchable stack overflow
 	MaxTimers        int           // live timers per loop; setTimeout beyond it throws RangeError
 	MemoryLimitBytes uint64        // heap growth allowed during one callback (see memwatch.go)
-	Logger           zerolog.Logger
-	Name             string // "app/instance", attached to every log line and error
+	// RetainedLimitBytes is the estimated heap the instance may keep across callbacks, and
+	// CPUShare the fraction of one core its callbacks may hold over CPUWindow (contain.go);
+	// zero disables each.
+	RetainedLimitBytes uint64
+	CPUShare           float64
+	CPUWindow          time.Duration
+	Logger             zerolog.Logger
+	Name               string // "app/instance", attached to every log line and error
 	// OnFatal is called once, on the loop goroutine after Done is closed, when the instance must
-	// be unloaded (ErrMemoryLimit). The loop has already stopped; calling Close in it is fine.
+	// be unloaded (ErrMemoryLimit, ErrRetainedLimit, ErrCPUShare). The loop has already stopped; calling Close in it is fine.
 	OnFatal func(err error)
 	// OnError, if set, sees every job error after it is logged, on the loop (e.g. to forward it
 	// to application.onStatus with a new job).
@@ -85,6 +91,8 @@ type Loop struct {
 
 	wake      chan struct{} // cap 1: "the queue is not empty or Stop was called"
 	done      chan struct{}
+	stopc     chan struct{} // closed by Stop and finish (wakes a throttled loop)
+	stopOnce  sync.Once
 	startOnce sync.Once
 
 	attached atomic.Pointer[[]*goja.Runtime] // runtimes the watchdog and sampler interrupt
@@ -97,7 +105,9 @@ type Loop struct {
 	rejected []*goja.Promise
 	memBuf   memSamples
 	memBase  memBaseline
-	watch    memWatch // the running callback's (see startMemWatch)
+	watch    memWatch   // the running callback's (see startMemWatch)
+	cpu      *cpuMeter  // nil without a CPU share
+	audit    *heapAudit // nil without a retained limit
 	fatal    error
 }
 
@@ -106,10 +116,15 @@ type Loop struct {
 func New(opts Options) *Loop {
 	opts.setDefaults()
 	l := &Loop{
-		opts: opts,
-		log:  opts.Logger.With().Str("app", opts.Name).Logger(),
-		wake: make(chan struct{}, 1),
-		done: make(chan struct{}),
+		opts:  opts,
+		log:   opts.Logger.With().Str("app", opts.Name).Logger(),
+		wake:  make(chan struct{}, 1),
+		done:  make(chan struct{}),
+		stopc: make(chan struct{}),
+		cpu:   newCPUMeter(opts.CPUShare, opts.CPUWindow),
+	}
+	if opts.RetainedLimitBytes > 0 {
+		l.audit = &heapAudit{limit: opts.RetainedLimitBytes}
 	}
 	l.dog.init(l)
 	l.timers.init()
@@ -203,6 +218,7 @@ func (l *Loop) Stop() {
 		}
 	}
 	l.mu.Unlock()
+	l.stopOnce.Do(func() { close(l.stopc) })
 	l.startOnce.Do(func() { l.finish() }) // never started: nothing else will close done
 	l.poke()
 }
@@ -270,6 +286,7 @@ func (l *Loop) finish() {
 	l.stopped.Store(true)
 	l.queue = nil
 	l.mu.Unlock()
+	l.stopOnce.Do(func() { close(l.stopc) })
 	l.timers.cancelAll()
 	l.attached.Store(nil)
 	l.rt, l.rejected, l.spare = nil, nil, nil

@@ -27,6 +27,7 @@ type timer struct {
 	interval time.Duration
 	rt       *goja.Runtime
 	fn       goja.Callable
+	val      goja.Value // the callback as JS passed it (fn is opaque to the retained-heap walk)
 	this     goja.Value
 	method   string
 	args     []goja.Value
@@ -172,7 +173,7 @@ func mustSet(rt *goja.Runtime, name string, fn func(goja.FunctionCall) goja.Valu
 // and ("globalFunctionName", ms, ...args). String code is refused.
 func parseTimer(rt *goja.Runtime, call goja.FunctionCall, repeat bool) *timer {
 	a0, a1 := call.Argument(0), call.Argument(1)
-	t := &timer{rt: rt, this: goja.Undefined()}
+	t := &timer{rt: rt, this: goja.Undefined(), val: a0}
 	rest := 1
 	fn, callable := goja.AssertFunction(a0)
 	if obj, ok := a0.(*goja.Object); ok && isString(a1) && (!callable || isFunction(obj.Get(a1.String()))) {
