@@ -125,8 +125,14 @@ func (s *Server) authenticateTrunk(ctx context.Context, nc net.Conn, tlsConf *tl
 		}
 		return nil, err
 	}
-	link, err := s.trunkHandshake(ctx, nc, tlsConf)
-	s.trunkGate.done(ip, err, log, time.Now())
+	judged := false
+	link, err := s.trunkHandshake(ctx, nc, tlsConf, func(verdict error) {
+		judged = true
+		s.trunkGate.done(ip, verdict, log, time.Now())
+	})
+	if !judged { // the exchange failed before the hello was judged (timeout, not a trunk, TLS)
+		s.trunkGate.done(ip, err, log, time.Now())
+	}
 	return link, err
 }
 
@@ -137,7 +143,9 @@ func refusalCode(err error) uint16 {
 	return trunk.CodeOverflow
 }
 
-func (s *Server) trunkHandshake(ctx context.Context, nc net.Conn, tlsConf *tls.Config) (*trunk.Link, error) {
+// trunkHandshake runs TLS (if configured) and the hello exchange; judged hears the verdict on
+// the hello before the answer leaves.
+func (s *Server) trunkHandshake(ctx context.Context, nc net.Conn, tlsConf *tls.Config, judged func(error)) (*trunk.Link, error) {
 	if tlsConf != nil {
 		tctx, cancel := context.WithTimeout(ctx, trunkHandshakeTimeout)
 		defer cancel()
@@ -149,7 +157,7 @@ func (s *Server) trunkHandshake(ctx context.Context, nc net.Conn, tlsConf *tls.C
 	}
 	// The origin's id stays empty: the hello is read by peers that have not proved anything yet,
 	// and they learn nothing about this host from it (edges name an origin by its address).
-	return trunk.ServerHandshake(nc, trunk.HandshakeConfig{Secret: s.trunkSecret, Timeout: trunkHandshakeTimeout})
+	return trunk.ServerHandshake(nc, trunk.HandshakeConfig{Secret: s.trunkSecret, Timeout: trunkHandshakeTimeout, Judged: judged})
 }
 
 // trunkPeer is one connected edge. Its handler runs on the trunk's read goroutine and never

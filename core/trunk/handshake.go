@@ -133,6 +133,10 @@ type HandshakeConfig struct {
 	MaxFrame   int           // largest frame we accept after the handshake; 0 = DefaultMaxFrame
 	MinVersion uint16        // 0 = MinProtocolVersion (tests override these)
 	MaxVersion uint16        // 0 = ProtocolVersion
+	// Judged, if set, is called on the origin side with the verdict on the edge's hello (nil:
+	// authenticated) before the answer is written, so that whatever the peer does once it reads
+	// the answer (a retry) already meets the verdict's effects (a failure count, a lockout).
+	Judged func(verdict error)
 }
 
 func (c HandshakeConfig) withDefaults() HandshakeConfig {

@@ -39,8 +39,15 @@ func ServerHandshake(nc net.Conn, cfg HandshakeConfig) (*Link, error) {
 	if err != nil {
 		return nil, h.fail(CodeProtocol, fmt.Errorf("%w: bad hello: %w", ErrNotTrunk, err))
 	}
-	if err := checkHello(cfg, sh, hello); err != nil {
-		return nil, h.fail(codeOf(err), fmt.Errorf("edge %q from %s: %w", hello.EdgeID, nc.RemoteAddr(), err))
+	err = checkHello(cfg, sh, hello)
+	if err != nil {
+		err = fmt.Errorf("edge %q from %s: %w", hello.EdgeID, nc.RemoteAddr(), err)
+	}
+	if cfg.Judged != nil {
+		cfg.Judged(err)
+	}
+	if err != nil {
+		return nil, h.fail(codeOf(err), err)
 	}
 	ack := HelloAck{Version: hello.Version}
 	if len(cfg.Secret) > 0 {

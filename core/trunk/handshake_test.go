@@ -141,3 +141,44 @@ func TestHandshakeBadMagic(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestJudgedBeforeAnswer: the origin hears the verdict on a hello before the edge can read the
+// answer, so an edge that retries at once after a refusal meets the refusal's effects (the
+// origin's failure count; TestTrunkAuthBackoff saw the right secret accepted from a locked-out
+// address under a loaded suite run when the count came after the answer).
+func TestJudgedBeforeAnswer(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name   string
+		secret string
+		want   error
+	}{{"wrong secret", "wrong-0123456789", ErrAuth}, {"right secret", "right-0123456789", nil}} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			cc, sc := tcpPair(t)
+			judged, release := make(chan error, 1), make(chan struct{})
+			go func() {
+				_, _ = ServerHandshake(sc, HandshakeConfig{Secret: []byte("right-0123456789"),
+					Judged: func(v error) { judged <- v; <-release }})
+				sc.Close()
+			}()
+			answered := make(chan error, 1)
+			go func() {
+				_, err := ClientHandshake(cc, HandshakeConfig{ID: "e", Secret: []byte(c.secret)})
+				answered <- err
+			}()
+			if v := <-judged; !errors.Is(v, c.want) || (v == nil) != (c.want == nil) {
+				t.Fatalf("verdict %v, want %v", v, c.want)
+			}
+			select {
+			case err := <-answered:
+				t.Fatalf("the edge had its answer (%v) while the verdict was being recorded", err)
+			default:
+			}
+			close(release)
+			if err := <-answered; !errors.Is(err, c.want) || (err == nil) != (c.want == nil) {
+				t.Fatalf("edge: %v, want %v", err, c.want)
+			}
+		})
+	}
+}
