@@ -102,8 +102,8 @@ func TestDiskQuota(t *testing.T) {
 		t.Fatalf("changes within the quota: %v", got)
 	}
 	used := q.Used()
-	if used != fileBytes(2*(2+203), 2) {
-		t.Fatalf("charged %d, want %d", used, fileBytes(2*(2+203), 2))
+	if want := int64(headerLenV2 + 2*(6+2+203)); used != want {
+		t.Fatalf("charged %d, want %d (the file's size)", used, want)
 	}
 	handle(t, r, a, "p", true, reqChange("k3", big))
 	got := a.take()
@@ -140,5 +140,53 @@ func TestDiskQuota(t *testing.T) {
 	dirUsed, err := DiskUsage(st.Dir())
 	if err != nil || dirUsed == 0 {
 		t.Fatalf("DiskUsage: %d %v", dirUsed, err)
+	}
+}
+
+// TestQuotaMatchesFileSize: what an object is charged is its file's size once written, through
+// sets, deletes (their tombstones count: deleting long-named slots cannot grow the file past the
+// quota uncharged), re-sets, a clear, and a reload.
+func TestQuotaMatchesFileSize(t *testing.T) {
+	t.Parallel()
+	st := newStore(t)
+	q := NewDiskQuota(0, 0)
+	r := New(Config{ClientPersistence: true, Store: st, Quota: q})
+	so, err := r.Get("p", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onDisk := func(step string) {
+		t.Helper()
+		if err := so.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		n, err := DiskUsage(st.Dir())
+		if err != nil || n != q.Used() {
+			t.Fatalf("%s: charged %d, file %d bytes (%v)", step, q.Used(), n, err)
+		}
+	}
+	long := strings.Repeat("k", 1000)
+	for i := range 20 {
+		so.SetProperty(long+string(rune('a'+i)), float64(i))
+	}
+	onDisk("sets")
+	for i := range 15 {
+		so.SetProperty(long+string(rune('a'+i)), nil)
+	}
+	onDisk("deletes")
+	so.SetProperty(long+"a", "back")
+	onDisk("a deleted slot set again")
+	so.Clear()
+	so.SetProperty("x", 1.0)
+	onDisk("clear")
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before := q.Used()
+	r2 := New(Config{ClientPersistence: true, Store: st, Quota: q})
+	so2, _ := r2.Get("p", true)
+	so2.SetProperty("x", 1.0) // unchanged: no charge
+	if q.Used() != before {
+		t.Fatalf("a reload changed the charge: %d, then %d", before, q.Used())
 	}
 }

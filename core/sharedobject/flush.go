@@ -98,7 +98,6 @@ func (o *Object) restore(snap *snapshot) {
 		o.bytes += s.size()
 	}
 	o.nextOrder = uint64(len(snap.slots))
-	o.charged = fileBytes(o.bytes, len(o.slots)) // on disk already: counted when the quota was made
 	o.hist.from = snap.histFrom
 	slices.SortStableFunc(snap.tombs, func(a, b tomb) int { return cmp.Compare(a.ver, b.ver) })
 	for _, t := range snap.tombs {
@@ -107,4 +106,6 @@ func (o *Object) restore(snap *snapshot) {
 		}
 	}
 	o.trimHistory() // the limits may have shrunk since the file was written
+	// On disk already: counted by the quota when it was made, or charged when it was written.
+	o.charged = o.fileBytes(o.bytes, len(o.slots))
 }

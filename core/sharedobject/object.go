@@ -186,6 +186,7 @@ func (o *Object) set(key string, v any, from *subscription) (changed bool, err e
 		o.bytes = base + s.size()
 		o.hist.forget(key)
 		o.trimHistory()
+		o.recharge() // the forgotten or trimmed tombstones give back what they held
 	}
 	o.batch.note(key, changed, from)
 	return changed, nil
@@ -215,7 +216,7 @@ func (o *Object) remove(key string) {
 			o.hist.add(key, o.version+1)
 			o.trimHistory()
 		}
-		_ = o.charge(o.bytes, len(o.slots)) // a release: never refused
+		o.recharge() // a delete never grows the file: its tombstone is smaller than the slot
 	}
 	o.batch.note(key, old != nil, nil)
 }
@@ -229,8 +230,8 @@ func (o *Object) Clear() error {
 	}
 	clear(o.slots)
 	o.bytes = 0
-	_ = o.charge(0, 0)
 	o.hist.reset(o.version + 1) // a client older than the clear needs the clear
+	o.recharge()
 	o.batch.clearAll()
 	o.commitIfUnlocked()
 	return nil

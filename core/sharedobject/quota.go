@@ -13,10 +13,10 @@ import (
 // registries of all its instances (the engine owns one per app). It counts the bytes that the
 // objects' files hold once their changes are written: a change is charged when it is accepted,
 // not when the debounced flush writes it, so that a change past the budget is refused (and the
-// client's copy reverted) instead of being acknowledged and then lost. An object is charged its
-// file's size without the deleted-slot history (24 header bytes, and per slot its name, its
-// AMF0 value and 6 bytes); files already on disk when the app's first instance starts are
-// counted at their size.
+// client's copy reverted) instead of being acknowledged and then lost. An object is charged the
+// size its file has once written (24 header bytes; per slot its name, its AMF0 value and 6
+// bytes; per deleted slot kept in the history its name and 6 bytes); files already on disk when
+// the app's first instance starts are counted at their size.
 type DiskQuota struct {
 	limit atomic.Int64 // bytes; 0 or less: no limit
 	used  atomic.Int64
@@ -69,26 +69,31 @@ func (e *quotaError) Error() string {
 
 func (e *quotaError) Unwrap() error { return ErrQuota }
 
-// fileBytes is what an object of that many slot bytes and slots is charged (see DiskQuota).
-func fileBytes(slotBytes, slots int) int64 {
-	return int64(headerLenV2 + slotBytes + 6*slots)
+// fileBytes is the size of o's file (encodeFile) if its slots took slotBytes in slots slots,
+// with its deleted-slot history as it is now.
+func (o *Object) fileBytes(slotBytes, slots int) int64 {
+	return int64(headerLenV2 + slotBytes + 6*slots + o.hist.bytes + 2*len(o.hist.tombs))
 }
 
-// charge brings o's charge to what it would be with slotBytes in slots slots; it fails, with
-// nothing charged, past the quota. Only persistent objects of a registry with a store and a
-// quota are charged.
+// charge brings o's charge to the size its file would have with slotBytes in slots slots; it
+// fails, with nothing charged, past the quota. Only persistent objects of a registry with a
+// store and a quota are charged.
 func (o *Object) charge(slotBytes, slots int) error {
 	q := o.reg.cfg.Quota
 	if !o.persistent || q == nil || o.reg.cfg.Store == nil {
 		return nil
 	}
-	want := fileBytes(slotBytes, slots)
+	want := o.fileBytes(slotBytes, slots)
 	if !q.change(want - o.charged) {
 		return &quotaError{object: o.name, limit: q.Limit()}
 	}
 	o.charged = want
 	return nil
 }
+
+// recharge sets o's charge to its file's size now, after a change that cannot have grown it
+// past what charge granted (a delete, a trimmed history, a tombstone forgotten).
+func (o *Object) recharge() { _ = o.charge(o.bytes, len(o.slots)) }
 
 // AppDir is the folder under dataDir that holds every instance store of app (see Store).
 func AppDir(dataDir, app string) (string, error) {
