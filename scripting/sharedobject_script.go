@@ -180,9 +180,11 @@ func (s *soScript) installAccessors() {
 	}
 }
 
-// jsGetProperty: a missing slot is undefined.
+// jsGetProperty: a missing slot is undefined. Slot names cross into JS renamed as AMF keys do
+// (jsapi.KeyToJS: the slot "__proto__" is "__proto__$" in getPropertyNames and onSync), so a
+// script using them as keys of its own objects cannot reach a prototype.
 func (s *soScript) jsGetProperty(h *soHandle, call goja.FunctionCall) goja.Value {
-	v, ok := h.so.GetProperty(call.Argument(0).String())
+	v, ok := h.so.GetProperty(jsapi.KeyFromJS(call.Argument(0).String()))
 	if !ok {
 		return goja.Undefined()
 	}
@@ -191,7 +193,7 @@ func (s *soScript) jsGetProperty(h *soHandle, call goja.FunctionCall) goja.Value
 
 // jsSetProperty: null or undefined deletes the slot; a value past the limits throws.
 func (s *soScript) jsSetProperty(h *soHandle, call goja.FunctionCall) goja.Value {
-	key := call.Argument(0).String()
+	key := jsapi.KeyFromJS(call.Argument(0).String())
 	var v any
 	if arg := call.Argument(1); !goja.IsNull(arg) && !goja.IsUndefined(arg) {
 		var err error
@@ -209,7 +211,7 @@ func (s *soScript) jsPropertyNames(h *soHandle, _ goja.FunctionCall) goja.Value 
 	names := h.so.PropertyNames()
 	vals := make([]any, len(names))
 	for i, n := range names {
-		vals[i] = n
+		vals[i] = jsapi.KeyToJS(n)
 	}
 	return s.app.RT.NewArray(vals...)
 }
@@ -286,7 +288,7 @@ func (s *soScript) sync(so *sharedobject.Object, list []sharedobject.SyncItem) e
 	items := make([]any, len(list))
 	for i, it := range list {
 		o := rt.NewObject()
-		_ = o.Set("name", it.Name)
+		_ = o.Set("name", jsapi.KeyToJS(it.Name))
 		_ = o.Set("code", it.Code)
 		if it.OldValue != nil {
 			_ = o.Set("oldValue", s.app.Conv.ToJS(it.OldValue))

@@ -50,6 +50,14 @@ var ErrTooDeep = errors.New("value nested deeper than 64 levels")
 //	*amf.Dictionary → Map (marked, so it goes back out as a dictionary);
 //	[]any → Array, map[string]any → object with sorted keys.
 //
+// Keys that would reach a prototype: a property key of an object or an ECMA/associative array
+// named "__proto__", "constructor" or "prototype", followed by any number of "$", arrives with
+// one more "$" ("__proto__" is "__proto__$" in JS, "constructor$" is "constructor$$"); FromJS
+// takes one "$" off such keys again, so every AMF value round-trips unchanged. No key that came
+// from a peer is then one through which a JS property lookup reaches a prototype, and a
+// recursive merge of client data into an app object (dst[k] for each k of src) cannot reach
+// Object.prototype. Map keys (AMF3 dictionaries) are not properties and are kept as they are.
+//
 // A pointer reached twice (a shared node, or a cycle) becomes one JS object reached twice.
 // JS orders integer-like keys of any object before the others, ascending; that is the one way
 // in which a key order does not survive.
@@ -276,7 +284,7 @@ func (c *Converter) objectToJS(o *amf.Object, depth int, memo map[any]*goja.Obje
 	}
 	memo[o] = obj
 	for _, p := range o.Props {
-		define(obj, p.Key, c.toJS(p.Value, depth+1, memo))
+		define(obj, KeyToJS(p.Key), c.toJS(p.Value, depth+1, memo))
 	}
 	return obj
 }
@@ -292,7 +300,7 @@ func (c *Converter) arrayToJS(a *amf.Array, depth int, memo map[any]*goja.Object
 	}
 	for _, p := range a.Assoc {
 		if p.Key != "length" {
-			define(arr, p.Key, c.toJS(p.Value, depth+1, memo))
+			define(arr, KeyToJS(p.Key), c.toJS(p.Value, depth+1, memo))
 		}
 	}
 	if a.ECMA {

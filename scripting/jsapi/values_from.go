@@ -30,7 +30,8 @@ const sparseSlack = 1024
 //	Set → *amf.Array of its values;
 //	ArrayBuffer, typed arrays, DataView → amf.ByteArray (a copy of the viewed bytes);
 //	any other object → *amf.Object of its own enumerable string keys in order (so a host object
-//	  sends its plain data properties). Its Class is the name registered for the nearest
+//	  sends its plain data properties); a key "__proto__$", "constructor$" or "prototype$" (and
+//	  those with more "$") loses one "$", undoing ToJS's renaming (see Converter). Its Class is the name registered for the nearest
 //	  prototype on its chain, else the hidden class name ToJS gave it, else "".
 //
 // Functions and symbols are left out as property values and become undefined as elements or at
@@ -182,7 +183,7 @@ func (c *Converter) objectFromJS(obj, proto *goja.Object, depth int, memo map[*g
 		if err != nil {
 			return nil, err
 		}
-		out.Props = append(out.Props, amf.Prop{Key: k, Value: conv})
+		out.Props = append(out.Props, amf.Prop{Key: KeyFromJS(k), Value: conv})
 	}
 	return out, nil
 }
@@ -228,7 +229,7 @@ func (c *Converter) arrayFromJS(obj *goja.Object, depth int, memo map[*goja.Obje
 			out.Dense[i] = conv
 			continue
 		}
-		out.Assoc = append(out.Assoc, amf.Prop{Key: k, Value: conv})
+		out.Assoc = append(out.Assoc, amf.Prop{Key: KeyFromJS(k), Value: conv})
 	}
 	return out, nil
 }

@@ -81,14 +81,37 @@ func (g *genModel) value(depth int) any {
 	}
 }
 
+// genProtoKeys are keys the converter renames (see Converter). An object whose flags byte has
+// bit 1 set, or an associative array whose count byte has bit 2 set, takes its keys from here,
+// starting at the entry named by the byte's upper bits (at most 4 keys, so all distinct).
+var genProtoKeys = []string{"__proto__", "constructor", "prototype", "__proto__$", "constructor$$", "prototype$"}
+
+// key is the i-th key of a container: "<prefix><i><str>", or genProtoKeys[start+i] when
+// start >= 0.
+func (g *genModel) key(prefix string, i, start int) string {
+	if start < 0 {
+		return prefix + strconv.Itoa(i) + g.str()
+	}
+	return genProtoKeys[(start+i)%len(genProtoKeys)]
+}
+
+// protoStart is key's start for a flags byte: -1 (ordinary keys) unless bit is set.
+func protoStart(flags, bit byte) int {
+	if flags&bit == 0 {
+		return -1
+	}
+	return int(flags >> 3)
+}
+
 func (g *genModel) object(depth int) any {
 	o := &amf.Object{}
-	if g.byte()&1 == 1 {
+	flags := g.byte()
+	if flags&1 == 1 {
 		o.Class = "C" + g.str()
 	}
 	g.containers = append(g.containers, o)
 	for i, n := 0, int(g.byte()%5); i < n; i++ {
-		o.Props = append(o.Props, amf.Prop{Key: "k" + strconv.Itoa(i) + g.str(), Value: g.value(depth + 1)})
+		o.Props = append(o.Props, amf.Prop{Key: g.key("k", i, protoStart(flags, 2)), Value: g.value(depth + 1)})
 	}
 	return o
 }
@@ -101,8 +124,9 @@ func (g *genModel) array(depth int) any {
 			a.Dense = append(a.Dense, g.value(depth+1))
 		}
 	}
-	for i, n := 0, int(g.byte()%4); i < n; i++ {
-		a.Assoc = append(a.Assoc, amf.Prop{Key: "n" + strconv.Itoa(i) + g.str(), Value: g.value(depth + 1)})
+	count := g.byte()
+	for i, n := 0, int(count%4); i < n; i++ {
+		a.Assoc = append(a.Assoc, amf.Prop{Key: g.key("n", i, protoStart(count, 4)), Value: g.value(depth + 1)})
 	}
 	return a
 }
@@ -138,6 +162,9 @@ func FuzzRoundTrip(f *testing.F) {
 		{5, 1, 2, 0, 11, 0, 6, 1, 1, 0, 10, 1},
 		{9, 3, 1, 2, 5, 0, 0, 9, 0, 0, 3},
 		{10, 0, 3, 8, 3, 1, 2, 7, 1, 2, 3, 4},
+		{5, 2, 3, 0, 3, 1, 'x', 1, 5, 2, 1, 4, 1, 2, 3, 1, 0},           // proto keys, nested
+		{6, 1, 6, 0, 2, 3, 0, 3, 5, 3, 2, 1, 3, 2, 'x', 'y'},            // ECMA array with proto keys
+		{5, 3, 1, 'T', 2, 1, 5, 2, 1, 2, 3, 1, 0, 0, 11, 0, 4, 1, 4, 0}, // typed object, proto keys, a cycle
 	} {
 		f.Add(seed)
 	}

@@ -133,7 +133,7 @@ func TestToJSShapes(t *testing.T) {
 		{amf.ByteArray{9, 8}, "v instanceof Uint8Array && v.length === 2 && v[0] === 9"},
 		{obj("", "b", 1.0, "a", 2.0, "c", 3.0), "Object.keys(v).join() === 'b,a,c' && Object.getPrototypeOf(v) === Object.prototype"},
 		{obj("Foo", "x", 1.0), "Object.keys(v).join() === 'x' && JSON.stringify(v) === '{\"x\":1}'"},
-		{obj("", "__proto__", 1.0), "Object.getPrototypeOf(v) === Object.prototype && Object.getOwnPropertyNames(v)[0] === '__proto__'"},
+		{obj("", "__proto__", 1.0), "Object.getPrototypeOf(v) === Object.prototype && Object.getOwnPropertyNames(v).join() === '__proto__$' && v['__proto__$'] === 1"},
 		{&amf.Array{Dense: []any{1.0, 2.0}, Assoc: []amf.Prop{{Key: "n", Value: "x"}, {Key: "length", Value: 99.0}}},
 			"Array.isArray(v) && v.length === 2 && v.n === 'x' && Object.keys(v).join() === '0,1,n'"},
 		{&amf.Array{ECMA: true, Assoc: []amf.Prop{{Key: "1", Value: "b"}, {Key: "0", Value: "a"}}}, "Array.isArray(v) && v.join() === 'a,b'"},
