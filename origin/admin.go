@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"github.com/fmsgo/fmsgo/core/admin"
+	"github.com/fmsgo/fmsgo/scripting"
 )
 
 // instanceStats is one app instance's live streams, for the admin endpoints.
@@ -66,6 +67,7 @@ func (s *Server) Metrics() []admin.Metric {
 			Samples: []admin.Sample{{Value: float64(refused)}}},
 		admin.Metric{Name: "fmsgo_trunk_auth_failures_total", Help: "Trunk handshakes that failed authentication (wrong or missing secret).",
 			Kind: admin.Counter, Samples: []admin.Sample{{Value: float64(authFailed)}}})
+	ms = append(ms, engineMetrics(s.engine.Stats())...)
 	ms = append(ms, instanceMetrics(s.apps.snapshot())...)
 	ms = append(ms, edgeMetrics(s.edges.snapshot())...)
 	b := s.cfg.Limits.Conn.InboundBudget
@@ -87,5 +89,19 @@ func instanceMetrics(list []instanceStats) []admin.Metric {
 		fam("fmsgo_instance_players", "Players (and edge pulls) of the instance's streams.", admin.Gauge, func(i instanceStats) float64 { return float64(i.subs) }),
 		fam("fmsgo_instance_media_bytes_in", "Media bytes received by the instance's live streams.", admin.Counter, func(i instanceStats) float64 { return float64(i.bytesIn) }),
 		fam("fmsgo_instance_media_drops", "Media messages not delivered to slow players.", admin.Counter, func(i instanceStats) float64 { return float64(i.drops) }),
+	}
+}
+
+// engineMetrics is the app engine's instance figures.
+func engineMetrics(st scripting.EngineStats) []admin.Metric {
+	return []admin.Metric{
+		{Name: "fmsgo_app_instances", Help: "Application instances loaded (each a JS runtime).", Kind: admin.Gauge,
+			Samples: []admin.Sample{{Value: float64(st.Instances)}}},
+		{Name: "fmsgo_app_instances_refused_total", Kind: admin.Counter,
+			Help:    "Connects refused because they would start an instance past a cap, the app's instancePattern or the per-address creation rate.",
+			Samples: []admin.Sample{{Value: float64(st.Refused)}}},
+		{Name: "fmsgo_app_instances_contained_total", Help: "Instances unloaded for passing their memory or CPU bound.", Kind: admin.Counter,
+			Samples: []admin.Sample{{Labels: map[string]string{"reason": "memory"}, Value: float64(st.UnloadedMemory)},
+				{Labels: map[string]string{"reason": "cpu"}, Value: float64(st.UnloadedCPU)}}},
 	}
 }

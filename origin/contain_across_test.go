@@ -100,6 +100,9 @@ func TestGrowingInstanceUnloadedInnocentServes(t *testing.T) {
 	if n := o.srv.engine.Instances("grow"); n != 1 {
 		t.Fatalf("%d instances of grow loaded, want the innocent one", n)
 	}
+	if st := o.srv.engine.Stats(); st.UnloadedMemory != 1 || st.UnloadedCPU != 0 {
+		t.Fatalf("stats %+v, want one unload for memory", st)
+	}
 }
 
 // TestSpinningTimerThrottledThenUnloaded: a timer that spins just under its handler budget on
@@ -127,6 +130,9 @@ func TestSpinningTimerThrottledThenUnloaded(t *testing.T) {
 	unloaded := strings.Index(logs, "spin/a: js instance over its CPU share")
 	if throttled < 0 || unloaded < throttled {
 		t.Fatalf("want a throttle, then the unload, in the log (at %d, %d)", throttled, unloaded)
+	}
+	if st := o.srv.engine.Stats(); st.UnloadedCPU != 1 {
+		t.Fatalf("stats %+v, want one unload for CPU", st)
 	}
 	p50, p99v := p99(lat)
 	t.Logf("other app: %d calls while the spinner ran, p50 %v p99 %v", len(lat), p50, p99v)

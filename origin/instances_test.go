@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fmsgo/fmsgo/core/admin"
 	"github.com/fmsgo/fmsgo/core/rtmpclient"
 )
 
@@ -78,6 +79,13 @@ func TestInstanceCapsRefuse(t *testing.T) {
 		"the server runs its maximum of 8 application instances")
 	if n := o.srv.engine.Instances(""); n != 8 {
 		t.Fatalf("%d instances in all, want the cap 8", n)
+	}
+	var b strings.Builder
+	admin.WriteText(&b, o.srv.Metrics())
+	for _, want := range []string{"fmsgo_app_instances 8\n", "fmsgo_app_instances_refused_total 8\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 }
 

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync/atomic"
 	"time"
+
+	"github.com/fmsgo/fmsgo/scripting/jsloop"
 )
 
 // ErrRefused is wrapped by the Connect errors that refuse to start a new instance (instance caps,
@@ -196,4 +199,33 @@ func (c Containment) containFor(cfg AppConfig) (retained uint64, share float64, 
 		retained = uint64(mb) << 20
 	}
 	return retained, max(share, 0), max(window, 0)
+}
+
+// engineCounters are the engine's event counts for Stats; safe from any goroutine.
+type engineCounters struct {
+	refused, memory, cpu atomic.Uint64
+}
+
+// EngineStats are the engine's figures for /metrics.
+type EngineStats struct {
+	Instances int    // loaded now
+	Refused   uint64 // new instances refused (caps, instancePattern, creation rate)
+	// Instances unloaded for memory (one callback's growth, or the retained heap) and for CPU.
+	UnloadedMemory, UnloadedCPU uint64
+}
+
+// Stats reports the engine's figures.
+func (e *Engine) Stats() EngineStats {
+	return EngineStats{Instances: e.Instances(""), Refused: e.counters.refused.Load(),
+		UnloadedMemory: e.counters.memory.Load(), UnloadedCPU: e.counters.cpu.Load()}
+}
+
+// countFatal counts an instance ended by its loop for its resources.
+func (e *Engine) countFatal(err error) {
+	switch {
+	case errors.Is(err, jsloop.ErrMemoryLimit), errors.Is(err, jsloop.ErrRetainedLimit):
+		e.counters.memory.Add(1)
+	case errors.Is(err, jsloop.ErrCPUShare):
+		e.counters.cpu.Add(1)
+	}
 }

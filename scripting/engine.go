@@ -46,6 +46,7 @@ type Engine struct {
 	instances map[string]*instance
 	perApp    map[string]int // loaded instances per app name
 	creations buckets        // per-address instance creation rate
+	counters  engineCounters
 	closed    bool
 
 	quotas soQuotas // per-app disk quotas of persistent shared objects
@@ -205,6 +206,7 @@ func (e *Engine) acquire(app, instName, ip string) (*instance, error) {
 			return nil, err
 		}
 		if err := e.admit(a, instName, ip); err != nil {
+			e.counters.refused.Add(1)
 			return nil, err
 		}
 		inst = e.startInstance(a, instName)

@@ -169,9 +169,10 @@ func (inst *instance) build(rt *goja.Runtime, prg *goja.Program, reload bool) (*
 	return g, nil
 }
 
-// fatal is the loop's OnFatal: the instance ran out of memory and its loop has ended.
+// fatal is the loop's OnFatal: the instance passed a memory or CPU bound and its loop has ended.
 func (inst *instance) fatal(err error) {
 	inst.log.Error().Err(err).Msg("instance unloaded")
+	inst.e.countFatal(err)
 	inst.e.forget(inst, true)
 	inst.gen = nil
 	inst.closeAll("application stopped: " + err.Error())

@@ -3,6 +3,8 @@
 // talks to JavaScript by posting jobs onto a bounded FIFO queue. Each job and each timer callback
 // runs under recover and a watchdog that interrupts it after its budget, and, when a memory limit
 // is set, under a process-wide heap sampler that interrupts a callback whose allocations run away.
+// Across callbacks, an instance that keeps too much (its estimated retained heap) or holds a core
+// too long (its CPU share over a window, throttled first) is ended (contain.go).
 //
 // goja checks interrupts only between JS operations and is not goroutine-safe, so the loop owns
 // the runtime, Go functions exposed to JS must never block, and the only cross-goroutine calls

@@ -15,8 +15,9 @@ import (
 // The heap is the process's, so growth is attributed to whichever callbacks are running. Two
 // measures keep garbage from counting as growth: the live heap marked by the last GC, and the
 // allocated heap beyond the GC goal that held when the callback began (garbage alone cannot
-// pass the goal: the collector runs first). Slow growth spread over many callbacks is not
-// caught; neither is growth from other goroutines, unless it is as large as a limit.
+// pass the goal: the collector runs first). Slow growth spread over many callbacks is not this
+// sampler's: the retained-heap audit (contain.go) bounds it per instance. Growth from other
+// goroutines is not caught, unless it is as large as a limit.
 
 // SampleInterval is how often the sampler reads the heap while a watched callback runs.
 const SampleInterval = 5 * time.Millisecond
