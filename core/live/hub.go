@@ -25,7 +25,7 @@ type Config struct {
 	// hub does not queue, it only reads Deliver's verdict; sessions size their queues from here.
 	SubscriberQueueBytes int
 	CutOffAfter          time.Duration    // a subscriber that keeps refusing media this long is cut off (10 s)
-	TakeoverIdle         time.Duration    // a new publisher may replace one silent this long (3 s)
+	TakeoverIdle         time.Duration    // a publisher silent this long may be replaced, under Claim's rule (3 s)
 	GOPCacheMaxBytes     int              // beyond this the GOP cache is dropped until the next keyframe (16 MiB)
 	ReportEvery          time.Duration    // period of drop reports in the log (10 s)
 	Now                  func() time.Time // clock (tests inject one)
@@ -61,8 +61,8 @@ var (
 )
 
 // Publisher is the hub's handle on a publishing session: Kick tells it that a new publisher took
-// its name over (it was silent longer than TakeoverIdle, e.g. a half-open encoder connection) or
-// that the hub closed. Kick is called without the hub's locks; it may call Publication.Close.
+// its name over (it was silent longer than TakeoverIdle, e.g. a half-open encoder connection, and
+// the new claim could take over: see Claim) or that the hub closed. Kick is called without the hub's locks; it may call Publication.Close.
 type Publisher interface {
 	Kick(reason error)
 }
