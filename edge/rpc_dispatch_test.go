@@ -3,10 +3,12 @@ package edge
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/rtmpclient"
+	"github.com/fmsgo/fmsgo/core/sharedobject"
 )
 
 // probeRPCApp: state on the client, checks on `this` (the FMS idiom issue 9 found open to a
@@ -17,6 +19,9 @@ application.onConnect = function (c) { c.admin = false; return true; };
 Client.prototype.adminOnly = function (w) { ran++; if (!this.admin) return "denied"; return "ADMIN ACTION DONE: " + w; };
 Client.prototype.app = { createStream: function (n) { ran++; return "stream " + n + ":" + (this === Client.prototype.app); } };
 Client.prototype.ranCount = function () { return ran; };
+var marker = 0, so = SharedObject.get("room");
+so.hello = function () { marker++; };
+Client.prototype.markerCount = function () { return marker; };
 `
 
 // TestRPCDispatchThroughEdge: an edge client, AMF0 and AMF3, reaches only functions the app
@@ -49,5 +54,32 @@ func TestRPCDispatchThroughEdge(t *testing.T) {
 				t.Errorf("app.createStream: %#v %v", v, err)
 			}
 		})
+	}
+}
+
+// TestSOSendDispatchThroughEdge: an edge client's so.send reaches the server copy's handler the
+// script set (so.hello), never Object.prototype's members or the SharedObject API.
+func TestSOSendDispatchThroughEdge(t *testing.T) {
+	t.Parallel()
+	o := startOrigin(t, testSecret, map[string]string{"probe": probeRPCApp})
+	e := startEdge(t, testSecret, o)
+	p := dialSO(t, e.url("probe"), "edge client", true)
+	p.use(ctx5(t), "room", false)
+	for _, name := range []string{"valueOf", "toString", "constructor", "__proto__", "version", "clear", "hello.call"} {
+		p.send("room", false, sharedobject.Event{Type: sharedobject.EventSendMessage, Method: name, Args: []any{"x"}})
+	}
+	p.send("room", false, sharedobject.Event{Type: sharedobject.EventSendMessage, Method: "hello"})
+	for i := 0; ; i++ { // handled in order: once hello has run, every refused name before it has
+		if n, err := p.c.Call(ctx5(t), "markerCount"); err == nil && n == 1.0 {
+			break
+		} else if i == 200 {
+			t.Fatalf("so.hello never ran (%v %v)", n, err)
+		}
+	}
+	if n, err := p.c.Call(ctx5(t), "ranCount"); err != nil || n != 0.0 {
+		t.Fatalf("app code ran %v times for refused send names (%v)", n, err)
+	}
+	if strings.Contains(o.logs.String(), "threw") || strings.Contains(o.logs.String(), "js error") {
+		t.Fatalf("a refused send name reached a host function:\n%s", o.logs.String())
 	}
 }
