@@ -1,13 +1,16 @@
 // Package netserver is the accept loop shared by the origin and the edge: it backs off on accept
-// errors instead of spinning (EMFILE under load), tracks every live connection so that shutdown can
-// drain them, and hands each connection to a handler on its own goroutine.
+// errors instead of spinning (EMFILE under load), refuses at accept what its Limits do not allow
+// (a global cap, a cap per peer address, an accept rate per address), tracks every live connection
+// so that shutdown can drain them, and hands each connection to a handler on its own goroutine.
 package netserver
 
 import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -22,18 +25,29 @@ type Server struct {
 	ln      net.Listener
 	handle  Handler
 	log     zerolog.Logger
+	lim     Limits
 	wg      sync.WaitGroup
 	mu      sync.Mutex
-	conns   map[net.Conn]struct{}
-	maxConn int
+	conns   map[net.Conn]netip.Addr // being served, with the peer's address key
+	addrs   map[netip.Addr]*addrState
 	serving chan struct{} // closed when Serve returns
+	refused struct{ global, perAddress, rate atomic.Uint64 }
+	// the accept goroutine's: when refusals were last logged, and how many since
+	refusedLogAt  time.Time
+	quietRefusals int
 }
 
-// New wraps a bound listener. maxConns 0 means no limit; past it, new connections are closed at
-// once (and logged as periodic counts), which protects the process's file descriptors.
+// New wraps a bound listener with only a global cap: maxConns 0 means no limit (see NewLimited).
 func New(ln net.Listener, maxConns int, h Handler, log zerolog.Logger) *Server {
-	return &Server{ln: ln, handle: h, log: log, conns: make(map[net.Conn]struct{}), maxConn: maxConns,
-		serving: make(chan struct{})}
+	return NewLimited(ln, Limits{MaxConns: maxConns}, h, log)
+}
+
+// NewLimited wraps a bound listener. A connection its limits do not allow is closed at accept,
+// before any byte is read (and logged as periodic counts), which protects the process's file
+// descriptors and memory from one address or a crowd.
+func NewLimited(ln net.Listener, lim Limits, h Handler, log zerolog.Logger) *Server {
+	return &Server{ln: ln, handle: h, log: log, lim: lim, conns: make(map[net.Conn]netip.Addr),
+		addrs: make(map[netip.Addr]*addrState), serving: make(chan struct{})}
 }
 
 // Listen binds an RTMP listener. Its connections get no TCP keep-alive: liveness is the RTMP
@@ -70,8 +84,9 @@ func (s *Server) Serve(ctx context.Context) error {
 			}
 		}
 		backoff = 0
-		if !s.track(c) {
-			_ = c.Close()
+		now := time.Now()
+		if reason := s.track(c, now); reason != "" {
+			s.refuse(c, reason, now)
 			continue
 		}
 		s.wg.Add(1)
@@ -89,20 +104,23 @@ func nextBackoff(d time.Duration) time.Duration {
 	return d
 }
 
-func (s *Server) track(c net.Conn) bool {
+// track admits c under the limits and records it; it returns the refusal reason, or "".
+func (s *Server) track(c net.Conn, now time.Time) string {
+	key := addrKey(c.RemoteAddr())
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.maxConn > 0 && len(s.conns) >= s.maxConn {
-		return false
+	if reason := s.admit(key, now); reason != "" {
+		return reason
 	}
-	s.conns[c] = struct{}{}
-	return true
+	s.conns[c] = key
+	return ""
 }
 
 func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	defer s.wg.Done()
 	defer func() {
 		s.mu.Lock()
+		s.release(s.conns[c])
 		delete(s.conns, c)
 		s.mu.Unlock()
 		_ = c.Close()
