@@ -51,7 +51,7 @@ type Config struct {
 
 // Limits bound what clients and origins can cost the edge.
 type Limits struct {
-	MaxConnections int           `toml:"max_connections"` // 0 = no limit
+	MaxConnections int           `toml:"max_connections"` // RTMP clients at once (see connlimits.go)
 	DrainTimeout   time.Duration `toml:"drain_timeout"`
 	// OriginWait is how long a connect waits for its origin's trunk to come up before the client
 	// is rejected (a trunk that failed authentication rejects at once).
@@ -65,6 +65,11 @@ type Limits struct {
 	MaxMessageBytes    int           `toml:"max_message_bytes"`
 	ConnectTimeout     time.Duration `toml:"connect_timeout"`
 	InboundBufferBytes int64         `toml:"inbound_buffer_bytes"`
+	// Who may connect, on the RTMP listener (see connlimits.go; 0: default, negative: off).
+	MaxConnectionsPerAddress int           `toml:"max_connections_per_address"`
+	AcceptRate               float64       `toml:"accept_rate"`
+	AcceptBurst              int           `toml:"accept_burst"`
+	HandshakeTimeout         time.Duration `toml:"handshake_timeout"`
 }
 
 // DefaultConfig returns the defaults of DESIGN.md's flags.
@@ -121,8 +126,7 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 		return nil, errors.New("edge: -trunk-ca needs -trunk-tls")
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
-	cfg.Limits.Conn = rtmpconn.ServerLimits{MaxMessageBytes: cfg.Limits.MaxMessageBytes,
-		ConnectTimeout: cfg.Limits.ConnectTimeout, InboundBufferBytes: cfg.Limits.InboundBufferBytes}.Apply(cfg.Limits.Conn)
+	cfg.Limits.Conn = cfg.Limits.connConfig()
 	routes, err := compileRoutes(cfg.Origins, cfg.Routes)
 	if err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
@@ -175,7 +179,7 @@ func (s *Server) Start(ctx context.Context) error {
 		s.linksWG.Add(1)
 		go func() { defer s.linksWG.Done(); l.run(ctx) }()
 	}
-	s.rtmp = netserver.New(ln, s.cfg.Limits.MaxConnections, s.serveRTMP, s.log.With().Str("proto", "rtmp").Logger())
+	s.rtmp = netserver.NewLimited(ln, s.cfg.Limits.acceptLimits(), s.serveRTMP, s.log.With().Str("proto", "rtmp").Logger())
 	s.log.Info().Str("proto", "rtmp").Str("addr", ln.Addr().String()).Str("edge", s.cfg.ID).Msg("listening")
 	go s.rtmp.Serve(ctx)
 	return nil

@@ -77,6 +77,13 @@ func dialMany(t *testing.T, n int, urlOf func(i int) string, opt rtmpclient.Opti
 	return clients
 }
 
+// unlimitedLoopback lifts the per-address limits: all of a scale test's clients come from
+// 127.0.0.1, more of them and faster than the defaults let one address (100 at once, 20 a
+// second after a burst of 100).
+func unlimitedLoopback(c *Config) {
+	c.Limits.MaxConnectionsPerAddress, c.Limits.AcceptRate = -1, -1
+}
+
 // closeAll closes the clients in parallel (each Close waits for its reader).
 func closeAll(clients []*rtmpclient.Client) {
 	var wg sync.WaitGroup
@@ -120,7 +127,7 @@ func TestFiveHundredClientsOneTrunk(t *testing.T) {
 	t.Parallel()
 	requireFDs(t)
 	o := startOriginWith(t, map[string]string{"scale": scaleApp}, func(c *origin.Config) { c.HTTP = "127.0.0.1:0" })
-	e := startEdgeWith(t, func(c *Config) { c.ID = "edge-scale" }, o)
+	e := startEdgeWith(t, func(c *Config) { c.ID = "edge-scale"; unlimitedLoopback(c) }, o)
 	const instances = 5
 	clients := dialMany(t, scaleClients, func(i int) string { return e.url(fmt.Sprint("scale/room", i%instances)) },
 		rtmpclient.Options{EventBuffer: 8})
@@ -235,7 +242,7 @@ func TestFiveHundredPlayersOnePull(t *testing.T) {
 	t.Parallel()
 	requireFDs(t)
 	o := startOriginWith(t, map[string]string{"live": ""}, func(c *origin.Config) { c.HTTP = "127.0.0.1:0" })
-	e := startEdgeWith(t, func(c *Config) { c.ID = "edge-pull" }, o)
+	e := startEdgeWith(t, func(c *Config) { c.ID = "edge-pull"; unlimitedLoopback(c) }, o)
 	pub, sid := startLivePublisher(t, o) // live/cam with its sequence header
 	players := dialMany(t, scaleClients, func(int) string { return e.url("live") }, rtmpclient.Options{EventBuffer: 64})
 	forEach(t, players, func(_ int, c *rtmpclient.Client) error {

@@ -44,7 +44,9 @@ func saveAtomically(t *testing.T, path, content string) {
 // (atomic rename, in-place write, a syntax error, then deleting the app).
 func TestHotReloadWithClientsAndStream(t *testing.T) {
 	t.Parallel()
-	o := startOrigin(t)
+	o := startOriginWith(t, func(c *Config) { // 200 clients from 127.0.0.1: past the per-address defaults
+		c.Limits.MaxConnectionsPerAddress, c.Limits.AcceptRate = -1, -1
+	})
 	main := o.writeApp(t, "hot", reloadV1)
 	const n = 200
 	clients := make([]*rtmpclient.Client, n)

@@ -13,3 +13,25 @@ func InboundBudgetMetrics(held, limit int64, evictions uint64) []Metric {
 			Samples: []Sample{{Value: float64(evictions)}}},
 	}
 }
+
+// Refusals are one listener's connections closed at accept, by reason (core/netserver).
+type Refusals struct {
+	Listener                 string
+	Global, PerAddress, Rate uint64
+}
+
+// ConnectionsRefused is fmsgo_connections_refused_total{listener, reason}: connections closed at
+// accept because of the global cap, the per-address cap or the per-address accept rate.
+func ConnectionsRefused(listeners ...Refusals) Metric {
+	m := Metric{Name: "fmsgo_connections_refused_total", Kind: Counter,
+		Help: "Connections closed at accept by the connection limits (reason: global, per_address, rate)."}
+	for _, l := range listeners {
+		for _, r := range []struct {
+			reason string
+			n      uint64
+		}{{"global", l.Global}, {"per_address", l.PerAddress}, {"rate", l.Rate}} {
+			m.Samples = append(m.Samples, Sample{Labels: map[string]string{"listener": l.Listener, "reason": r.reason}, Value: float64(r.n)})
+		}
+	}
+	return m
+}

@@ -60,7 +60,7 @@ type Config struct {
 // DefaultConfig is what a server uses when nothing is configured.
 func DefaultConfig() Config {
 	return Config{
-		HandshakeTimeout: 10 * time.Second,
+		HandshakeTimeout: 5 * time.Second, // a client on a bad mobile link needs 1-2 s; a silent socket is not held for long
 		IdleTimeout:      120 * time.Second,
 		WriteTimeout:     15 * time.Second,
 		MaxQueuedBytes:   16 << 20,

@@ -14,6 +14,7 @@ const DefaultInboundBufferBytes = 256 << 20
 // ServerLimits are the connection limits a server's config file sets ([limits] keys of the origin
 // and the edge). Zero fields keep the defaults.
 type ServerLimits struct {
+	HandshakeTimeout   time.Duration // from accept to the end of the handshake
 	MaxMessageBytes    int           // largest message from a client once connected
 	ConnectTimeout     time.Duration // from the end of the handshake to an accepted connect
 	InboundBufferBytes int64         // shared budget of every client's reassembly buffers; < 0: none
@@ -32,6 +33,9 @@ func (l ServerLimits) Apply(cfg Config) Config {
 	}
 	if l.ConnectTimeout > 0 {
 		cfg.ConnectTimeout = l.ConnectTimeout
+	}
+	if l.HandshakeTimeout > 0 {
+		cfg.HandshakeTimeout = l.HandshakeTimeout
 	}
 	budget := l.InboundBufferBytes
 	if budget == 0 {

@@ -36,8 +36,8 @@ func startCluster(dir string, originArgs ...string) (*cluster, error) {
 		return nil, err
 	}
 	c.edgeAddr = freePort()
-	c.edge = exec.Command(filepath.Join(dir, "edge"), "-rtmp", c.edgeAddr, "-origins", trunkAddr,
-		"-http", "", "-id", "bench-edge", "-log-level", "warn")
+	c.edge = exec.Command(filepath.Join(dir, "edge"), append([]string{"-rtmp", c.edgeAddr, "-origins", trunkAddr,
+		"-http", "", "-id", "bench-edge", "-log-level", "warn"}, unlimited()...)...)
 	c.edge.Stderr = os.Stderr
 	if err := c.edge.Start(); err != nil {
 		c.edge = nil
@@ -57,7 +57,7 @@ func startTrunkOrigin(dir string, originArgs ...string) (*cluster, string, error
 	c := &cluster{originAddr: freePort()}
 	trunkAddr := freePort()
 	args := append([]string{"-rtmp", c.originAddr, "-trunk", trunkAddr, "-http", "",
-		"-apps", filepath.Join(dir, "apps"), "-data", filepath.Join(dir, "data"), "-log-level", "warn"}, originArgs...)
+		"-apps", filepath.Join(dir, "apps"), "-data", filepath.Join(dir, "data"), "-log-level", "warn"}, append(unlimited(), originArgs...)...)
 	c.origin = exec.Command(filepath.Join(dir, "origin"), args...)
 	c.origin.Stderr = os.Stderr
 	if err := c.origin.Start(); err != nil {

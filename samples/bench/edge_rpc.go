@@ -112,7 +112,7 @@ func startRPCCluster(dir string) (*cluster, error) {
 	}
 	c.edgeAddr = freePort()
 	args := append([]string{"-rtmp", c.edgeAddr, "-origins", trunkAddr, "-http", "", "-id", "bench-edge",
-		"-log-level", "warn"}, edgeArgs...)
+		"-log-level", "warn"}, append(unlimited(), edgeArgs...)...)
 	c.edge = exec.Command(filepath.Join(dir, "edge"), args...)
 	c.edge.Stderr = os.Stderr
 	if err := c.edge.Start(); err != nil {

@@ -45,6 +45,9 @@ func run(args []string) error {
 	fs.StringVar(&cfg.Data, "data", cfg.Data, "persistent state folder")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "trace|debug|info|warn|error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "json|console")
+	fs.IntVar(&cfg.Limits.MaxConnections, "max-connections", cfg.Limits.MaxConnections, "RTMP clients served at once (0: 10000, negative: no limit)")
+	fs.IntVar(&cfg.Limits.MaxConnectionsPerAddress, "max-connections-per-address", cfg.Limits.MaxConnectionsPerAddress, "RTMP clients served at once from one address (0: 100, negative: no limit)")
+	fs.Float64Var(&cfg.Limits.AcceptRate, "accept-rate", cfg.Limits.AcceptRate, "new RTMP connections a second from one address, after a burst of accept_burst (0: 20, negative: no limit)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until exit (diagnostics)")
 	memProfile := fs.String("memprofile", "", "write a heap profile to this file when shutdown begins (diagnostics)")
 	if err := fs.Parse(args); err != nil {
