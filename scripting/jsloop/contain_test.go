@@ -110,3 +110,37 @@ func TestCPUMeterThrottlesThenUnloads(t *testing.T) {
 		t.Fatalf("a spinner was never judged over its share: %v", v)
 	}
 }
+
+// TestThrottledLoopStopsPromptly: a loop waiting out its throttle (here ~6 s after each 150 ms
+// tick: a 5% share) ends when it is closed instead of finishing the wait.
+func TestThrottledLoopStopsPromptly(t *testing.T) {
+	logs := newLogSink()
+	l := New(Options{Name: "spin/x", Logger: zerolog.New(logs), HandlerBudget: time.Second,
+		CPUShare: 0.05, CPUWindow: 400 * time.Millisecond})
+	l.Start()
+	if err := l.Post(func(rt *goja.Runtime) error {
+		_, err := rt.RunString(`setInterval(function () { var e = Date.now() + 150; while (Date.now() < e) {} }, 10);`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	logs.waitFor(t, "throttled")
+	start := time.Now()
+	l.Close()
+	if d := time.Since(start); d > 3*time.Second { // the wait alone is 5.85 s
+		t.Fatalf("Close took %v: it waited out the throttle", d)
+	}
+}
+
+// TestEstimateDeepList: a linked list far deeper than the walk's recursion bound is estimated in
+// full (its nodes are set aside and walked later), without a deep Go stack.
+func TestEstimateDeepList(t *testing.T) {
+	rt := goja.New()
+	if _, err := rt.RunString(`var head = null; for (var i = 0; i < 50000; i++) head = {next: head, s: "item " + i};`); err != nil {
+		t.Fatal(err)
+	}
+	got, complete := estimateRetained(rt)
+	if !complete || got < 50000*100 {
+		t.Fatalf("deep list: %d bytes (complete %v), want > %d", got, complete, 50000*100)
+	}
+}

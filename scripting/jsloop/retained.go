@@ -36,10 +36,12 @@ var programType = reflect.TypeOf(goja.Program{})
 
 // heapWalk is one estimate in progress; used on the loop goroutine only.
 type heapWalk struct {
-	seen  map[uintptr]struct{}
-	bytes uint64
-	nodes int
-	plans map[reflect.Type]*typePlan
+	seen     map[uintptr]struct{}
+	bytes    uint64
+	nodes    int
+	plans    map[reflect.Type]*typePlan
+	depth    int
+	deferred []reflect.Value
 }
 
 // typePlan is what the walk needs to know of a type, worked out once per estimate.
@@ -56,8 +58,17 @@ func estimateRetained(roots ...any) (bytes uint64, complete bool) {
 	for _, r := range roots {
 		w.value(reflect.ValueOf(r))
 	}
+	for len(w.deferred) > 0 && w.nodes < maxWalkNodes {
+		v := w.deferred[len(w.deferred)-1]
+		w.deferred = w.deferred[:len(w.deferred)-1]
+		w.value(v)
+	}
 	return w.bytes, w.nodes < maxWalkNodes
 }
+
+// maxWalkDepth bounds the walk's recursion (a JS linked list is as deep as it is long): values
+// met deeper are set aside and walked from the top afterwards.
+const maxWalkDepth = 2000
 
 // visit marks p; false when it was already visited or the node budget is spent.
 func (w *heapWalk) visit(p uintptr) bool {
@@ -113,6 +124,16 @@ func (w *heapWalk) value(v reflect.Value) {
 	if !v.IsValid() || w.nodes >= maxWalkNodes {
 		return
 	}
+	if w.depth >= maxWalkDepth {
+		w.deferred = append(w.deferred, v)
+		return
+	}
+	w.depth++
+	w.walk(v)
+	w.depth--
+}
+
+func (w *heapWalk) walk(v reflect.Value) {
 	switch v.Kind() {
 	case reflect.Pointer:
 		w.pointer(v)
