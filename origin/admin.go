@@ -98,6 +98,10 @@ func engineMetrics(st scripting.EngineStats) []admin.Metric {
 	return []admin.Metric{
 		{Name: "fmsgo_app_instances", Help: "Application instances loaded (each a JS runtime).", Kind: admin.Gauge,
 			Samples: []admin.Sample{{Value: float64(st.Instances)}}},
+		{Name: "fmsgo_app_instances_idle", Help: "Loaded instances with no client left (unloaded after idleUnloadSeconds, or earlier at a cap).",
+			Kind: admin.Gauge, Samples: []admin.Sample{{Value: float64(st.Idle)}}},
+		{Name: "fmsgo_app_instances_evicted_total", Help: "Idle instances unloaded early to make room at an instance cap.",
+			Kind: admin.Counter, Samples: []admin.Sample{{Value: float64(st.Evicted)}}},
 		{Name: "fmsgo_app_instances_refused_total", Kind: admin.Counter,
 			Help:    "Connects refused because they would start an instance past a cap, the app's instancePattern or the per-address creation rate.",
 			Samples: []admin.Sample{{Value: float64(st.Refused)}}},

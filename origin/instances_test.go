@@ -170,3 +170,36 @@ func TestInstancePatternAndNameLength(t *testing.T) {
 		t.Fatalf("%d instances, want 2", n)
 	}
 }
+
+// TestIdleInstancesMakeRoomAtCap: at the cap, a new instance name unloads the instance idle the
+// longest (it served clients, all gone) instead of being refused, so that instances a client
+// made and left do not lock an app out of new ones for idleUnloadSeconds; instances with clients
+// are never unloaded for room, and with none idle the cap refuses.
+func TestIdleInstancesMakeRoomAtCap(t *testing.T) {
+	t.Parallel()
+	o := startOriginWith(t, func(c *Config) { c.Limits.InstanceCreateRate = -1 })
+	o.writeApp(t, "capped", acceptAll)
+	o.writeAppJSON(t, "capped", `{"maxInstances": 3}`)
+	a := dial(t, o.url("capped/a"), rtmpclient.Options{})
+	b := dial(t, o.url("capped/b"), rtmpclient.Options{})
+	a.Close()
+	waitFor(t, 10*time.Second, "capped/a idle", func() bool { return o.srv.engine.Stats().Idle == 1 })
+	c := dial(t, o.url("capped/c"), rtmpclient.Options{})
+	c.Close()
+	waitFor(t, 10*time.Second, "capped/c idle", func() bool { return o.srv.engine.Stats().Idle == 2 })
+	d := dial(t, o.url("capped/d"), rtmpclient.Options{}) // a goes: idle the longest
+	e := dial(t, o.url("capped/e"), rtmpclient.Options{}) // then c
+	dialRefused(t, o.url("capped/f"), rtmpclient.Options{}, "NetConnection.Connect.Rejected",
+		"application capped runs its maximum of 3 instances")
+	for _, cl := range []*rtmpclient.Client{b, d, e} {
+		if v, err := cl.Call(ctx5(t), "ok"); err != nil || v != "ok" {
+			t.Fatalf("a client of an instance with clients: %v %v", v, err)
+		}
+	}
+	st := o.srv.engine.Stats()
+	if st.Instances != 3 || st.Evicted != 2 || st.Idle != 0 {
+		t.Fatalf("stats %+v, want 3 instances, 2 evicted, none idle", st)
+	}
+	// a was unloaded: joining it again needs a new instance, and none is idle now.
+	dialRefused(t, o.url("capped/a"), rtmpclient.Options{}, "NetConnection.Connect.Rejected", "maximum of 3 instances")
+}

@@ -64,20 +64,61 @@ func (e *Engine) admit(app *App, instName, ip string) error {
 		return fmt.Errorf("%w: instance name %q is not allowed by application %s", ErrRefused, instName, app.Name)
 	}
 	lim := e.cfg.Instances
-	if lim.Max > 0 && len(e.instances) >= lim.Max {
-		return fmt.Errorf("%w: the server runs its maximum of %d application instances", ErrRefused, lim.Max)
-	}
 	perApp := lim.MaxPerApp
 	if cfg.MaxInstances > 0 {
 		perApp = cfg.MaxInstances
 	}
-	if perApp > 0 && e.perApp[app.Name] >= perApp {
-		return fmt.Errorf("%w: application %s runs its maximum of %d instances", ErrRefused, app.Name, perApp)
+	// At a cap, the instance idle the longest (of this app, for the app's cap) makes room.
+	var victim *instance
+	switch {
+	case perApp > 0 && e.perApp[app.Name] >= perApp:
+		if victim = e.idleVictim(app.Name); victim == nil {
+			return fmt.Errorf("%w: application %s runs its maximum of %d instances", ErrRefused, app.Name, perApp)
+		}
+	case lim.Max > 0 && len(e.instances) >= lim.Max:
+		if victim = e.idleVictim(""); victim == nil {
+			return fmt.Errorf("%w: the server runs its maximum of %d application instances", ErrRefused, lim.Max)
+		}
 	}
 	if lim.CreateRate > 0 && !e.creations.take(addrKey(ip), time.Now()) {
 		return fmt.Errorf("%w: too many new instances from this address; try again later", ErrRefused)
 	}
+	if victim != nil {
+		e.evict(victim)
+	}
 	return nil
+}
+
+// idleVictim returns the instance (of app, or of any app when app is "") idle the longest, or
+// nil when every one has clients or a connection on its way. Called with e.mu held.
+func (e *Engine) idleVictim(app string) *instance {
+	var victim *instance
+	for _, in := range e.instances {
+		if in.refs > 0 || in.idleSince.IsZero() || (app != "" && in.appName != app) {
+			continue
+		}
+		if victim == nil || in.idleSince.Before(victim.idleSince) {
+			victim = in
+		}
+	}
+	return victim
+}
+
+// evict unloads an idle instance ahead of its idleUnloadSeconds, to make room at a cap. Its
+// persistent shared objects are written first, so that the same name started again reads them;
+// what its own timers change after that, before its unload job runs, is written at its unload
+// and may race such a restart. Called with e.mu held.
+func (e *Engine) evict(inst *instance) {
+	if err := inst.so.Flush(); err != nil {
+		inst.log.Error().Err(err).Msg("shared objects not all written before the eviction")
+	}
+	delete(e.instances, inst.name)
+	if e.perApp[inst.appName]--; e.perApp[inst.appName] <= 0 {
+		delete(e.perApp, inst.appName)
+	}
+	inst.idleSince = time.Time{}
+	e.counters.evicted.Add(1)
+	inst.post(func() { inst.unload("Application.Shutdown", "idle instance unloaded to make room at the instance cap") })
 }
 
 // addrKey groups client addresses for the creation rate: an IPv4 address alone, an IPv6 address
@@ -203,21 +244,32 @@ func (c Containment) containFor(cfg AppConfig) (retained uint64, share float64, 
 
 // engineCounters are the engine's event counts for Stats; safe from any goroutine.
 type engineCounters struct {
-	refused, memory, cpu atomic.Uint64
+	refused, evicted, memory, cpu atomic.Uint64
 }
 
 // EngineStats are the engine's figures for /metrics.
 type EngineStats struct {
 	Instances int    // loaded now
+	Idle      int    // of which served clients and have none now
 	Refused   uint64 // new instances refused (caps, instancePattern, creation rate)
+	Evicted   uint64 // idle instances unloaded early to make room at a cap
 	// Instances unloaded for memory (one callback's growth, or the retained heap) and for CPU.
 	UnloadedMemory, UnloadedCPU uint64
 }
 
 // Stats reports the engine's figures.
 func (e *Engine) Stats() EngineStats {
-	return EngineStats{Instances: e.Instances(""), Refused: e.counters.refused.Load(),
+	st := EngineStats{Refused: e.counters.refused.Load(), Evicted: e.counters.evicted.Load(),
 		UnloadedMemory: e.counters.memory.Load(), UnloadedCPU: e.counters.cpu.Load()}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st.Instances = len(e.instances)
+	for _, in := range e.instances {
+		if !in.idleSince.IsZero() {
+			st.Idle++
+		}
+	}
+	return st
 }
 
 // countFatal counts an instance ended by its loop for its resources.

@@ -217,9 +217,20 @@ func (e *Engine) acquire(app, instName, ip string) (*instance, error) {
 	return inst, nil
 }
 
+// release ends a connection's way in (its connect job runs now, so the instance is not idle).
 func (e *Engine) release(inst *instance) {
 	e.mu.Lock()
 	inst.refs--
+	inst.idleSince = time.Time{}
+	e.mu.Unlock()
+}
+
+// markIdle records that inst has no client left (from its loop, as its idle unload is armed).
+func (e *Engine) markIdle(inst *instance) {
+	e.mu.Lock()
+	if inst.refs == 0 {
+		inst.idleSince = time.Now()
+	}
 	e.mu.Unlock()
 }
 

@@ -24,6 +24,10 @@ type instance struct {
 	log     zerolog.Logger
 	loop    *jsloop.Loop
 	refs    int // connections on their way in (Engine.mu)
+	// idleSince is when the instance, having served clients, was left with none; zero while it
+	// has clients or one on its way (Engine.mu). At an instance cap, the longest idle one is
+	// unloaded to make room (evictIdle).
+	idleSince time.Time
 	// sendBWDone mirrors app.json's sendBWDone for other goroutines (the app swaps on reload).
 	sendBWDone atomic.Bool
 	// reportingError is set while application.onStatus handles a script error (loop-owned).
@@ -242,6 +246,7 @@ func (inst *instance) checkIdle() {
 		idle()
 		return
 	}
+	inst.e.markIdle(inst)
 	time.AfterFunc(d, func() { _ = inst.loop.Post(func(*goja.Runtime) error { idle(); return nil }) })
 }
 
