@@ -35,6 +35,8 @@ type Config struct {
 	TrunkSecretFile string `toml:"trunk_secret_file"`
 	// hooks injects faults in tests; nil otherwise.
 	hooks *edgeHooks
+	// clientHooks injects faults into client sessions in tests; nil otherwise.
+	clientHooks *clientHooks
 	// Failover routes new connections of an instance whose origin is down to the next origin in
 	// hash order (its state on the failed origin is not there); off, they are rejected.
 	Failover bool `toml:"failover"`

@@ -43,6 +43,9 @@ const maxVerdictWait = 10 * time.Minute
 
 // HandleCommand implements rtmpconn.Handler.
 func (cs *clientSession) HandleCommand(c *rtmpconn.Conn, streamID uint32, cmd *rtmpmsg.Command) error {
+	if h := cs.srv.cfg.clientHooks; h != nil && h.command != nil {
+		h.command(cmd.Name)
+	}
 	if cmd.Name == "connect" && cs.st == nil {
 		return cs.onConnect(cmd)
 	}

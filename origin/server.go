@@ -44,6 +44,8 @@ type Config struct {
 	HTTPToken string `toml:"http_token"`
 	// hooks injects faults in tests; nil otherwise.
 	hooks *serverHooks
+	// clientHooks injects faults into client sessions in tests; nil otherwise.
+	clientHooks *clientHooks
 
 	Limits Limits `toml:"limits"`
 }

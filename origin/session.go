@@ -73,6 +73,9 @@ func commandFor(name string) commandFunc {
 
 // HandleCommand implements rtmpconn.Handler.
 func (s *session) HandleCommand(c *rtmpconn.Conn, streamID uint32, cmd *rtmpmsg.Command) error {
+	if h := s.srv.cfg.clientHooks; h != nil && h.command != nil {
+		h.command(cmd.Name)
+	}
 	if !s.connected && cmd.Name != "connect" {
 		return fmt.Errorf("command %q before connect", cmd.Name)
 	}

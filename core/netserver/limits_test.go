@@ -219,3 +219,42 @@ func TestAddrKeyIPv6Prefix(t *testing.T) {
 		t.Fatalf("key %v", k)
 	}
 }
+
+// TestHandlerPanicRecovered: a panic that escapes a connection's handler is logged with its
+// stack and closes only that connection; the listener serves the next one.
+func TestHandlerPanicRecovered(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedBuffer{}
+	served := make(chan struct{}, 2)
+	s := New(ln, 0, func(_ context.Context, c net.Conn) {
+		var b [1]byte
+		if _, err := c.Read(b[:]); err == nil && b[0] == '!' {
+			panic("handler bug")
+		}
+		served <- struct{}{}
+	}, zerolog.New(logs))
+	go s.Serve(context.Background())
+	t.Cleanup(func() { s.StopAccepting(); s.CloseAll(); s.Wait() })
+	bad := dialFrom(t, "127.0.0.1", ln.Addr().String())
+	_, _ = bad.Write([]byte("!"))
+	_ = bad.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := bad.Read(make([]byte, 1)); err == nil {
+		t.Fatal("the panicking connection was not closed")
+	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatal("the panicking connection is still open")
+	}
+	good := dialFrom(t, "127.0.0.1", ln.Addr().String())
+	_, _ = good.Write([]byte("."))
+	select {
+	case <-served:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the next connection was not served")
+	}
+	if out := logs.String(); !strings.Contains(out, `"level":"error"`) || !strings.Contains(out, "handler bug") || !strings.Contains(out, "goroutine") {
+		t.Fatalf("logs: %s", out)
+	}
+}

@@ -7,8 +7,10 @@ package netserver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,7 +127,18 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		s.mu.Unlock()
 		_ = c.Close()
 	}()
+	defer s.recoverPanic(c)
 	s.handle(ctx, c) // Nagle is off already: Go's default for accepted TCP connections
+}
+
+// recoverPanic is the last panic boundary of a connection's goroutine (the handlers keep their
+// own, which also release what the connection held): a panic that reaches it is logged at error
+// level with its stack, and only that connection is closed.
+func (s *Server) recoverPanic(c net.Conn) {
+	if v := recover(); v != nil {
+		s.log.Error().Str("remote", c.RemoteAddr().String()).Str("panic", fmt.Sprint(v)).
+			Str("stack", string(debug.Stack())).Msg("panic while serving a connection: closing it")
+	}
 }
 
 // StopAccepting closes the listener and returns once the accept loop has ended, so that the

@@ -323,7 +323,7 @@ func (c *Conn) finish(rs *readState, err error) error {
 	c.releaseBatch()
 	c.ws.mu.Unlock()
 	cause := context.Cause(c.ctx)
-	c.handler.Closed(c, cause)
+	_ = c.handlerClosed(cause) // a panic there is logged; the connection is closed already
 	rs.unwatch()
 	return cause
 }

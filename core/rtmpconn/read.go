@@ -47,8 +47,10 @@ type readState struct {
 
 // readLoop reads and dispatches messages until the connection ends. Its frame stays small and
 // the work per message lives in readOne: this frame is on the stack while a connection idles
-// (see Serve).
-func (c *Conn) readLoop(rs *readState) error {
+// (see Serve). It is the connection's panic boundary (recoverPanic): a panic in the handler
+// ends this connection with ErrHandlerPanic.
+func (c *Conn) readLoop(rs *readState) (err error) {
+	defer c.recoverPanic(&err)
 	for {
 		if !rs.admitted && c.admitted.Load() {
 			c.raiseLimits(rs)
