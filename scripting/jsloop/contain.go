@@ -19,7 +19,8 @@ import (
 //     instance's claim on a core, not a precise CPU meter.
 //   - Retained heap: bytes the process allocated during the instance's callbacks are summed;
 //     retained growth needs allocation, so while the last estimate plus those bytes stays under
-//     RetainedLimitBytes (or the whole process heap does) nothing is measured. Past it, the loop
+//     RetainedLimitBytes (or the whole process heap does, then without counting) nothing is
+//     measured. Past it, the loop
 //     estimates what its runtimes keep reachable (estimateRetained, bounded cost) between
 //     callbacks, at most every auditGap and never more than ~5% of its time; an estimate over
 //     the limit ends the loop with ErrRetainedLimit. Only the instance's own object graph is
@@ -158,7 +159,9 @@ type heapAudit struct {
 	next     time.Time
 	partial  bool      // an estimate stopped at maxWalkNodes (logged once)
 	last     uint64    // the process's allocation counter at lastAt
-	lastAt   time.Time // the end of the last callback
+	lastAt   time.Time // the end of the last counted callback
+	counting bool      // the running callback's allocation is counted (begin)
+	unknown  bool      // a callback was not counted since the last estimate
 	buf      [1]metrics.Sample
 }
 
@@ -170,21 +173,42 @@ func (a *heapAudit) allocated() uint64 {
 	return value(a.buf[0])
 }
 
-// begin starts counting a callback's allocation. A callback that starts within baseReuse of the
-// last one's end reuses that reading (the gap's allocations count as its own: more than it made,
-// never less), which halves the reads of a busy instance.
-func (a *heapAudit) begin(now time.Time) {
+// begin starts counting a callback's allocation; heap is the process's heap as last read. While
+// the whole process holds less than the limit no instance can be over it, so nothing is counted
+// (no reading at all) and the instance is audited the first time it counts again (unknown). A
+// callback that starts within baseReuse of the last one's end reuses that reading (the gap's
+// allocations count as its own: more than it made, never less), which halves the reads.
+func (a *heapAudit) begin(now time.Time, heap uint64) {
+	a.counting = heap >= a.limit
+	if !a.counting {
+		a.unknown, a.lastAt = true, time.Time{}
+		return
+	}
 	if now.Sub(a.lastAt) > baseReuse {
 		a.last = a.allocated()
 	}
 }
 
-// end returns what the process allocated since begin.
-func (a *heapAudit) end(now time.Time) uint64 {
+// end returns what the process allocated since begin; false when begin did not count.
+func (a *heapAudit) end(now time.Time) (uint64, bool) {
+	if !a.counting {
+		return 0, false
+	}
 	v := a.allocated()
 	d := v - a.last
 	a.last, a.lastAt = v, now
-	return d
+	return d, true
+}
+
+// processHeap is the process heap for begin: the memory watch's baseline when it runs (read at
+// most every baseReuse, maybe a callback old: a callback begun on a stale figure is not counted
+// and leaves the instance unknown, so nothing is missed), else a reading of its own.
+func (l *Loop) processHeap() uint64 {
+	if l.opts.MemoryLimitBytes > 0 {
+		return l.memBase.objects
+	}
+	objects, _, goal := l.memBuf.read()
+	return max(objects, goal)
 }
 
 // auditHeap runs after a callback that made the process allocate alloc bytes; it estimates the
@@ -192,7 +216,7 @@ func (a *heapAudit) end(now time.Time) uint64 {
 func (l *Loop) auditHeap(now time.Time, alloc uint64) {
 	a := l.audit
 	a.alloc += alloc
-	if a.estimate+a.alloc < a.limit || now.Before(a.next) {
+	if (!a.unknown && a.estimate+a.alloc < a.limit) || now.Before(a.next) {
 		return
 	}
 	if objects, _, _ := l.memBuf.read(); objects < a.limit {
@@ -201,7 +225,7 @@ func (l *Loop) auditHeap(now time.Time, alloc uint64) {
 	began := time.Now()
 	est, complete := estimateRetained(l.auditRoots()...)
 	took := time.Since(began)
-	a.estimate, a.alloc, a.next = est, 0, now.Add(max(auditGap, 20*took))
+	a.estimate, a.alloc, a.unknown, a.next = est, 0, false, now.Add(max(auditGap, 20*took))
 	l.log.Debug().Uint64("retained_bytes", est).Bool("complete", complete).Dur("took", took).Msg("retained heap estimated")
 	if !complete && !a.partial {
 		a.partial = true

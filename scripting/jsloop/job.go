@@ -65,7 +65,7 @@ func (l *Loop) runJob(budget time.Duration, what string, fn func() error) {
 	}
 	start := time.Now()
 	if l.audit != nil {
-		l.audit.begin(start)
+		l.audit.begin(start, l.processHeap())
 	}
 	err := l.guard(budget, func() error {
 		err := wrapJSError(l.opts.Name, fn())
@@ -78,7 +78,7 @@ func (l *Loop) runJob(budget time.Duration, what string, fn func() error) {
 		l.report(what, err)
 	}
 	if l.audit != nil {
-		if alloc := l.audit.end(end); l.fatal == nil {
+		if alloc, counted := l.audit.end(end); counted && l.fatal == nil {
 			l.auditHeap(end, alloc)
 		}
 	}

@@ -324,3 +324,19 @@ func BenchmarkPostRoundTripMemoryWatched(b *testing.B) {
 		<-done
 	}
 }
+
+// BenchmarkPostRoundTripContained is a round trip with the bounds an app instance gets by
+// default: the per-callback memory watch, the retained-heap accounting and the CPU share.
+func BenchmarkPostRoundTripContained(b *testing.B) {
+	l := New(Options{Logger: zerolog.Nop(), MemoryLimitBytes: 256 << 20, RetainedLimitBytes: 256 << 20,
+		CPUShare: 0.5, CPUWindow: 10 * time.Second})
+	l.Start()
+	defer l.Close()
+	done := make(chan struct{}, 1)
+	job := func(*goja.Runtime) error { done <- struct{}{}; return nil }
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = l.Post(job)
+		<-done
+	}
+}
