@@ -94,6 +94,7 @@ func NewApp(rt *goja.Runtime, opts AppOptions) (*App, error) {
 	a := &App{RT: rt, Conv: NewConverter(rt), opts: opts, modules: map[string]*goja.Object{}, byObj: map[*goja.Object]*Client{},
 		streams: map[*Client]map[string]*goja.Object{}, calls: newCallGuard(rt)}
 	a.log = opts.Log.With().Str("app", opts.Name).Logger()
+	a.calls.watchDefines(rt)
 	rm, err := rt.RunString(`(function(a, x){ var i = a.indexOf(x); if (i >= 0) a.splice(i, 1); })`)
 	if err != nil {
 		return nil, fmt.Errorf("jsapi %s: %w", opts.Name, err)

@@ -21,7 +21,8 @@ type Client struct {
 	Peer any
 
 	bwUp, bwDown float64
-	listed       bool // AddClient put it in application.clients and RemoveClient has not taken it out
+	listed       bool                // AddClient put it in application.clients and RemoveClient has not taken it out
+	members      memberCache[string] // RPC names found as own data properties of Obj (callGuard)
 }
 
 func (a *App) installClientClass() error {

@@ -27,12 +27,18 @@ import (
 //     SharedObject API). A script that assigns its own function over one of those names makes
 //     that function callable; a script that stores a built-in under another name does not.
 //
-// The lookups use Object.getOwnPropertyDescriptor captured before the script runs, so that no script code runs during a lookup. It belongs to the App's
-// runtime and loop.
+// The lookups use Object.getOwnPropertyDescriptor captured before the script runs, so that no
+// script code runs during a lookup; the answers for clients, Client.prototype and walked
+// objects are cached exactly (memberCache). It belongs to the App's runtime and loop.
 type callGuard struct {
 	ownDesc  goja.Callable
+	hasOwn   goja.Callable
 	objProto *goja.Object
 	denied   map[*goja.Object]struct{}
+
+	defines    uint64 // calls of the defineProperty family (watchDefines) so far
+	protoCache memberCache[string]
+	walkCache  memberCache[memberKey]
 }
 
 // plainType is what ExportType reports for an ordinary object (and for a Go map).
@@ -138,6 +144,17 @@ func (g *callGuard) member(rt *goja.Runtime, obj, proto *goja.Object, name strin
 	return v
 }
 
+// clientMember is member(c.Obj, Client.prototype, name) through the caches.
+func (a *App) clientMember(c *Client, name string) goja.Value {
+	g := &a.calls
+	key := a.RT.ToValue(name)
+	if v, own := cachedOwnData(g, &c.members, name, c.Obj, key, name); own {
+		return v
+	}
+	v, _ := cachedOwnData(g, &g.protoCache, name, a.ClientProto, key, name)
+	return v
+}
+
 // ScriptMethod returns the function a peer's undotted name reaches on obj (an own data property
 // of obj, else of proto), or nil: the shared-object send rule of callGuard.
 func (a *App) ScriptMethod(obj, proto *goja.Object, name string) goja.Callable {
@@ -158,7 +175,7 @@ func (a *App) ResolveMethod(c *Client, name string) (fn goja.Callable, this goja
 		return nil, nil, nil
 	}
 	first, rest, dotted := strings.Cut(name, ".")
-	v := a.calls.member(a.RT, c.Obj, a.ClientProto, first)
+	v := a.clientMember(c, first)
 	this = c.Obj
 	for dotted {
 		obj, ok := v.(*goja.Object)
@@ -168,7 +185,7 @@ func (a *App) ResolveMethod(c *Client, name string) (fn goja.Callable, this goja
 		}
 		var seg string
 		seg, rest, dotted = strings.Cut(rest, ".")
-		v, _ = a.calls.ownData(obj, a.RT.ToValue(seg))
+		v, _ = cachedOwnData(&a.calls, &a.calls.walkCache, memberKey{obj, seg}, obj, a.RT.ToValue(seg), seg)
 		this = obj
 	}
 	if f := a.calls.function(v); f != nil {
@@ -180,7 +197,7 @@ func (a *App) ResolveMethod(c *Client, name string) (fn goja.Callable, this goja
 // resolveFallback asks the script's __resolve(name) (an own data property of the client or
 // of Client.prototype) for a function.
 func (a *App) resolveFallback(c *Client, name string) (goja.Callable, goja.Value, error) {
-	res := a.calls.function(a.calls.member(a.RT, c.Obj, a.ClientProto, "__resolve"))
+	res := a.calls.function(a.clientMember(c, "__resolve"))
 	if res == nil {
 		return nil, nil, nil
 	}

@@ -138,3 +138,87 @@ Client.prototype.__resolve = function (name) {
 		t.Errorf("__resolve asked for %q, want %q (names with refused segments never reach it)", got, want)
 	}
 }
+
+// TestResolveCacheStaysExact: names found once (and so cached) are looked at again after the
+// script changes them: a method turned into an accessor (on the client, Client.prototype or a
+// walked object) is refused without running its getter; a deleted one is gone, also when
+// Object.prototype has a function of that name; a reassigned one is the new function.
+func TestResolveCacheStaysExact(t *testing.T) {
+	t.Parallel()
+	a, c := newDispatchApp(t)
+	for _, name := range []string{"m", "own", "svc.createStream", "adminOnly"} {
+		if fn, _, _ := a.ResolveMethod(c, name); fn == nil {
+			t.Fatalf("%s not found before the change", name)
+		}
+	}
+	setup, err := a.RT.RunString(`(function (c) {
+  var getter = { get: function () { ran++; return function () { ran++; }; }, configurable: true };
+  Object.defineProperty(Client.prototype, "m", getter);
+  Reflect.defineProperty(c, "own", getter);
+  Object.defineProperties(Client.prototype.svc, { createStream: getter });
+  delete Client.prototype.adminOnly;
+  Object.prototype.adminOnly = function () { ran++; };
+})`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, _ := goja.AssertFunction(setup)
+	if _, err := fn(goja.Undefined(), c.Obj); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"m", "own", "svc.createStream", "adminOnly"} {
+		if fn, _, _ := a.ResolveMethod(c, name); fn != nil {
+			t.Errorf("%s resolved after it became an accessor or was deleted", name)
+		}
+	}
+	if n := ranCount(t, a); n != 0 {
+		t.Errorf("app code ran %d times", n)
+	}
+	if _, err := a.RT.RunString(`Client.prototype.ping = function () { return "second"; };`); err != nil {
+		t.Fatal(err)
+	}
+	fnv, this, _ := a.ResolveMethod(c, "ping")
+	if fnv == nil {
+		t.Fatal("reassigned ping not found")
+	}
+	if v, _ := fnv(this); v.String() != "second" {
+		t.Errorf("reassigned ping answered %v", v)
+	}
+	// A cached name deleted defines nothing, so the cache itself must notice.
+	if _, err := a.RT.RunString(`Client.prototype.m2 = function () { ran++; };`); err != nil {
+		t.Fatal(err)
+	}
+	if fn, _, _ := a.ResolveMethod(c, "m2"); fn == nil {
+		t.Fatal("m2 not found")
+	}
+	if _, err := a.RT.RunString(`delete Client.prototype.m2; Object.prototype.m2 = function () { ran++; };`); err != nil {
+		t.Fatal(err)
+	}
+	if fn, _, _ := a.ResolveMethod(c, "m2"); fn != nil {
+		t.Error("a deleted (cached) method resolved to Object.prototype's")
+	}
+}
+
+// TestDefinePropertyWrappersBehave: the counting wrappers of the defineProperty family keep
+// the originals' behaviour, names and lengths; goja has no __defineGetter__ (the other way to
+// make an accessor of an existing property, which the member caches would have to watch).
+func TestDefinePropertyWrappersBehave(t *testing.T) {
+	t.Parallel()
+	a := newContainedApp(t)
+	v, err := a.RT.RunString(`
+var o = {}, r = [];
+r.push(Object.defineProperty(o, "a", {value: 1}) === o, o.a === 1);
+try { Object.defineProperty(1, "x", {}); r.push(false); } catch (e) { r.push(e instanceof TypeError); }
+r.push(Reflect.defineProperty(Object.freeze({}), "y", {value: 1}) === false);
+Object.defineProperties(o, {b: {value: 2}}); r.push(o.b === 2);
+r.push(Object.defineProperty.name === "defineProperty", Object.defineProperty.length === 3,
+  Object.defineProperties.length === 2, Reflect.defineProperty.length === 3);
+r.push(typeof Object.prototype.__defineGetter__ === "undefined", typeof Object.prototype.__lookupGetter__ === "undefined");
+r.join()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := v.String(), "true,true,true,true,true,true,true,true,true,true,true"; got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+}
