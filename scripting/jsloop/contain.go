@@ -19,12 +19,15 @@ import (
 //     instance's claim on a core, not a precise CPU meter.
 //   - Retained heap: bytes the process allocated during the instance's callbacks are summed;
 //     retained growth needs allocation, so while the last estimate plus those bytes stays under
-//     RetainedLimitBytes (or the whole process heap does, then without counting) nothing is
-//     measured. Past it, the loop
-//     estimates what its runtimes keep reachable (estimateRetained, bounded cost) between
-//     callbacks, at most every auditGap and never more than ~5% of its time; an estimate over
-//     the limit ends the loop with ErrRetainedLimit. Only the instance's own object graph is
-//     counted, so another instance's growth is never blamed on it.
+//     RetainedLimitBytes nothing is measured (nor counted while the whole process heap is under
+//     it). Past it, the loop estimates what its runtimes keep reachable (estimateRetained,
+//     bounded cost) between callbacks, at most every auditGap and never more than ~5% of its
+//     time; an estimate over the limit ends the loop with ErrRetainedLimit. Only the instance's
+//     own object graph is counted, so another instance's growth is never blamed on it. What the
+//     estimate does not see: memory the host keeps for the instance outside goja (shared object
+//     slots, queued client calls, Go objects exposed to JS: each bounded on its own), values held
+//     only by Go closures (promise resolvers kept by Go code), and compiled code; while a hot
+//     reload runs, both generations count.
 
 // cpuSlots is the resolution of the CPU window.
 const cpuSlots = 20

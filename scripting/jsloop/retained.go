@@ -20,8 +20,10 @@ import (
 // allocator rounding and map bucket overhead (under-counts by a small factor), and counts short
 // strings at every reference (over-counts an array holding one short string many times).
 //
-// Its cost is bounded: at most maxWalkNodes distinct values are visited; past it the walk stops
-// and reports a lower bound (complete is false).
+// It reads goja's unexported fields through reflect, read-only and on the loop goroutine (between
+// callbacks nothing else touches the runtime): a goja upgrade can change what it counts, not
+// whether it runs. Its cost is bounded: at most maxWalkNodes distinct values are visited; past it
+// the walk stops and reports a lower bound (complete is false).
 
 // maxWalkNodes bounds one estimate's work (and its visited set, ~40 bytes a node).
 const maxWalkNodes = 1 << 19
