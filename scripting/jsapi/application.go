@@ -136,21 +136,27 @@ func (a *App) installApplication() error {
 		}
 		cfg = v
 	}
+	a.DenyWalk(app) // a dotted call name never walks into the application object
 	set := func(k string, v any) { _ = app.Set(k, v) }
+	host := func(k string, f func(goja.FunctionCall) goja.Value) {
+		fn := rt.ToValue(f)
+		a.DenyCalls(fn) // the application API is the script's, never a client's
+		_ = app.Set(k, fn)
+	}
 	set("name", a.opts.Name)
 	set("clients", a.clients)
 	set("server", a.opts.Server)
 	set("hostname", a.opts.Hostname)
 	set("config", cfg)
 	set("allowDebug", false)
-	set("acceptConnection", a.jsDecide(Accept))
-	set("rejectConnection", a.jsDecide(Reject))
-	set("redirectConnection", a.jsDecide(Redirect))
-	set("disconnect", a.jsDisconnect)
-	set("broadcastMsg", a.jsBroadcast)
-	set("shutdown", a.jsShutdown)
-	set("getStats", a.jsAppStats)
-	set("registerClass", a.jsRegisterClass)
+	host("acceptConnection", a.jsDecide(Accept))
+	host("rejectConnection", a.jsDecide(Reject))
+	host("redirectConnection", a.jsDecide(Redirect))
+	host("disconnect", a.jsDisconnect)
+	host("broadcastMsg", a.jsBroadcast)
+	host("shutdown", a.jsShutdown)
+	host("getStats", a.jsAppStats)
+	host("registerClass", a.jsRegisterClass)
 	return rt.Set("application", app)
 }
 

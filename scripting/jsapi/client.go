@@ -47,6 +47,7 @@ func (a *App) installClientClass() error {
 		_ = proto.DefineDataProperty(name, fn, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
 	}
 	a.ClientProto = proto
+	a.DenyWalk(proto) // another client stored by the script is never a path to its methods
 	return rt.Set("Client", ctor)
 }
 

@@ -15,9 +15,13 @@ import (
 //     Client.prototype (for a shared object: the SharedObject, else SharedObject.prototype). The
 //     prototype chain beyond that is never consulted, so Object.prototype's members (valueOf,
 //     hasOwnProperty, toString, ...) are not reachable;
-//   - a dotted name ("app.createStream") walks own data properties of plain objects only: objects
-//     whose prototype is Object.prototype or null, not functions, Proxies, arrays or class
-//     instances. So "m.call", "m.apply", "m.bind", "m.toString" (through a function) find nothing;
+//   - a dotted name ("app.createStream") walks ordinary objects only: plain objects and
+//     instances of the script's own constructors (client.svc = new Service(), with methods on
+//     Service.prototype: FMS-era apps hang service objects on clients this way), looking at
+//     each one's own data properties and those of its prototypes up to Object.prototype. Never
+//     functions, Proxies, arrays, built-in objects, nor host objects (another Client, a Stream,
+//     a SharedObject, application: DenyWalk). So "m.call", "m.apply", "m.bind", "m.toString"
+//     (through a function) find nothing;
 //   - the segments "constructor", "__proto__", "prototype", "__resolve" and "" are refused;
 //   - accessor properties are not read (a getter is app code that a name must not run);
 //   - the found function is refused when it is one of the denied functions: every built-in
@@ -35,6 +39,7 @@ type callGuard struct {
 	hasOwn   goja.Callable
 	objProto *goja.Object
 	denied   map[*goja.Object]struct{}
+	noWalk   map[*goja.Object]struct{} // host objects and prototypes a dotted name never enters
 
 	defines    uint64 // calls of the defineProperty family (watchDefines) so far
 	protoCache memberCache[string]
@@ -49,7 +54,7 @@ var plainType = reflect.TypeOf(map[string]any(nil))
 func newCallGuard(rt *goja.Runtime) callGuard {
 	objCtor := rt.GlobalObject().Get("Object").ToObject(rt)
 	fnCtor := rt.GlobalObject().Get("Function").ToObject(rt)
-	g := callGuard{denied: map[*goja.Object]struct{}{objCtor: {}, fnCtor: {}}}
+	g := callGuard{denied: map[*goja.Object]struct{}{objCtor: {}, fnCtor: {}}, noWalk: map[*goja.Object]struct{}{}}
 	g.objProto = objCtor.Get("prototype").ToObject(rt)
 	g.ownDesc, _ = goja.AssertFunction(objCtor.Get("getOwnPropertyDescriptor"))
 	for _, proto := range []*goja.Object{g.objProto, fnCtor.Get("prototype").ToObject(rt)} {
@@ -72,6 +77,10 @@ func (a *App) DenyCalls(v goja.Value) {
 	}
 }
 
+// DenyWalk keeps a dotted call name out of o (a host object, or the prototype of host objects)
+// and out of anything that inherits from it.
+func (a *App) DenyWalk(o *goja.Object) { a.calls.noWalk[o] = struct{}{} }
+
 // ownData returns obj's own data property key, and whether obj has such an own property at
 // all (an own accessor counts as present, with a nil value: it shadows the prototype's, and its
 // getter is never run). getOwnPropertyDescriptor answers undefined, without allocating, for a
@@ -88,13 +97,35 @@ func (g *callGuard) ownData(obj *goja.Object, key goja.Value) (goja.Value, bool)
 	return desc.Get("value"), true
 }
 
-// plain reports whether o is an ordinary object a dotted name may walk through.
-func (g *callGuard) plain(o *goja.Object) bool {
-	if o.ExportType() != plainType || o.ClassName() != "Object" {
-		return false
+// maxWalkDepth bounds the prototypes a dotted name's segment looks through (a script class
+// hierarchy is a few levels deep).
+const maxWalkDepth = 8
+
+// walkable reports whether a dotted name may walk through o: o and each of its prototypes up to
+// Object.prototype (or null) are ordinary script objects, none of them a host object.
+func (g *callGuard) walkable(o *goja.Object) bool {
+	for depth := 0; o != nil && o != g.objProto; depth++ {
+		if depth >= maxWalkDepth || o.ExportType() != plainType || o.ClassName() != "Object" {
+			return false
+		}
+		if _, host := g.noWalk[o]; host {
+			return false
+		}
+		o = o.Prototype()
 	}
-	p := o.Prototype()
-	return p == nil || p == g.objProto
+	return true
+}
+
+// walkMember looks a dotted name's next segment up on a walkable obj: an own data property of
+// obj, else of its prototypes before Object.prototype.
+func (a *App) walkMember(obj *goja.Object, seg string) goja.Value {
+	key := a.RT.ToValue(seg)
+	for o := obj; o != nil && o != a.calls.objProto; o = o.Prototype() {
+		if v, own := cachedOwnData(&a.calls, &a.calls.walkCache, memberKey{o, seg}, o, key, seg); own {
+			return v
+		}
+	}
+	return nil
 }
 
 // function returns v as a callable when it is a function a peer may call.
@@ -166,7 +197,7 @@ func (a *App) ScriptMethod(obj, proto *goja.Object, name string) goja.Callable {
 
 // ResolveMethod finds what a client's NetConnection.call(name) runs, by the rule of callGuard:
 // the client's own properties first, then Client.prototype; a dotted name walks plain objects
-// (this is the object the method was found on); finally the script's __resolve(name), whose
+// and instances of script constructors (this is the object the segment was looked up on); finally the script's __resolve(name), whose
 // result must itself be a callable function. A nil fn with a nil err means "method not found",
 // and then no app code has run (except a __resolve the script defined, for a name without
 // refused segments).
@@ -179,13 +210,13 @@ func (a *App) ResolveMethod(c *Client, name string) (fn goja.Callable, this goja
 	this = c.Obj
 	for dotted {
 		obj, ok := v.(*goja.Object)
-		if !ok || !a.calls.plain(obj) {
+		if !ok || !a.calls.walkable(obj) {
 			v = nil
 			break
 		}
 		var seg string
 		seg, rest, dotted = strings.Cut(rest, ".")
-		v, _ = cachedOwnData(&a.calls, &a.calls.walkCache, memberKey{obj, seg}, obj, a.RT.ToValue(seg), seg)
+		v = a.walkMember(obj, seg)
 		this = obj
 	}
 	if f := a.calls.function(v); f != nil {

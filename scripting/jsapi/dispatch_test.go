@@ -15,12 +15,18 @@ Client.prototype.m = function () { ran++; return "m"; };
 Client.prototype.svc = { createStream: function () { ran++; return this === Client.prototype.svc; }, n: 1 };
 Object.defineProperty(Client.prototype, "trap", { get: function () { ran++; return function () { ran++; }; } });
 Client.prototype.ping = function () { ran++; return "app ping"; };
-function Service() {}
-Service.prototype.hidden = function () { ran++; };
+function Service() { this.tag = "svc"; }
+Service.prototype.greet = function () { ran++; return this.tag + ":" + (this instanceof Service); };
+function Sub() { this.tag = "sub"; }
+Sub.prototype = new Service();
 (function (c) {
   c.own = function () { ran++; return "own"; };
   c.ns = { deep: { f: function () { ran++; return this.tag; }, tag: "deep" } };
   c.inst = new Service();
+  c.sub = new Sub();
+  c.self = c;
+  c.app = application;
+  c.date = new Date();
   c.fn = function () { ran++; };
   c.fn.sub = function () { ran++; };
   c.arr = [function () { ran++; }];
@@ -39,7 +45,8 @@ var refusedNames = []string{
 	"call", "getStats", "setBandwidthLimit", "getBandwidthLimit",
 	"adminOnly.call", "adminOnly.apply", "adminOnly.bind", "adminOnly.toString", "adminOnly.constructor",
 	"svc.createStream.call", "svc.constructor", "svc.__proto__", "svc.hasOwnProperty", "svc.valueOf",
-	"ns.deep.f.call", "inst.hidden", "fn.sub", "fn.call", "arr.0", "objProto.valueOf", "stolenHost",
+	"ns.deep.f.call", "inst.greet.call", "inst.constructor", "sub.greet.apply", "self.adminOnly", "self.m",
+	"app.shutdown", "app.disconnect", "app.acceptConnection", "app.broadcastMsg", "date.getTime", "fn.sub", "fn.call", "arr.0", "objProto.valueOf", "stolenHost",
 	"stolenBuiltin", "proxy.f", "trap", "edge.id", "id", "", ".", "own.", ".own", "a..b", "missing",
 }
 
@@ -81,7 +88,8 @@ func TestResolveMethodRefuses(t *testing.T) {
 
 // TestResolveMethodFinds: what the app defined stays callable, with FMS's `this`: own
 // properties first, Client.prototype (including a script function over a host method's name),
-// and dotted names through plain objects with this = the object holding the method.
+// and dotted names through plain objects and script class instances (a prototype's method, two
+// levels up too) with this = the object the name walked to.
 func TestResolveMethodFinds(t *testing.T) {
 	t.Parallel()
 	a, c := newDispatchApp(t)
@@ -89,7 +97,7 @@ func TestResolveMethodFinds(t *testing.T) {
 		name, want string
 	}{
 		{"adminOnly", "denied"}, {"own", "own"}, {"m", "m"}, {"ping", "app ping"}, {"svc.createStream", "true"},
-		{"ns.deep.f", "deep"},
+		{"ns.deep.f", "deep"}, {"inst.greet", "svc:true"}, {"sub.greet", "sub:true"},
 	}
 	for _, tc := range cases {
 		fn, this, err := a.ResolveMethod(c, tc.name)

@@ -94,6 +94,7 @@ func (a *App) installStream() error {
 	proto := rt.NewObject()
 	_ = ctor.Set("prototype", proto)
 	a.streamProto = proto
+	a.DenyWalk(proto)
 	for _, m := range []string{"play", "record", "send", "setBufferTime", "clear"} {
 		name := "Stream." + m
 		_ = proto.Set(m, func(goja.FunctionCall) goja.Value {
