@@ -30,6 +30,10 @@ type EngineConfig struct {
 	// negative: no limit).
 	SharedObjectDiskQuotaMB int64
 	Contain                 Containment
+	// NoFileEvents turns the file events (inotify) on the apps folder off: changes are then seen
+	// by Rescan and every RescanEvery only (file systems without events: NFS, SMB, FUSE).
+	NoFileEvents bool
+	RescanEvery  time.Duration // period of an automatic Rescan (0: none)
 }
 
 // Engine runs the apps of one apps folder: it starts an instance on its first connection,
@@ -67,7 +71,7 @@ func NewEngine(cfg EngineConfig, log zerolog.Logger) (*Engine, error) {
 		}
 		*p = abs
 	}
-	w, err := NewWatcher(cfg.AppsDir, log, 0)
+	w, err := newWatcher(cfg.AppsDir, log, watchOptions{noEvents: cfg.NoFileEvents, poll: cfg.RescanEvery})
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}

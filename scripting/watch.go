@@ -47,13 +47,16 @@ const DefaultDebounce = 150 * time.Millisecond
 
 // Watcher reports changes of the apps under one folder. fsnotify is not recursive and loses
 // single-file watches on atomic saves, so it watches directories only: the apps folder, every
-// folder below it, and the folders of tracked files elsewhere. All of its state belongs to the
-// goroutine running Run; Track, Forget and Rescan post requests to it and never block.
+// folder below it, and the folders of tracked files elsewhere. File systems that send no events
+// (NFS, SMB, FUSE) are covered by Rescan (SIGHUP) and the optional poll, which compare each app's
+// files with what was last reported (rescan.go). All of its state belongs to the goroutine
+// running Run; Track, Forget and Rescan post requests to it and never block.
 type Watcher struct {
 	root     string
 	log      zerolog.Logger
 	debounce time.Duration
-	fw       *fsnotify.Watcher
+	poll     time.Duration     // rescan period (0: none)
+	fw       *fsnotify.Watcher // nil without file events (watchOptions.noEvents)
 	events   chan AppChange
 
 	inboxMu sync.Mutex
@@ -65,38 +68,57 @@ type Watcher struct {
 	tracked map[string]map[string]bool // absolute file path → apps that loaded it
 	known   map[string]bool            // apps that exist, as last reported
 	pending map[string]time.Time       // app → when to report it
+	sums    appSums                    // what each app's files were when last reported
+	verify  map[string]bool            // pending apps a rescan touched: reported only if their files differ
+}
+
+// watchOptions are the Watcher's settings beyond the folder.
+type watchOptions struct {
+	debounce time.Duration // <= 0: DefaultDebounce
+	noEvents bool          // no fsnotify: changes are seen by Rescan and the poll only
+	poll     time.Duration // rescan every poll (0: never)
 }
 
 // NewWatcher watches appsDir and every folder below it at once, so that nothing written after
 // it returns is missed. debounce <= 0 means DefaultDebounce.
 func NewWatcher(appsDir string, log zerolog.Logger, debounce time.Duration) (*Watcher, error) {
+	return newWatcher(appsDir, log, watchOptions{debounce: debounce})
+}
+
+func newWatcher(appsDir string, log zerolog.Logger, opt watchOptions) (*Watcher, error) {
 	root, err := filepath.Abs(appsDir)
 	if err != nil {
 		return nil, fmt.Errorf("watching %s: %w", appsDir, err)
 	}
-	if debounce <= 0 {
-		debounce = DefaultDebounce
-	}
-	fw, err := fsnotify.NewWatcher()
-	if err != nil {
-		return nil, fmt.Errorf("watching %s: %w", appsDir, err)
+	if opt.debounce <= 0 {
+		opt.debounce = DefaultDebounce
 	}
 	w := &Watcher{
-		root: root, log: log, debounce: debounce, fw: fw,
+		root: root, log: log, debounce: opt.debounce, poll: max(opt.poll, 0),
 		events:  make(chan AppChange, 64),
 		wake:    make(chan struct{}, 1),
 		dirs:    make(map[string]bool),
 		tracked: make(map[string]map[string]bool),
 		known:   make(map[string]bool),
 		pending: make(map[string]time.Time),
+		sums:    newAppSums(),
+		verify:  make(map[string]bool),
 	}
-	if err := fw.Add(root); err != nil {
-		_ = fw.Close()
-		return nil, fmt.Errorf("watching %s: %w", appsDir, err)
+	if !opt.noEvents {
+		if w.fw, err = fsnotify.NewWatcher(); err != nil {
+			return nil, fmt.Errorf("watching %s: %w", appsDir, err)
+		}
+		if err := w.fw.Add(root); err != nil {
+			_ = w.fw.Close()
+			return nil, fmt.Errorf("watching %s: %w", appsDir, err)
+		}
+	} else if st, err := os.Stat(root); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("watching %s: not a folder (%v)", appsDir, err)
 	}
 	w.dirs[root] = true
 	for _, app := range w.scanRoot() {
 		w.known[app] = true
+		w.sums.record(w, app)
 	}
 	return w, nil
 }
@@ -123,8 +145,9 @@ func (w *Watcher) Forget(app string) {
 	})
 }
 
-// Rescan re-reads the whole apps folder and reports every app as changed, added or removed
-// (SIGHUP; file systems without events).
+// Rescan re-reads the whole apps folder as if every file had changed: an app is reported Changed
+// when its files (code, app.json, the files it loaded) differ from when it was last reported,
+// Added or Removed when its folder appeared or went (SIGHUP; file systems without events).
 func (w *Watcher) Rescan() {
 	w.post(w.rescanAll)
 }
@@ -141,19 +164,32 @@ func (w *Watcher) post(f func()) {
 
 // Run watches until ctx ends, then closes the fsnotify watcher. Events() is not closed.
 func (w *Watcher) Run(ctx context.Context) error {
-	defer w.fw.Close()
+	var fsEvents <-chan fsnotify.Event
+	var fsErrors <-chan error
+	if w.fw != nil {
+		defer w.fw.Close()
+		fsEvents, fsErrors = w.fw.Events, w.fw.Errors
+	}
+	var pollC <-chan time.Time
+	if w.poll > 0 {
+		poll := time.NewTicker(w.poll)
+		defer poll.Stop()
+		pollC = poll.C
+	}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case ev, ok := <-w.fw.Events:
+		case <-pollC:
+			w.rescanAll()
+		case ev, ok := <-fsEvents:
 			if !ok {
 				return errors.New("fsnotify watcher closed")
 			}
 			w.handle(ev)
-		case err, ok := <-w.fw.Errors:
+		case err, ok := <-fsErrors:
 			if !ok {
 				return errors.New("fsnotify watcher closed")
 			}
@@ -203,14 +239,21 @@ func (w *Watcher) arm(timer *time.Timer) {
 }
 
 // flush reports the apps whose quiet period is over; the kind is decided now, from whether the
-// folder exists, so that a burst (created, written, renamed) gives one event. false = ctx ended.
+// folder exists, so that a burst (created, written, renamed) gives one event. An app only a
+// rescan touched is reported Changed only if its files differ from the last report. false = ctx
+// ended.
 func (w *Watcher) flush(ctx context.Context) bool {
-	now := time.Now()
+	return w.flushAt(ctx, time.Now())
+}
+
+func (w *Watcher) flushAt(ctx context.Context, now time.Time) bool {
 	for app, at := range w.pending {
 		if at.After(now) {
 			continue
 		}
 		delete(w.pending, app)
+		verify := w.verify[app]
+		delete(w.verify, app)
 		st, err := os.Stat(filepath.Join(w.root, app))
 		exists := err == nil && st.IsDir()
 		var kind ChangeKind
@@ -224,9 +267,15 @@ func (w *Watcher) flush(ctx context.Context) bool {
 		default:
 			continue // created and gone within the quiet period
 		}
+		if kind == Changed && !w.sums.record(w, app) && verify {
+			continue // rescanned, and nothing it is built from differs
+		}
 		w.known[app] = exists
 		if !exists {
 			delete(w.known, app)
+			w.sums.forget(app)
+		} else if kind == Added {
+			w.sums.record(w, app)
 		}
 		w.log.Debug().Str("app", app).Stringer("kind", kind).Msg("app folder changed")
 		select {
@@ -238,7 +287,18 @@ func (w *Watcher) flush(ctx context.Context) bool {
 	return true
 }
 
-// touch schedules a report for app after the quiet period (restarting it).
+// touch schedules a report for app after the quiet period (restarting it): a file event, so the
+// app is reported even if its files read the same as before.
 func (w *Watcher) touch(app string) {
+	delete(w.verify, app)
+	w.pending[app] = time.Now().Add(w.debounce)
+}
+
+// touchRescan schedules a report for app that a rescan asks for: unless an event is pending for
+// it too, it is reported only if its files differ.
+func (w *Watcher) touchRescan(app string) {
+	if _, evented := w.pending[app]; !evented || w.verify[app] {
+		w.verify[app] = true
+	}
 	w.pending[app] = time.Now().Add(w.debounce)
 }

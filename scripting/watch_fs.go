@@ -94,7 +94,7 @@ func (w *Watcher) addTree(dir string) (found bool) {
 			return filepath.SkipDir
 		}
 		if !w.dirs[p] {
-			if err := w.fw.Add(p); err != nil {
+			if err := w.watchDir(p); err != nil {
 				w.log.Error().Err(err).Str("dir", p).Msg("cannot watch folder")
 				return nil
 			}
@@ -111,7 +111,9 @@ func (w *Watcher) dropTree(dir string) {
 	for d := range w.dirs {
 		if d == dir || strings.HasPrefix(d, prefix) {
 			delete(w.dirs, d)
-			_ = w.fw.Remove(d) // already gone for a deleted folder
+			if w.fw != nil {
+				_ = w.fw.Remove(d) // already gone for a deleted folder
+			}
 		}
 	}
 }
@@ -128,18 +130,26 @@ func (w *Watcher) scanRoot() []string {
 	return names
 }
 
-// rescanAll re-reads the apps folder and schedules a report for every app, present or gone.
+// rescanAll re-reads the apps folder and schedules a check of every app, present or gone.
 func (w *Watcher) rescanAll() {
 	present := make(map[string]bool)
 	for _, n := range w.scanRoot() {
 		present[n] = true
-		w.touch(n)
+		w.touchRescan(n)
 	}
 	for app := range w.known {
 		if !present[app] {
-			w.touch(app)
+			w.touchRescan(app)
 		}
 	}
+}
+
+// watchDir adds dir to fsnotify (nothing without file events).
+func (w *Watcher) watchDir(dir string) error {
+	if w.fw == nil {
+		return nil
+	}
+	return w.fw.Add(dir)
 }
 
 // track records a file loaded by app and watches its folder.
@@ -152,11 +162,12 @@ func (w *Watcher) track(app, path string) {
 		w.tracked[abs] = make(map[string]bool)
 	}
 	w.tracked[abs][app] = true
+	w.sums.loaded(abs)
 	dir := filepath.Dir(abs)
 	if w.dirs[dir] {
 		return
 	}
-	if err := w.fw.Add(dir); err != nil {
+	if err := w.watchDir(dir); err != nil {
 		w.log.Error().Err(err).Str("dir", dir).Msg("cannot watch folder of a loaded file")
 		return
 	}

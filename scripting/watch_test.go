@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
 	"github.com/rs/zerolog"
 )
 
@@ -171,39 +170,4 @@ func TestWatchTrackedFileOutside(t *testing.T) {
 	expectQuiet(t, root, w) // the watcher is idle and has run Forget
 	writeFile(t, lib, "// after forget")
 	expectQuiet(t, root, w)
-}
-
-func TestWatchRescan(t *testing.T) {
-	t.Parallel()
-	root, w := startWatcher(t)
-	w.Rescan()
-	got := map[AppChange]bool{}
-	for range 2 {
-		select {
-		case ev := <-w.Events():
-			got[ev] = true
-		case <-time.After(eventTimeout):
-			t.Fatal("rescan: too few events")
-		}
-	}
-	if !got[AppChange{App: "a", Kind: Changed}] || !got[AppChange{App: "m", Kind: Changed}] {
-		t.Fatalf("rescan events %v", got)
-	}
-	// A kernel queue overflow rescans the same way.
-	w.post(func() { w.handleError(fsnotify.ErrEventOverflow) })
-	if err := os.RemoveAll(filepath.Join(root, "m")); err != nil {
-		t.Fatal(err)
-	}
-	got = map[AppChange]bool{}
-	for range 2 {
-		select {
-		case ev := <-w.Events():
-			got[ev] = true
-		case <-time.After(eventTimeout):
-			t.Fatal("overflow: too few events")
-		}
-	}
-	if !got[AppChange{App: "a", Kind: Changed}] || !got[AppChange{App: "m", Kind: Removed}] {
-		t.Fatalf("overflow events %v", got)
-	}
 }

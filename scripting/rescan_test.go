@@ -1,0 +1,155 @@
+package scripting
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/rs/zerolog"
+)
+
+// newQuietWatcher is a watcher without file events over apps a and m, driven by the test itself
+// (no Run: the test goroutine owns its state), as on a file system that sends no events.
+func newQuietWatcher(t *testing.T) (root string, w *Watcher) {
+	t.Helper()
+	root = t.TempDir()
+	writeFile(t, filepath.Join(root, "a", "main.js"), "var v = 1;")
+	writeFile(t, filepath.Join(root, "m", "main.js"), "var m = 1;")
+	w, err := newWatcher(root, zerolog.Nop(), watchOptions{noEvents: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root, w
+}
+
+// rescanNow runs one rescan to its end (its quiet period treated as over) and returns what it
+// reported.
+func rescanNow(t *testing.T, w *Watcher) map[AppChange]bool {
+	t.Helper()
+	w.rescanAll()
+	if !w.flushAt(context.Background(), time.Now().Add(time.Hour)) {
+		t.Fatal("flush stopped")
+	}
+	got := map[AppChange]bool{}
+	for {
+		select {
+		case ev := <-w.Events():
+			got[ev] = true
+		default:
+			return got
+		}
+	}
+}
+
+func expectReport(t *testing.T, what string, got map[AppChange]bool, want ...AppChange) {
+	t.Helper()
+	ok := len(got) == len(want)
+	for _, w := range want {
+		ok = ok && got[w]
+	}
+	if !ok {
+		t.Fatalf("%s: reported %v, want %v", what, got, want)
+	}
+}
+
+// TestRescanReportsOnlyDifferences: a rescan without file events reports the apps whose code,
+// app.json or loaded files differ from their last report, new folders and removed ones, and
+// nothing for files only touched, written with the same bytes, or irrelevant.
+func TestRescanReportsOnlyDifferences(t *testing.T) {
+	t.Parallel()
+	root, w := newQuietWatcher(t)
+	expectReport(t, "nothing changed", rescanNow(t, w))
+
+	main := filepath.Join(root, "a", "main.js")
+	writeFile(t, main, "var v = 1;") // same bytes
+	later := time.Now().Add(time.Minute)
+	if err := os.Chtimes(main, later, later); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(root, "a", "notes.txt"), "not code")
+	writeFile(t, filepath.Join(root, "a", ".main.js.swp"), "swap")
+	expectReport(t, "touched, same bytes, irrelevant files", rescanNow(t, w))
+
+	writeFile(t, main, "var v = 2;")
+	expectReport(t, "code edited", rescanNow(t, w), AppChange{App: "a", Kind: Changed})
+	expectReport(t, "the same edit again", rescanNow(t, w))
+
+	writeFile(t, filepath.Join(root, "m", "app.json"), `{"maxClients": 3}`)
+	writeFile(t, filepath.Join(root, "a", "lib", "x.asc"), "//")
+	expectReport(t, "app.json and a new file in a subfolder", rescanNow(t, w),
+		AppChange{App: "m", Kind: Changed}, AppChange{App: "a", Kind: Changed})
+
+	writeFile(t, filepath.Join(root, "n", "main.js"), "//")
+	if err := os.RemoveAll(filepath.Join(root, "m")); err != nil {
+		t.Fatal(err)
+	}
+	expectReport(t, "added and removed", rescanNow(t, w),
+		AppChange{App: "n", Kind: Added}, AppChange{App: "m", Kind: Removed})
+	expectReport(t, "after added and removed", rescanNow(t, w))
+}
+
+// TestRescanLoadedFileOutside: a file an app loaded from outside its folder (the script
+// library) counts as the app's: its edit is reported, its unchanged content is not.
+func TestRescanLoadedFileOutside(t *testing.T) {
+	t.Parallel()
+	_, w := newQuietWatcher(t)
+	lib := filepath.Join(t.TempDir(), "scriptlib", "netservices.asc")
+	writeFile(t, lib, "// 1")
+	w.track("a", lib)
+	expectReport(t, "loaded file unchanged", rescanNow(t, w))
+	writeFile(t, lib, "// 2")
+	expectReport(t, "loaded file edited", rescanNow(t, w), AppChange{App: "a", Kind: Changed})
+	expectReport(t, "after the edit", rescanNow(t, w))
+}
+
+// TestRescanEventWins: an app with a file event pending is reported even if a rescan finds its
+// files as they were (an event means the file was written).
+func TestRescanEventWins(t *testing.T) {
+	t.Parallel()
+	_, w := newQuietWatcher(t)
+	w.touch("a")
+	expectReport(t, "event then rescan", rescanNow(t, w), AppChange{App: "a", Kind: Changed})
+}
+
+// TestRescanOnOverflow: a kernel queue overflow rescans the same way, on a watcher with events.
+func TestRescanOnOverflow(t *testing.T) {
+	t.Parallel()
+	root, w := startWatcher(t)
+	w.Rescan()
+	expectQuiet(t, root, w) // nothing differs: nothing reported
+	w.post(func() { w.handleError(fsnotify.ErrEventOverflow) })
+	if err := os.RemoveAll(filepath.Join(root, "a")); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, w, AppChange{App: "a", Kind: Removed})
+	expectQuiet(t, root, w)
+}
+
+// TestWatcherPolls: with a poll period and no file events, an edit is reported by the poll.
+func TestWatcherPolls(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "a", "main.js"), "var v = 1;")
+	w, err := newWatcher(root, zerolog.Nop(), watchOptions{noEvents: true, poll: 20 * time.Millisecond, debounce: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = w.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	// Atomic saves, so that a poll never sees a half-written file (which would be a change too).
+	writeFile(t, filepath.Join(root, "a", ".main.js.tmp"), "var v = 2;")
+	if err := os.Rename(filepath.Join(root, "a", ".main.js.tmp"), filepath.Join(root, "a", "main.js")); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, w, AppChange{App: "a", Kind: Changed})
+	writeFile(t, filepath.Join(root, ".b", "main.js"), "//")
+	if err := os.Rename(filepath.Join(root, ".b"), filepath.Join(root, "b")); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, w, AppChange{App: "b", Kind: Added})
+}
