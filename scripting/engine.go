@@ -205,6 +205,7 @@ func (e *Engine) acquire(app, instName, ip string) (*instance, error) {
 	}
 	inst := e.instances[key]
 	if inst == nil {
+		sum := folderSum(e.cfg.AppsDir, app) // taken before the app is read: a later edit differs
 		a, err := e.loadApp(app)
 		if err != nil {
 			return nil, err
@@ -214,6 +215,7 @@ func (e *Engine) acquire(app, instName, ip string) (*instance, error) {
 			return nil, err
 		}
 		inst = e.startInstance(a, instName)
+		e.watcher.Loaded(app, sum, e.perApp[app] == 0)
 		e.instances[key] = inst
 		e.perApp[app]++
 	}

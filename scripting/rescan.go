@@ -16,8 +16,21 @@ func (e *Engine) Rescan() {
 	e.watcher.Rescan()
 }
 
-// appSums remember what each app's files held when the watcher last reported the app (or first
-// saw it), so that a rescan reports only the apps that differ. Owned by the watcher's goroutine.
+// Loaded tells the watcher that an instance of app was started from files whose folderSum,
+// taken before they were read, is sum; first says that no other instance of app runs. It makes
+// the app known (a folder created while no event was seen is not reported as Added later).
+func (w *Watcher) Loaded(app string, sum [sha256.Size]byte, first bool) {
+	w.post(func() {
+		w.known[app] = true
+		w.sums.started(app, sum, first)
+	})
+}
+
+// appSums remember what each app's files held when every running instance of it was loaded
+// from them (or when the watcher last reported or first saw the app), so that a rescan reports
+// only the apps that differ. A sum that instances disagree on is dropped: the next rescan reports
+// the app, and its reload brings every instance to the files as they are. Owned by the watcher's
+// goroutine.
 type appSums struct {
 	folder map[string][sha256.Size]byte // app → sum of its folder's code and app.json
 	files  map[string][sha256.Size]byte // loaded file (absolute path) → sum of its content
@@ -39,15 +52,36 @@ func (s appSums) record(w *Watcher, app string) (changed bool) {
 			continue
 		}
 		if sum := fileSum(path); s.files[path] != sum {
-			s.files[path], changed = sum, true
+			s.files[path], changed = sum, true // a missing sum is zeros: no file sums to zeros
 		}
 	}
 	return changed
 }
 
-// loaded stores the sum of a file an app has just loaded (load(), require()).
+// started records the sum an instance of app was loaded from: the app's sum if it is the only
+// instance, else the sum is kept only if it agrees.
+func (s appSums) started(app string, sum [sha256.Size]byte, first bool) {
+	if old, ok := s.folder[app]; first || (ok && old == sum) {
+		s.folder[app] = sum
+		return
+	}
+	delete(s.folder, app)
+}
+
+// loaded records the content of a file an app has just loaded (load(), require()). Instances
+// that loaded different contents leave no sum: the next rescan reloads them all.
 func (s appSums) loaded(path string) {
-	s.files[path] = fileSum(path)
+	sum := fileSum(path)
+	if old, ok := s.files[path]; ok && old != sum {
+		sum = mixedSum()
+	}
+	s.files[path] = sum
+}
+
+// mixedSum marks a loaded file whose instances loaded different contents: it equals no file's
+// sum, so the next rescan reports the apps that loaded it.
+func mixedSum() [sha256.Size]byte {
+	return [sha256.Size]byte{sha256.Size - 1: 1}
 }
 
 // forget drops a removed app's folder sum.
