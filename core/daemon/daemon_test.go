@@ -53,3 +53,45 @@ func TestRunDrainsOnSignal(t *testing.T) {
 		}
 	}
 }
+
+type reloadingServer struct {
+	fakeServer
+	reloads chan struct{}
+}
+
+func (r *reloadingServer) Reload() error { r.reloads <- struct{}{}; return nil }
+
+// TestRunReloadsOnSIGHUP: each SIGHUP calls Reload, and the server keeps running until SIGTERM.
+func TestRunReloadsOnSIGHUP(t *testing.T) {
+	srv := &reloadingServer{fakeServer: fakeServer{started: make(chan struct{}), shutdown: make(chan struct{})},
+		reloads: make(chan struct{}, 4)}
+	done := make(chan error, 1)
+	go func() { done <- Run(srv, zerolog.Nop(), Profiles{}) }()
+	<-srv.started
+	for i := range 2 {
+		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-srv.reloads:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("SIGHUP %d did not reach Reload", i+1)
+		}
+	}
+	select {
+	case <-srv.shutdown:
+		t.Fatal("SIGHUP shut the server down")
+	default:
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after SIGTERM")
+	}
+}

@@ -27,13 +27,9 @@ func New(opt Options) (zerolog.Logger, error) {
 	if out == nil {
 		out = os.Stderr
 	}
-	lvl := zerolog.InfoLevel
-	if opt.Level != "" {
-		l, err := zerolog.ParseLevel(opt.Level)
-		if err != nil {
-			return zerolog.Nop(), fmt.Errorf("log level %q: %w", opt.Level, err)
-		}
-		lvl = l
+	lvl, err := ParseLevel(opt.Level)
+	if err != nil {
+		return zerolog.Nop(), err
 	}
 	switch opt.Format {
 	case "", "json":
@@ -45,6 +41,23 @@ func New(opt Options) (zerolog.Logger, error) {
 	zerolog.SetGlobalLevel(lvl)
 	zerolog.TimeFieldFormat = time.RFC3339Nano
 	return zerolog.New(out).With().Timestamp().Logger(), nil
+}
+
+// ParseLevel reads a level name (trace, debug, info, warn, error; "" = info).
+func ParseLevel(name string) (zerolog.Level, error) {
+	if name == "" {
+		return zerolog.InfoLevel, nil
+	}
+	l, err := zerolog.ParseLevel(name)
+	if err != nil {
+		return zerolog.NoLevel, fmt.Errorf("log level %q: %w", name, err)
+	}
+	return l, nil
+}
+
+// SetLevel changes the level of every logger New made, at once (a config reload).
+func SetLevel(l zerolog.Level) {
+	zerolog.SetGlobalLevel(l)
 }
 
 // RedactQuery keeps the parameter names of a URL query and hides their values ("key=s3cret&x"

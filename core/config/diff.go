@@ -1,0 +1,54 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+)
+
+// Changed lists the TOML keys whose values differ between two configs of the same struct type
+// ("rtmp", "limits.max_connections"), in field order, so that a reload can say exactly which
+// settings it applied and which need a restart. Fields tagged `toml:"-"` and unexported fields
+// are not configuration and are skipped; nested structs are compared key by key.
+func Changed(old, next any) []string {
+	a, b := reflect.ValueOf(old), reflect.ValueOf(next)
+	if a.Type() != b.Type() {
+		panic("config.Changed: different types " + a.Type().String() + " and " + b.Type().String())
+	}
+	return changed(a, b, "", nil)
+}
+
+func changed(a, b reflect.Value, prefix string, out []string) []string {
+	t := a.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		key := tomlKey(f)
+		if key == "" {
+			continue
+		}
+		va, vb := a.Field(i), b.Field(i)
+		if f.Type.Kind() == reflect.Struct && f.Type.NumField() > 0 && f.Type.PkgPath() != "time" {
+			out = changed(va, vb, prefix+key+".", out)
+			continue
+		}
+		if !reflect.DeepEqual(va.Interface(), vb.Interface()) {
+			out = append(out, prefix+key)
+		}
+	}
+	return out
+}
+
+// tomlKey is the key of a struct field, "" for fields that are not configuration.
+func tomlKey(f reflect.StructField) string {
+	if !f.IsExported() {
+		return ""
+	}
+	tag := f.Tag.Get("toml")
+	name, _, _ := strings.Cut(tag, ",")
+	switch name {
+	case "-":
+		return ""
+	case "":
+		return f.Name
+	}
+	return name
+}
