@@ -46,6 +46,10 @@ type Config struct {
 	hooks *serverHooks
 	// clientHooks injects faults into client sessions in tests; nil otherwise.
 	clientHooks *clientHooks
+	// AppsEvents watches the apps folder with file events (inotify; default on). AppsPoll, if
+	// set, rescans it that often, as SIGHUP does (for NFS, SMB, FUSE: see reload.go).
+	AppsEvents bool          `toml:"apps_events"`
+	AppsPoll   time.Duration `toml:"apps_poll"`
 
 	Limits Limits `toml:"limits"`
 }
@@ -99,7 +103,7 @@ func DefaultConfig() Config {
 	return Config{
 		RTMP: ":1935", Trunk: "127.0.0.1:19350", HTTP: "127.0.0.1:8086",
 		Apps: "./apps", ScriptLib: "./scriptlib", Data: "./data",
-		LogLevel: "info", LogFormat: "json",
+		LogLevel: "info", LogFormat: "json", AppsEvents: true,
 		Limits: Limits{MaxStreamsPerConn: 64, DrainTimeout: 5 * time.Second, Conn: rtmpconn.DefaultConfig()},
 	}
 }
@@ -126,10 +130,12 @@ type Server struct {
 	// unauthenticated trunk handshakes and backs off addresses that keep failing them.
 	trunkSecret []byte
 	trunkGate   *trunkGate
+	reload      reloadState // SIGHUP (reload.go)
 }
 
 // New checks the configuration and prepares the server; nothing listens until Start.
 func New(cfg Config, log zerolog.Logger) (*Server, error) {
+	given := cfg
 	if cfg.Apps == "" {
 		return nil, errors.New("origin: apps folder not set")
 	}
@@ -153,14 +159,15 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, trunkSecret: secret, trunkGate: newTrunkGate()}
+	s := &Server{cfg: cfg, log: log, trunkSecret: secret, trunkGate: newTrunkGate(), reload: reloadState{running: given}}
 	s.apps = newAppRegistry(cfg.Apps, cfg.Limits.Live, log)
 	eng, err := scripting.NewEngine(scripting.EngineConfig{AppsDir: cfg.Apps, ScriptLibDir: cfg.ScriptLib, DataDir: cfg.Data,
 		Instances: scripting.InstanceLimits{Max: cfg.Limits.MaxInstances, MaxPerApp: cfg.Limits.MaxInstancesPerApp,
 			CreateRate: cfg.Limits.InstanceCreateRate, CreateBurst: cfg.Limits.InstanceCreateBurst},
 		SharedObjectDiskQuotaMB: cfg.Limits.SharedObjectDiskQuotaMB,
 		Contain: scripting.Containment{InstanceMemoryLimitMB: cfg.Limits.InstanceMemoryMB,
-			CPUShare: cfg.Limits.InstanceCPUShare, CPUWindow: cfg.Limits.InstanceCPUWindow}}, log)
+			CPUShare: cfg.Limits.InstanceCPUShare, CPUWindow: cfg.Limits.InstanceCPUWindow},
+		NoFileEvents: !cfg.AppsEvents, RescanEvery: cfg.AppsPoll}, log)
 	if err != nil {
 		return nil, fmt.Errorf("origin: %w", err)
 	}

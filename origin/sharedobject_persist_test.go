@@ -161,11 +161,13 @@ func (p *originProcess) kill() {
 	<-p.done
 }
 
-// runOriginProcess starts bin and waits for its "listening" log line to learn the port.
-func runOriginProcess(t *testing.T, bin, apps, data string) *originProcess {
+// runOriginProcess starts bin (with extra flags after the harness's) and waits for its
+// "listening" log line to learn the port.
+func runOriginProcess(t *testing.T, bin, apps, data string, extra ...string) *originProcess {
 	t.Helper()
-	cmd := exec.Command(bin, "-rtmp", "127.0.0.1:0", "-trunk", "", "-http", "", "-apps", apps, "-data", data,
-		"-scriptlib", "", "-log-format", "json")
+	args := []string{"-rtmp", "127.0.0.1:0", "-trunk", "", "-http", "", "-apps", apps, "-data", data,
+		"-scriptlib", "", "-log-format", "json"}
+	cmd := exec.Command(bin, append(args, extra...)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -1,5 +1,6 @@
 // Command origin runs the fmsgo origin: RTMP clients (and, later, edges) connect to the
-// applications found under -apps. It drains and exits on SIGINT/SIGTERM.
+// applications found under -apps. It drains and exits on SIGINT/SIGTERM; SIGHUP rescans the apps
+// folder and re-reads -config.
 package main
 
 import (
@@ -23,10 +24,32 @@ func main() {
 }
 
 func run(args []string) error {
+	cfg, prof, err := parseConfig(args)
+	if err != nil {
+		return err
+	}
+	log, err := logging.New(logging.Options{Level: cfg.LogLevel, Format: cfg.LogFormat})
+	if err != nil {
+		return err
+	}
+	srv, err := origin.New(cfg, log)
+	if err != nil {
+		return err
+	}
+	// SIGHUP reads the same file again, with the same command-line flags on top.
+	srv.SetConfigSource(func() (origin.Config, error) {
+		cfg, _, err := parseConfig(args)
+		return cfg, err
+	})
+	return daemon.Run(srv, log, prof)
+}
+
+// parseConfig reads the -config file, then the flags over it (flags win).
+func parseConfig(args []string) (origin.Config, daemon.Profiles, error) {
 	cfg := origin.DefaultConfig()
 	if path := config.FindFlag(args, "config"); path != "" {
 		if err := config.Load(path, &cfg); err != nil {
-			return err
+			return cfg, daemon.Profiles{}, err
 		}
 	}
 	fs := flag.NewFlagSet("origin", flag.ContinueOnError)
@@ -41,6 +64,8 @@ func run(args []string) error {
 	fs.StringVar(&cfg.HTTP, "http", cfg.HTTP, "admin/metrics HTTP address (empty: off)")
 	fs.StringVar(&cfg.HTTPToken, "http-token", cfg.HTTPToken, "bearer token the admin HTTP listener requires, /healthz excepted (empty: none; or $"+admin.TokenEnv+")")
 	fs.StringVar(&cfg.Apps, "apps", cfg.Apps, "applications folder: one subfolder per app")
+	fs.BoolVar(&cfg.AppsEvents, "apps-events", cfg.AppsEvents, "watch the apps folder with file events (inotify); off, changes are seen on SIGHUP and -apps-poll only")
+	fs.DurationVar(&cfg.AppsPoll, "apps-poll", cfg.AppsPoll, "rescan the apps folder this often, as SIGHUP does (file systems without inotify: NFS, SMB, FUSE; 0: never)")
 	fs.StringVar(&cfg.ScriptLib, "scriptlib", cfg.ScriptLib, "FMS script library folder for load()")
 	fs.StringVar(&cfg.Data, "data", cfg.Data, "persistent state folder")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "trace|debug|info|warn|error")
@@ -51,17 +76,9 @@ func run(args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until exit (diagnostics)")
 	memProfile := fs.String("memprofile", "", "write a heap profile to this file when shutdown begins (diagnostics)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return cfg, daemon.Profiles{}, err
 	}
 	cfg.TrunkSecret = trunk.SecretFromEnv(cfg.TrunkSecret, cfg.TrunkSecretFile, os.Getenv)
 	cfg.HTTPToken = admin.TokenFromEnv(cfg.HTTPToken, os.Getenv)
-	log, err := logging.New(logging.Options{Level: cfg.LogLevel, Format: cfg.LogFormat})
-	if err != nil {
-		return err
-	}
-	srv, err := origin.New(cfg, log)
-	if err != nil {
-		return err
-	}
-	return daemon.Run(srv, log, daemon.Profiles{CPU: *cpuProfile, Heap: *memProfile})
+	return cfg, daemon.Profiles{CPU: *cpuProfile, Heap: *memProfile}, nil
 }
