@@ -15,8 +15,8 @@ var hostileFixtures = []struct {
 	hex  string
 	want error
 }{
-	{"chunk size 2^31-1", "02 000000 000004 01 00000000 7fffffff", ErrChunkSizeTooLarge},
-	{"chunk size 1 MiB + 1", "02 000000 000004 01 00000000 00100001", ErrChunkSizeTooLarge},
+	{"chunk size 2^31-1, then 64 KiB + 1 announced", "02 000000 000004 01 00000000 7fffffff" +
+		"03 000000 010001 14 00000000" + rep(0x11, 40), ErrMessageTooLarge},
 	{"8 MiB announced, 40 bytes sent", "06 000000 800000 09 01000000" + rep(0x11, 40), ErrMessageTooLarge},
 	{"64 KiB + 1 announced before connect", "03 000000 010001 14 00000000" + rep(0x11, 40), ErrMessageTooLarge},
 	{"two 40 KiB partial messages before connect", "02 000000 000004 01 00000000 00008000" +
@@ -54,7 +54,7 @@ func TestHostileFixtures(t *testing.T) {
 // announced length. (Before, the buffer was sized for the whole chunk, 8 MiB for 40 bytes.)
 func TestHeldFollowsArrivedBytes(t *testing.T) {
 	t.Parallel()
-	lim := Limits{MaxMessageSize: 16<<20 - 1, MaxBufferedBytes: 32 << 20, MaxChunkSize: 16 << 20}
+	lim := Limits{MaxMessageSize: 16<<20 - 1, MaxBufferedBytes: 32 << 20}
 	for _, arrived := range []int{40, 5000, 100000, 3 << 20} {
 		b := append(unhex("06 000000 800000 09 01000000"), make([]byte, arrived)...)
 		r := NewReader(bufio.NewReader(bytes.NewReader(b)), lim)
@@ -75,7 +75,7 @@ func TestHeldFollowsArrivedBytes(t *testing.T) {
 // 8 MiB allocates only a small buffer, whatever the header said.
 func TestHugeAnnouncedAllocations(t *testing.T) {
 	b := append(unhex("06 000000 800000 09 01000000"), make([]byte, 40)...)
-	lim := Limits{MaxMessageSize: 16<<20 - 1, MaxBufferedBytes: 32 << 20, MaxChunkSize: 16 << 20}
+	lim := Limits{MaxMessageSize: 16<<20 - 1, MaxBufferedBytes: 32 << 20}
 	var held int
 	allocs := testing.AllocsPerRun(10, func() {
 		r := NewReader(bufio.NewReaderSize(bytes.NewReader(b), 4096), lim)
@@ -114,18 +114,29 @@ func TestSetLimitsRaises(t *testing.T) {
 	}
 }
 
-// TestChunkSizeCap: what real clients announce is accepted; past the cap it is refused.
-func TestChunkSizeCap(t *testing.T) {
+// TestHugeChunkSizeCostsNothing: every 31-bit chunk size is accepted (some senders announce
+// 2^31-1 to never split a message); a message then arrives as one chunk, and a partial one holds
+// about what arrived, not the announced size.
+func TestHugeChunkSizeCostsNothing(t *testing.T) {
 	t.Parallel()
-	r := NewReader(nil, DefaultLimits())
-	for _, n := range []uint32{128, 4096, 60000, 65536, 1 << 20} {
+	msg := bytes.Repeat([]byte{0x5a}, 300000)
+	whole := append(unhex("06 000000 0493e0 09 01000000"), msg...) // 300,000 bytes in one chunk
+	partial := append(unhex("06 000000 3fffff 09 01000000"), make([]byte, 40)...)
+	for _, n := range []uint32{300000, 1<<20 + 1, 8 << 20, 1<<31 - 1} {
+		r := NewReader(bufio.NewReader(bytes.NewReader(whole)), DefaultLimits())
 		if err := r.SetChunkSize(n); err != nil {
-			t.Errorf("chunk size %d: %v", n, err)
+			t.Fatalf("chunk size %d: %v", n, err)
 		}
-	}
-	for _, n := range []uint32{1<<20 + 1, 8 << 20, 1<<31 - 1} {
-		if err := r.SetChunkSize(n); !errors.Is(err, ErrChunkSizeTooLarge) {
-			t.Errorf("chunk size %d: %v", n, err)
+		if _, p, err := r.ReadMessage(); err != nil || !bytes.Equal(p, msg) {
+			t.Fatalf("chunk size %d: %d bytes, %v", n, len(p), err)
+		}
+		r = NewReader(bufio.NewReader(bytes.NewReader(partial)), DefaultLimits())
+		_ = r.SetChunkSize(n)
+		if _, _, err := r.ReadMessage(); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Fatalf("chunk size %d: partial message: %v", n, err)
+		}
+		if r.held > growStep {
+			t.Errorf("chunk size %d: %d bytes held for 40 bytes of a 4 MiB message", n, r.held)
 		}
 	}
 }

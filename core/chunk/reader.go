@@ -30,16 +30,16 @@ type Limits struct {
 	MaxMessageSize   uint32 // largest message accepted (the wire allows up to 16 MiB - 1)
 	MaxChunkStreams  int    // distinct chunk stream ids one connection may use
 	MaxBufferedBytes int    // capacity of the reassembly buffers held at once, over all chunk streams
-	MaxChunkSize     uint32 // largest Set Chunk Size accepted from the peer; a larger one is refused
 }
 
 // DefaultLimits are a connection's limits once its application accepted it. 4 MiB holds a
 // keyframe of a high-bitrate 1080p or 4K stream (nginx-rtmp stops at 1 MiB); real clients use a
 // handful of chunk streams (2..10), so 64 leaves room while refusing a 100k-id flood; 8 MiB of
-// buffers is two maximal messages in flight. Real clients announce chunk sizes of 4096 (ffmpeg,
-// OBS) up to 64 KiB (FMLE); 1 MiB leaves room for others while refusing absurd values.
+// buffers is two maximal messages in flight. The peer's chunk size needs no limit: buffers grow
+// with the bytes that arrive, never with an announced size, so a huge chunk size (legitimate:
+// some senders use it to never split a message) costs nothing.
 func DefaultLimits() Limits {
-	return Limits{MaxMessageSize: 4 << 20, MaxChunkStreams: 64, MaxBufferedBytes: 8 << 20, MaxChunkSize: 1 << 20}
+	return Limits{MaxMessageSize: 4 << 20, MaxChunkStreams: 64, MaxBufferedBytes: 8 << 20}
 }
 
 // PreConnectLimits are a connection's limits from the end of the handshake until its application
@@ -47,7 +47,7 @@ func DefaultLimits() Limits {
 // Ack Size and connect (a few hundred bytes from every client we know, on chunk streams 2 and 3),
 // so that a socket that only shook hands costs at most 64 KiB of reassembly buffers.
 func PreConnectLimits() Limits {
-	return Limits{MaxMessageSize: 64 << 10, MaxChunkStreams: 8, MaxBufferedBytes: 64 << 10, MaxChunkSize: 1 << 20}
+	return Limits{MaxMessageSize: 64 << 10, MaxChunkStreams: 8, MaxBufferedBytes: 64 << 10}
 }
 
 // withDefaults fills the zero fields of l from DefaultLimits.
@@ -62,9 +62,6 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxBufferedBytes <= 0 {
 		l.MaxBufferedBytes = def.MaxBufferedBytes
 	}
-	if l.MaxChunkSize == 0 || l.MaxChunkSize > maxChunkSize {
-		l.MaxChunkSize = min(def.MaxChunkSize, maxChunkSize)
-	}
 	return l
 }
 
@@ -74,7 +71,6 @@ var (
 	ErrTooManyChunkStreams = errors.New("chunk: too many chunk streams")
 	ErrBufferLimit         = errors.New("chunk: reassembly buffers over the connection's limit")
 	ErrBadChunkSize        = errors.New("chunk: invalid chunk size")
-	ErrChunkSizeTooLarge   = errors.New("chunk: peer's chunk size over the limit")
 	ErrNoPreviousHeader    = errors.New("chunk: continuation header on a chunk stream with no previous message")
 )
 
@@ -155,15 +151,11 @@ func (r *Reader) SetSource(br *bufio.Reader) { r.br = br }
 // as messages arrive. The payload of the last ReadMessage is invalid afterwards.
 func (r *Reader) ReleaseIdle() { r.reclaim(nil) }
 
-// SetChunkSize applies a peer's Set Chunk Size to the chunks that follow. A size over
-// Limits.MaxChunkSize is refused (ErrChunkSizeTooLarge): the peer splits its messages at the size
-// it announced, so there is no smaller size to read them at, and the connection must end.
+// SetChunkSize applies a peer's Set Chunk Size to the chunks that follow: any 31-bit size but 0.
+// It decides only where chunk headers fall; what is buffered follows the bytes that arrive.
 func (r *Reader) SetChunkSize(n uint32) error {
 	if n == 0 || n > maxChunkSize {
 		return fmt.Errorf("%w: %d", ErrBadChunkSize, n)
-	}
-	if n > r.lim.MaxChunkSize {
-		return fmt.Errorf("%w: %d (limit %d)", ErrChunkSizeTooLarge, n, r.lim.MaxChunkSize)
 	}
 	r.chunkSize = n
 	return nil

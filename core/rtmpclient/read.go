@@ -16,7 +16,7 @@ import (
 var errNestedAggregate = errors.New("rtmp: aggregate message inside an aggregate")
 
 // readLimits bound what a server can make the client buffer.
-var readLimits = chunk.Limits{MaxMessageSize: 16 << 20, MaxChunkStreams: 1024, MaxBufferedBytes: 64 << 20, MaxChunkSize: 16 << 20}
+var readLimits = chunk.Limits{MaxMessageSize: 16 << 20, MaxChunkStreams: 1024, MaxBufferedBytes: 64 << 20}
 
 // handshake runs the plain client handshake under opt.Timeout; cancelling ctx aborts it. If it
 // fails there is no read goroutine, so it marks the client done itself.

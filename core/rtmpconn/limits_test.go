@@ -111,13 +111,24 @@ func TestPreConnectMessageLimit(t *testing.T) {
 	}
 }
 
-// TestPeerChunkSizeOverCapCloses: Set Chunk Size 2^31-1 cannot be clamped (the peer would still
-// cut its messages at that size), so the connection is closed with the reason.
-func TestPeerChunkSizeOverCapCloses(t *testing.T) {
+// TestPeerHugeChunkSizeServed: Set Chunk Size 2^31-1 (a sender that never splits a message) is
+// accepted before connect, and the connect that follows in one chunk is handled.
+func TestPeerHugeChunkSizeServed(t *testing.T) {
 	t.Parallel()
 	w := wire{chunk.NewWriter()}
 	h := newRecvHandler()
-	cc := unadmittedPair(t, Config{}, h)
-	_, _ = cc.Write(w.message(chunk.Header{CSID: 2, TypeID: rtmpmsg.TypeSetChunkSize}, rtmpmsg.AppendSetChunkSize(nil, 1<<31-1)))
-	closedWith(t, h, chunk.ErrChunkSizeTooLarge)
+	cc := unadmittedPair(t, Config{}, acceptHandler{h})
+	setChunk := w.message(chunk.Header{CSID: 2, TypeID: rtmpmsg.TypeSetChunkSize}, rtmpmsg.AppendSetChunkSize(nil, 1<<31-1))
+	w.w.SetChunkSize(1<<31 - 1)
+	if _, err := cc.Write(append(setChunk, w.command(t, "connect")...)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-h.cmds:
+		if got != "connect" {
+			t.Fatalf("command %q", got)
+		}
+	case err := <-h.closed:
+		t.Fatalf("closed: %v", err)
+	}
 }
