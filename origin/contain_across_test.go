@@ -3,6 +3,8 @@ package origin
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -29,6 +31,24 @@ Client.prototype.spin = function () {
 	return "spinning";
 };
 `
+
+// startOriginWithFiles starts an origin whose apps folder already holds files ("APP/FILE" →
+// content) when it starts, so that no reload follows (a reload's new generation would not carry
+// the timers a test starts right after connecting).
+func startOriginWithFiles(t *testing.T, files map[string]string) *testOrigin {
+	t.Helper()
+	return startOriginWith(t, func(cfg *Config) {
+		for name, content := range files {
+			p := filepath.Join(cfg.Apps, filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
 
 // awaitAppShutdown waits for the server's NetConnection.Connect.AppShutdown on c, while
 // meanwhile runs between events; it returns the status description.
@@ -76,9 +96,7 @@ func p99(lat []time.Duration) (time.Duration, time.Duration) {
 // garbage meanwhile, keeps serving calls and stays loaded.
 func TestGrowingInstanceUnloadedInnocentServes(t *testing.T) {
 	t.Parallel()
-	o := startOrigin(t)
-	o.writeApp(t, "grow", growApp)
-	o.writeAppJSON(t, "grow", `{"instanceMemoryLimitMB": 48}`)
+	o := startOriginWithFiles(t, map[string]string{"grow/main.js": growApp, "grow/app.json": `{"instanceMemoryLimitMB": 48}`})
 	grower := dial(t, o.url("grow/grower"), rtmpclient.Options{})
 	innocent := dial(t, o.url("grow/innocent"), rtmpclient.Options{})
 	if v, err := grower.Call(ctx5(t), "startGrowing"); err != nil || v != "growing" {
@@ -111,10 +129,8 @@ func TestGrowingInstanceUnloadedInnocentServes(t *testing.T) {
 // answered all along.
 func TestSpinningTimerThrottledThenUnloaded(t *testing.T) {
 	t.Parallel()
-	o := startOrigin(t)
-	o.writeApp(t, "spin", growApp)
-	o.writeAppJSON(t, "spin", `{"handlerTimeoutMs": 250, "cpuShare": 0.5, "cpuWindowMs": 1500}`)
-	o.writeApp(t, "calm", growApp)
+	o := startOriginWithFiles(t, map[string]string{"spin/main.js": growApp, "calm/main.js": growApp,
+		"spin/app.json": `{"handlerTimeoutMs": 250, "cpuShare": 0.5, "cpuWindowMs": 1500}`})
 	spinner := dial(t, o.url("spin/a"), rtmpclient.Options{})
 	calm := dial(t, o.url("calm/a"), rtmpclient.Options{})
 	if v, err := spinner.Call(ctx5(t), "spin"); err != nil || v != "spinning" {
