@@ -105,9 +105,9 @@ func (l Limits) withDefaults() Limits {
 type Server struct {
 	cfg    Config
 	log    zerolog.Logger
-	links  []*originLink  // one per -origins entry, in that order
-	routes map[string]int // Config.Routes as indexes into links
-	nextID atomic.Uint32  // session ids: never 0, from one counter for all trunks
+	links  []*originLink                  // one per -origins entry, in that order
+	routes atomic.Pointer[map[string]int] // Config.Routes as indexes into links (a reload swaps it)
+	nextID atomic.Uint32                  // session ids: never 0, from one counter for all trunks
 	// trunkSecret is the resolved Config.TrunkSecret/TrunkSecretFile (nil: none).
 	trunkSecret []byte
 
@@ -117,10 +117,12 @@ type Server struct {
 	cancel  context.CancelFunc
 	linksWG sync.WaitGroup
 	started bool
+	reload  reloadState // SIGHUP (reload.go)
 }
 
 // New checks the configuration; nothing dials or listens until Start.
 func New(cfg Config, log zerolog.Logger) (*Server, error) {
+	given := cfg
 	if len(cfg.Origins) == 0 {
 		return nil, errors.New("edge: no origins configured (-origins host:port,...)")
 	}
@@ -137,7 +139,8 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, routes: routes, trunkSecret: secret}
+	s := &Server{cfg: cfg, log: log, trunkSecret: secret, reload: reloadState{running: given}}
+	s.routes.Store(&routes)
 	for _, addr := range cfg.Origins {
 		var tlsConf *tls.Config
 		if cfg.TrunkTLS {

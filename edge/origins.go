@@ -178,10 +178,11 @@ func (s *Server) route(ctx context.Context, key string) (*trunkState, error) {
 // hash's, then (for failover) the others in hash order.
 func (s *Server) originOrder(key string) []int {
 	order := rankOrigins(s.cfg.Origins, key)
-	pinned, ok := s.routes[key]
+	routes := *s.routes.Load()
+	pinned, ok := routes[key]
 	if !ok {
 		app, _, _ := strings.Cut(key, "/")
-		pinned, ok = s.routes[app]
+		pinned, ok = routes[app]
 	}
 	if !ok || order[0] == pinned {
 		return order

@@ -26,11 +26,11 @@ func TestRoutesPinInstances(t *testing.T) {
 		}
 	}
 	s := &Server{cfg: Config{Origins: origins}}
-	var err error
-	s.routes, err = compileRoutes(origins, map[string]string{pinnedInst: "o3:19350", "vod": "o1:19350"})
+	routes, err := compileRoutes(origins, map[string]string{pinnedInst: "o3:19350", "vod": "o1:19350"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.routes.Store(&routes)
 	if got := s.originOrder(pinnedInst); got[0] != 2 || len(got) != 3 {
 		t.Fatalf("%s: order %v, want o3 first", pinnedInst, got)
 	}
@@ -82,8 +82,8 @@ func TestRoutesConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.routes["chat/room1"] != 1 || s.routes["vod"] != 0 {
-		t.Fatalf("routes %v", s.routes)
+	if routes := *s.routes.Load(); routes["chat/room1"] != 1 || routes["vod"] != 0 {
+		t.Fatalf("routes %v", routes)
 	}
 	for _, bad := range []map[string]string{{"chat/room1": "o9:1"}, {"": "o1:19350"}, {"/x": "o1:19350"}, {"a/": "o1:19350"}} {
 		cfg.Routes = bad

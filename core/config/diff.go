@@ -30,7 +30,7 @@ func changed(a, b reflect.Value, prefix string, out []string) []string {
 			out = changed(va, vb, prefix+key+".", out)
 			continue
 		}
-		if !reflect.DeepEqual(va.Interface(), vb.Interface()) {
+		if !equalValues(va, vb) {
 			out = append(out, prefix+key)
 		}
 	}
@@ -51,4 +51,16 @@ func tomlKey(f reflect.StructField) string {
 		return f.Name
 	}
 	return name
+}
+
+// equalValues compares two values of one field; an empty map or slice equals a nil one (a file
+// with an empty [routes] table says the same as one without).
+func equalValues(a, b reflect.Value) bool {
+	switch a.Kind() {
+	case reflect.Map, reflect.Slice:
+		if a.Len() == 0 && b.Len() == 0 {
+			return true
+		}
+	}
+	return reflect.DeepEqual(a.Interface(), b.Interface())
 }

@@ -26,6 +26,9 @@ func TestChangedNamesKeys(t *testing.T) {
 	same := old
 	same.Limits.Skip, same.hidden = []int{2}, 2 // not configuration
 	same.Routes = map[string]string{"a": "x"}
+	if got := Changed(diffConfig{}, diffConfig{Routes: map[string]string{}}); len(got) != 0 {
+		t.Fatalf("nil and empty tables: %v", got)
+	}
 	if got := Changed(old, same); len(got) != 0 {
 		t.Fatalf("equal configs: %v", got)
 	}

@@ -1,6 +1,6 @@
 // Command edge runs the fmsgo edge: clients connect here, and each is carried to the origin that
 // owns its application instance over one trunk connection per origin. It drains and exits on
-// SIGINT/SIGTERM.
+// SIGINT/SIGTERM; SIGHUP re-reads -config.
 package main
 
 import (
@@ -44,10 +44,32 @@ func main() {
 }
 
 func run(args []string) error {
+	cfg, prof, err := parseConfig(args)
+	if err != nil {
+		return err
+	}
+	log, err := logging.New(logging.Options{Level: cfg.LogLevel, Format: cfg.LogFormat})
+	if err != nil {
+		return err
+	}
+	srv, err := edge.New(cfg, log)
+	if err != nil {
+		return err
+	}
+	// SIGHUP reads the same file again, with the same command-line flags on top.
+	srv.SetConfigSource(func() (edge.Config, error) {
+		cfg, _, err := parseConfig(args)
+		return cfg, err
+	})
+	return daemon.Run(srv, log, prof)
+}
+
+// parseConfig reads the -config file, then the flags over it (flags win).
+func parseConfig(args []string) (edge.Config, daemon.Profiles, error) {
 	cfg := edge.DefaultConfig()
 	if path := config.FindFlag(args, "config"); path != "" {
 		if err := config.Load(path, &cfg); err != nil {
-			return err
+			return cfg, daemon.Profiles{}, err
 		}
 	}
 	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
@@ -70,20 +92,12 @@ func run(args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until exit (diagnostics)")
 	memProfile := fs.String("memprofile", "", "write a heap profile to this file when shutdown begins (diagnostics)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return cfg, daemon.Profiles{}, err
 	}
 	cfg.Origins = splitList(*origins)
 	cfg.TrunkSecret = trunk.SecretFromEnv(cfg.TrunkSecret, cfg.TrunkSecretFile, os.Getenv)
 	cfg.HTTPToken = admin.TokenFromEnv(cfg.HTTPToken, os.Getenv)
-	log, err := logging.New(logging.Options{Level: cfg.LogLevel, Format: cfg.LogFormat})
-	if err != nil {
-		return err
-	}
-	srv, err := edge.New(cfg, log)
-	if err != nil {
-		return err
-	}
-	return daemon.Run(srv, log, daemon.Profiles{CPU: *cpuProfile, Heap: *memProfile})
+	return cfg, daemon.Profiles{CPU: *cpuProfile, Heap: *memProfile}, nil
 }
 
 // splitList splits "a,b, c" into its non-empty trimmed items.

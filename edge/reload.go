@@ -1,0 +1,92 @@
+package edge
+
+import (
+	"fmt"
+	"maps"
+	"sync"
+
+	"github.com/fmsgo/fmsgo/core/config"
+	"github.com/fmsgo/fmsgo/core/logging"
+)
+
+// reloadState is what Reload works from. mu serialises reloads.
+type reloadState struct {
+	mu     sync.Mutex
+	source func() (Config, error) // nil: Reload has nothing to re-read
+	// running is the configuration as given to New, with the settings applied live since.
+	running Config
+}
+
+// liveKey reports the config keys a reload applies to the running edge: the log level, and the
+// route table (new connections follow the new routes; connected clients stay on the origin they
+// are on, so an instance whose route moved runs on both origins until its old clients leave).
+// A change of any other key is logged as needing a restart.
+func liveKey(key string) bool {
+	return key == "log_level" || key == "routes"
+}
+
+// SetConfigSource tells Reload how to read the configuration again: the command re-reads its
+// -config file and puts the command-line flags on top, so that they still win. Call it before
+// the first Reload.
+func (s *Server) SetConfigSource(load func() (Config, error)) {
+	s.reload.mu.Lock()
+	s.reload.source = load
+	s.reload.mu.Unlock()
+}
+
+// Reload is SIGHUP: it re-reads the configuration if SetConfigSource gave one. Changed settings
+// that can change live (liveKey) are applied; each other changed setting is logged as needing a
+// restart. A configuration that does not read or is invalid changes nothing and is returned as
+// the error.
+func (s *Server) Reload() error {
+	s.reload.mu.Lock()
+	defer s.reload.mu.Unlock()
+	if s.reload.source == nil {
+		return nil
+	}
+	next, err := s.reload.source()
+	if err == nil {
+		err = checkLive(next)
+	}
+	if err != nil {
+		return fmt.Errorf("edge: config not reloaded, nothing changed: %w", err)
+	}
+	running := &s.reload.running
+	var applied []string
+	for _, key := range config.Changed(*running, next) {
+		if !liveKey(key) {
+			s.log.Warn().Str("key", key).Msg("changed in the config file; needs a restart")
+			continue
+		}
+		applied = append(applied, key)
+	}
+	if running.LogLevel != next.LogLevel {
+		level, _ := logging.ParseLevel(next.LogLevel)
+		logging.SetLevel(level)
+		running.LogLevel = next.LogLevel
+	}
+	if !maps.Equal(running.Routes, next.Routes) {
+		// The routes name origins by their -origins spelling: they are compiled against the
+		// running origins, which a reload does not change.
+		if routes, err := compileRoutes(s.cfg.Origins, next.Routes); err != nil {
+			s.log.Warn().Err(err).Str("key", "routes").Msg("routes not applied until a restart")
+		} else {
+			s.routes.Store(&routes)
+			running.Routes = next.Routes
+			s.log.Info().Int("routes", len(routes)).Msg("routes reloaded; connected clients stay on their origin")
+		}
+	}
+	s.log.Info().Strs("applied", applied).Msg("config reloaded")
+	return nil
+}
+
+// checkLive validates what a reload would apply, against the new file's own origins.
+func checkLive(next Config) error {
+	if _, err := logging.ParseLevel(next.LogLevel); err != nil {
+		return err
+	}
+	if _, err := compileRoutes(next.Origins, next.Routes); err != nil {
+		return err
+	}
+	return nil
+}

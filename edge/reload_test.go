@@ -1,0 +1,108 @@
+package edge
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/fmsgo/fmsgo/core/config"
+	"github.com/fmsgo/fmsgo/core/rtmpclient"
+)
+
+// TestEdgeReloadConfig: the edge's Reload (SIGHUP) re-reads its config file: a new route sends
+// new connections to the origin it names while a connected client stays where it is, log_level
+// applies at once, a changed listen address is logged as needing a restart, and a file with an
+// error (or a route to an unknown origin) changes nothing. Not parallel: the log level is the
+// process's.
+func TestEdgeReloadConfig(t *testing.T) {
+	was := zerolog.GlobalLevel()
+	t.Cleanup(func() { zerolog.SetGlobalLevel(was) })
+	zerolog.SetGlobalLevel(zerolog.InfoLevel)
+	app := func(name string) map[string]string {
+		return map[string]string{"chat": `Client.prototype.where = function () { return "` + name + `"; };`}
+	}
+	a := startOrigin(t, testSecret, app("a"))
+	b := startOrigin(t, testSecret, app("b"))
+	addrA, addrB := a.srv.TrunkAddr().String(), b.srv.TrunkAddr().String()
+	path := filepath.Join(t.TempDir(), "edge.toml")
+	writeConfig := func(s string) {
+		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var given Config
+	e := startEdgeWith(t, func(c *Config) {
+		c.TrunkSecret, c.Routes = testSecret, map[string]string{"chat": addrA}
+		given = *c
+	}, a, b)
+	e.srv.SetConfigSource(func() (Config, error) {
+		c := given
+		c.Routes = nil
+		return c, config.Load(path, &c)
+	})
+	where := func(c *rtmpclient.Client) string {
+		v, err := c.Call(ctx5(t), "where")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := v.(string)
+		return s
+	}
+	first := dial(t, e.url("chat"), rtmpclient.Options{})
+	if got := where(first); got != "a" {
+		t.Fatalf("before the reload: on %s", got)
+	}
+
+	writeConfig("log_level = \"debug\"\nrtmp = \"127.0.0.1:1\"\n[routes]\nchat = \"" + addrB + "\"\n")
+	if err := e.srv.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if zerolog.GlobalLevel() != zerolog.DebugLevel {
+		t.Fatalf("log level %v after the reload", zerolog.GlobalLevel())
+	}
+	if got := where(dial(t, e.url("chat"), rtmpclient.Options{})); got != "b" {
+		t.Fatalf("a new connection after the route change: on %s", got)
+	}
+	if got := where(first); got != "a" {
+		t.Fatalf("the connected client moved: on %s", got)
+	}
+	logs := e.logs.String()
+	if !hasLogLine(logs, `"key":"rtmp"`, "needs a restart") || hasLogLine(logs, `"key":"routes"`, "needs a restart") {
+		t.Fatalf("restart warnings:\n%s", tail(logs, 10))
+	}
+
+	for _, bad := range []struct{ file, want string }{
+		{"bogus = 1\n[routes]\nchat = \"" + addrA + "\"\n", ":1: unknown key \"bogus\""},
+		{"[routes]\nchat = \"elsewhere:1\"\n", "not one of the origins"},
+		{"log_level = \"loud\"\n", "log level \"loud\""},
+	} {
+		writeConfig(bad.file)
+		err := e.srv.Reload()
+		if err == nil || !strings.Contains(err.Error(), bad.want) || !strings.Contains(err.Error(), "nothing changed") {
+			t.Fatalf("%q: error %v, want one with %q", bad.file, err, bad.want)
+		}
+		if got := where(dial(t, e.url("chat"), rtmpclient.Options{})); got != "b" {
+			t.Fatalf("%q changed the route: on %s", bad.file, got)
+		}
+		if zerolog.GlobalLevel() != zerolog.DebugLevel {
+			t.Fatalf("%q changed the log level", bad.file)
+		}
+	}
+}
+
+// hasLogLine reports whether one line of logs holds every part.
+func hasLogLine(logs string, parts ...string) bool {
+	for _, line := range strings.Split(logs, "\n") {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
