@@ -52,7 +52,7 @@ func (s appSums) record(w *Watcher, app string) (changed bool) {
 			continue
 		}
 		if sum := fileSum(path); s.files[path] != sum {
-			s.files[path], changed = sum, true // a missing sum is zeros: no file sums to zeros
+			s.files[path], changed = sum, true
 		}
 	}
 	return changed
@@ -68,20 +68,14 @@ func (s appSums) started(app string, sum [sha256.Size]byte, first bool) {
 	delete(s.folder, app)
 }
 
-// loaded records the content of a file an app has just loaded (load(), require()). Instances
-// that loaded different contents leave no sum: the next rescan reloads them all.
-func (s appSums) loaded(path string) {
+// loaded records the content of a file an app has just loaded (load(), require()); mixed
+// reports that it differs from the content recorded before, which instances of some app may
+// still run.
+func (s appSums) loaded(path string) (mixed bool) {
 	sum := fileSum(path)
-	if old, ok := s.files[path]; ok && old != sum {
-		sum = mixedSum()
-	}
+	old, ok := s.files[path]
 	s.files[path] = sum
-}
-
-// mixedSum marks a loaded file whose instances loaded different contents: it equals no file's
-// sum, so the next rescan reports the apps that loaded it.
-func mixedSum() [sha256.Size]byte {
-	return [sha256.Size]byte{sha256.Size - 1: 1}
+	return ok && old != sum
 }
 
 // forget drops a removed app's folder sum.

@@ -157,3 +157,33 @@ func TestWatcherPolls(t *testing.T) {
 	}
 	expect(t, w, AppChange{App: "b", Kind: Added})
 }
+
+// TestRescanInstancesOfDifferentContents: instances of one app started from different contents
+// (an edit seen by no event between their starts), or apps that loaded different contents of one
+// library file, are all reported by the next rescan, so that their reload brings every instance
+// to the files as they are; the rescan after that is quiet.
+func TestRescanInstancesOfDifferentContents(t *testing.T) {
+	t.Parallel()
+	root, w := newQuietWatcher(t)
+	w.sums.started("a", folderSum(root, "a"), true)
+	writeFile(t, filepath.Join(root, "a", "main.js"), "var v = 2;")
+	w.sums.started("a", folderSum(root, "a"), false)
+	expectReport(t, "two instances, two versions", rescanNow(t, w), AppChange{App: "a", Kind: Changed})
+	expectReport(t, "after their reload", rescanNow(t, w))
+
+	w.sums.started("a", folderSum(root, "a"), true) // a first instance after all were gone
+	writeFile(t, filepath.Join(root, "a", "main.js"), "var v = 3;")
+	w.sums.started("a", folderSum(root, "a"), true)
+	expectReport(t, "one instance at a time", rescanNow(t, w))
+
+	lib := filepath.Join(t.TempDir(), "lib.asc")
+	writeFile(t, lib, "// 1")
+	w.track("a", lib)
+	w.track("m", lib)
+	expectReport(t, "one library content", rescanNow(t, w))
+	writeFile(t, lib, "// 2")
+	w.track("m", lib) // m reloaded for another reason and read the new content; a runs the old
+	expectReport(t, "two library contents", rescanNow(t, w),
+		AppChange{App: "a", Kind: Changed}, AppChange{App: "m", Kind: Changed})
+	expectReport(t, "after their reload", rescanNow(t, w))
+}

@@ -162,7 +162,13 @@ func (w *Watcher) track(app, path string) {
 		w.tracked[abs] = make(map[string]bool)
 	}
 	w.tracked[abs][app] = true
-	w.sums.loaded(abs)
+	if w.sums.loaded(abs) {
+		// Its content changed since another load without an event: the next rescan reloads
+		// every app that loaded it, whichever content each runs.
+		for other := range w.tracked[abs] {
+			w.sums.forget(other)
+		}
+	}
 	dir := filepath.Dir(abs)
 	if w.dirs[dir] {
 		return
