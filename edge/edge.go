@@ -53,8 +53,7 @@ type Config struct {
 
 // Limits bound what clients and origins can cost the edge.
 type Limits struct {
-	MaxConnections int           `toml:"max_connections"` // RTMP clients at once (see connlimits.go)
-	DrainTimeout   time.Duration `toml:"drain_timeout"`
+	DrainTimeout time.Duration `toml:"drain_timeout"`
 	// OriginWait is how long a connect waits for its origin's trunk to come up before the client
 	// is rejected (a trunk that failed authentication rejects at once).
 	OriginWait   time.Duration   `toml:"origin_wait"`
@@ -63,15 +62,10 @@ type Limits struct {
 	Conn         rtmpconn.Config `toml:"-"`
 	Trunk        trunk.Config    `toml:"-"`
 
-	// Client connections, as on the origin: see rtmpconn.ServerLimits.
-	MaxMessageBytes    int           `toml:"max_message_bytes"`
-	ConnectTimeout     time.Duration `toml:"connect_timeout"`
-	InboundBufferBytes int64         `toml:"inbound_buffer_bytes"`
-	// Who may connect, on the RTMP listener (see connlimits.go; 0: default, negative: off).
-	MaxConnectionsPerAddress int           `toml:"max_connections_per_address"`
-	AcceptRate               float64       `toml:"accept_rate"`
-	AcceptBurst              int           `toml:"accept_burst"`
-	HandshakeTimeout         time.Duration `toml:"handshake_timeout"`
+	// The RTMP listener's client limits: max_connections, max_connections_per_address,
+	// accept_rate, accept_burst, handshake_timeout, max_message_bytes, connect_timeout,
+	// inbound_buffer_bytes (flattened into [limits]).
+	rtmpconn.ServerLimits
 }
 
 // DefaultConfig returns the defaults of DESIGN.md's flags.
@@ -130,7 +124,7 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 		return nil, errors.New("edge: -trunk-ca needs -trunk-tls")
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
-	cfg.Limits.Conn = cfg.Limits.connConfig()
+	cfg.Limits.Conn = cfg.Limits.Apply(cfg.Limits.Conn)
 	routes, err := compileRoutes(cfg.Origins, cfg.Routes)
 	if err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
@@ -184,7 +178,7 @@ func (s *Server) Start(ctx context.Context) error {
 		s.linksWG.Add(1)
 		go func() { defer s.linksWG.Done(); l.run(ctx) }()
 	}
-	s.rtmp = netserver.NewLimited(ln, s.cfg.Limits.acceptLimits(), s.serveRTMP, s.log.With().Str("proto", "rtmp").Logger())
+	s.rtmp = netserver.NewLimited(ln, s.cfg.Limits.Accept(), s.serveRTMP, s.log.With().Str("proto", "rtmp").Logger())
 	s.log.Info().Str("proto", "rtmp").Str("addr", ln.Addr().String()).Str("edge", s.cfg.ID).Msg("listening")
 	go s.rtmp.Serve(ctx)
 	return nil

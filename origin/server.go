@@ -56,7 +56,6 @@ type Config struct {
 
 // Limits protect the server from hostile or broken clients.
 type Limits struct {
-	MaxConnections    int           `toml:"max_connections"` // RTMP clients at once (see connlimits.go)
 	MaxStreamsPerConn int           `toml:"max_streams_per_conn"`
 	DrainTimeout      time.Duration `toml:"drain_timeout"`
 	PlayerQueueBytes  int           `toml:"player_queue_bytes"` // media a player may have waiting before it skips to the next keyframe
@@ -80,17 +79,10 @@ type Limits struct {
 	Conn              rtmpconn.Config `toml:"-"`
 	Live              live.Config     `toml:"-"`
 
-	// Client connections: the largest message once connected ("4 MiB"), the time from the
-	// handshake to connect ("5s"), the reassembly buffers of all clients together (256 MiB;
-	// negative: no limit). See rtmpconn.ServerLimits.
-	MaxMessageBytes    int           `toml:"max_message_bytes"`
-	ConnectTimeout     time.Duration `toml:"connect_timeout"`
-	InboundBufferBytes int64         `toml:"inbound_buffer_bytes"`
-	// Who may connect, on the RTMP listener (see connlimits.go; 0: default, negative: off).
-	MaxConnectionsPerAddress int           `toml:"max_connections_per_address"`
-	AcceptRate               float64       `toml:"accept_rate"`
-	AcceptBurst              int           `toml:"accept_burst"`
-	HandshakeTimeout         time.Duration `toml:"handshake_timeout"`
+	// The RTMP listener's client limits: max_connections, max_connections_per_address,
+	// accept_rate, accept_burst, handshake_timeout, max_message_bytes, connect_timeout,
+	// inbound_buffer_bytes (flattened into [limits]).
+	rtmpconn.ServerLimits
 
 	// SharedObjectDiskQuotaMB is each app's disk budget for persistent shared objects, all its
 	// instances together, unless its app.json says sharedObjects.diskQuotaMB (0: 64, negative:
@@ -154,7 +146,7 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	if cfg.Limits.MaxMediaFlushInterval != 0 {
 		cfg.Limits.Conn.MaxMediaFlushInterval = cfg.Limits.MaxMediaFlushInterval
 	}
-	cfg.Limits.Conn = cfg.Limits.connConfig()
+	cfg.Limits.Conn = cfg.Limits.Apply(cfg.Limits.Conn)
 	secret, err := trunkSecret(cfg)
 	if err != nil {
 		return nil, err
@@ -197,7 +189,7 @@ func (s *Server) Start(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("origin: rtmp listener: %w", err)
 		}
-		rtmp := netserver.NewLimited(ln, s.cfg.Limits.acceptLimits(), s.serveRTMP, s.log.With().Str("proto", "rtmp").Logger())
+		rtmp := netserver.NewLimited(ln, s.cfg.Limits.Accept(), s.serveRTMP, s.log.With().Str("proto", "rtmp").Logger())
 		s.rtmp = rtmp
 		s.log.Info().Str("proto", "rtmp").Str("addr", ln.Addr().String()).Msg("listening")
 		go rtmp.Serve(ctx)

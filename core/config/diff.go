@@ -21,6 +21,11 @@ func changed(a, b reflect.Value, prefix string, out []string) []string {
 	t := a.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct && f.Tag.Get("toml") == "" {
+			// an embedded struct's keys sit in the outer table, as TOML decodes them
+			out = changed(a.Field(i), b.Field(i), prefix, out)
+			continue
+		}
 		key := tomlKey(f)
 		if key == "" {
 			continue

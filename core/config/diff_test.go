@@ -6,7 +6,13 @@ import (
 	"time"
 )
 
+// diffShared is embedded in diffInner: its keys belong to the same table.
+type diffShared struct {
+	Rate float64 `toml:"accept_rate"`
+}
+
 type diffInner struct {
+	diffShared
 	Max  int           `toml:"max_connections"`
 	Wait time.Duration `toml:"wait"`
 	Skip []int         `toml:"-"`
@@ -34,8 +40,8 @@ func TestChangedNamesKeys(t *testing.T) {
 	}
 	next := old
 	next.RTMP, next.Routes = ":1936", map[string]string{"a": "y"}
-	next.Limits.Max, next.Limits.Wait = 2, 2*time.Second
-	want := []string{"rtmp", "routes", "limits.max_connections", "limits.wait"}
+	next.Limits.Max, next.Limits.Wait, next.Limits.Rate = 2, 2*time.Second, 3
+	want := []string{"rtmp", "routes", "limits.accept_rate", "limits.max_connections", "limits.wait"}
 	if got := Changed(old, next); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Changed = %v, want %v", got, want)
 	}

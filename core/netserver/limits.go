@@ -4,6 +4,8 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/fmsgo/fmsgo/core/admin"
 )
 
 // Limits bound who may hold and open connections on a listener. Zero fields are off; a server
@@ -190,4 +192,14 @@ func (s *Server) refuse(c net.Conn, reason string, now time.Time) {
 // Refused returns how many connections were closed at accept, by reason.
 func (s *Server) Refused() Refusals {
 	return Refusals{Global: s.refused.global.Load(), PerAddress: s.refused.perAddress.Load(), Rate: s.refused.rate.Load()}
+}
+
+// RefusedMetric is the listener's refusals at accept as fmsgo_connections_refused_total (no
+// samples for a nil server: a listener not started).
+func (s *Server) RefusedMetric(listener string) admin.Metric {
+	if s == nil {
+		return admin.ConnectionsRefused()
+	}
+	r := s.Refused()
+	return admin.ConnectionsRefused(admin.Refusals{Listener: listener, Global: r.Global, PerAddress: r.PerAddress, Rate: r.Rate})
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/fmsgo/fmsgo/core/chunk"
+	"github.com/fmsgo/fmsgo/core/netserver"
 )
 
 // DefaultInboundBufferBytes is a server's default budget for the reassembly buffers of all its
@@ -11,13 +12,24 @@ import (
 // connections each within its own limits cannot take the process's memory.
 const DefaultInboundBufferBytes = 256 << 20
 
-// ServerLimits are the connection limits a server's config file sets ([limits] keys of the origin
-// and the edge). Zero fields keep the defaults.
+// ServerLimits are the [limits] keys that bound an RTMP listener's clients, the same on the
+// origin and the edge (embedded in their Limits): who may connect and what a connection may cost
+// before and after connect. Zero fields keep the defaults; negative ones turn a limit off.
 type ServerLimits struct {
-	HandshakeTimeout   time.Duration // from accept to the end of the handshake
-	MaxMessageBytes    int           // largest message from a client once connected
-	ConnectTimeout     time.Duration // from the end of the handshake to an accepted connect
-	InboundBufferBytes int64         // shared budget of every client's reassembly buffers; < 0: none
+	MaxConnections           int           `toml:"max_connections"`             // clients served at once (10,000)
+	MaxConnectionsPerAddress int           `toml:"max_connections_per_address"` // from one address, IPv6 one /64 (100)
+	AcceptRate               float64       `toml:"accept_rate"`                 // new connections a second from one address (20)...
+	AcceptBurst              int           `toml:"accept_burst"`                // ...after a burst of this many (100)
+	HandshakeTimeout         time.Duration `toml:"handshake_timeout"`           // from accept to the end of the handshake (5 s)
+	MaxMessageBytes          int           `toml:"max_message_bytes"`           // largest message from a client once connected (4 MiB)
+	ConnectTimeout           time.Duration `toml:"connect_timeout"`             // from the end of the handshake to an accepted connect (5 s)
+	InboundBufferBytes       int64         `toml:"inbound_buffer_bytes"`        // every client's reassembly buffers together (256 MiB)
+}
+
+// Accept is the listener's accept-time limits (netserver.DefaultLimits for zero fields).
+func (l ServerLimits) Accept() netserver.Limits {
+	return netserver.Limits{MaxConns: l.MaxConnections, MaxPerAddress: l.MaxConnectionsPerAddress,
+		AcceptRate: l.AcceptRate, AcceptBurst: l.AcceptBurst}.OrDefaults()
 }
 
 // Apply returns cfg with l applied and, unless l disables it, a new inbound budget: call it once
