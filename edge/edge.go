@@ -112,6 +112,8 @@ type Server struct {
 	linksWG sync.WaitGroup
 	started bool
 	reload  reloadState // SIGHUP (reload.go)
+	// conn is what a new client connection is configured with (Limits.Conn; a reload swaps it).
+	conn atomic.Pointer[rtmpconn.Config]
 }
 
 // New checks the configuration; nothing dials or listens until Start.
@@ -135,6 +137,7 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: log, trunkSecret: secret, reload: reloadState{running: given}}
 	s.routes.Store(&routes)
+	s.conn.Store(&s.cfg.Limits.Conn)
 	for _, addr := range cfg.Origins {
 		var tlsConf *tls.Config
 		if cfg.TrunkTLS {
@@ -248,7 +251,7 @@ func (s *Server) newSessionID() uint32 {
 
 func (s *Server) serveRTMP(ctx context.Context, nc net.Conn) {
 	cs := &clientSession{srv: s, verdict: make(chan bool, 1)}
-	c := rtmpconn.New(nc, s.cfg.Limits.Conn, cs, s.log)
+	c := rtmpconn.New(nc, *s.conn.Load(), cs, s.log)
 	cs.conn = c
 	err := c.Serve(ctx)
 	ev := c.Log().Debug()

@@ -17,12 +17,17 @@ type reloadState struct {
 	running Config
 }
 
-// liveKey reports the config keys a reload applies to the running edge: the log level, and the
-// route table (new connections follow the new routes; connected clients stay on the origin they
-// are on, so an instance whose route moved runs on both origins until its old clients leave).
-// A change of any other key is logged as needing a restart.
+// liveKey reports the config keys a reload applies to the running edge: the log level, the
+// client connections' limits that each new connection copies (connections already open keep
+// theirs), and the route table (new connections follow the new routes; connected clients stay on
+// the origin they are on, so an instance whose route moved runs on both origins until its old
+// clients leave). A change of any other key is logged as needing a restart.
 func liveKey(key string) bool {
-	return key == "log_level" || key == "routes"
+	switch key {
+	case "log_level", "routes", "limits.max_message_bytes", "limits.connect_timeout", "limits.handshake_timeout":
+		return true
+	}
+	return false
 }
 
 // SetConfigSource tells Reload how to read the configuration again: the command re-reads its
@@ -65,6 +70,7 @@ func (s *Server) Reload() error {
 		logging.SetLevel(level)
 		running.LogLevel = next.LogLevel
 	}
+	s.applyConnLimits(next.Limits)
 	if !maps.Equal(running.Routes, next.Routes) {
 		// The routes name origins by their -origins spelling: they are compiled against the
 		// running origins, which a reload does not change.
@@ -89,4 +95,18 @@ func checkLive(next Config) error {
 		return err
 	}
 	return nil
+}
+
+// applyConnLimits configures new client connections with next's connection limits, keeping the
+// edge's inbound budget (inbound_buffer_bytes needs a restart).
+func (s *Server) applyConnLimits(next Limits) {
+	run := &s.reload.running.Limits
+	if run.MaxMessageBytes == next.MaxMessageBytes && run.ConnectTimeout == next.ConnectTimeout &&
+		run.HandshakeTimeout == next.HandshakeTimeout {
+		return
+	}
+	run.MaxMessageBytes, run.ConnectTimeout, run.HandshakeTimeout = next.MaxMessageBytes, next.ConnectTimeout, next.HandshakeTimeout
+	conn := run.Apply(run.Conn) // from the connection settings New was given, with the new keys
+	conn.InboundBudget = s.conn.Load().InboundBudget
+	s.conn.Store(&conn)
 }

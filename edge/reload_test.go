@@ -1,21 +1,27 @@
 package edge
 
 import (
+	"errors"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/fmsgo/fmsgo/core/config"
 	"github.com/fmsgo/fmsgo/core/rtmpclient"
+	"github.com/fmsgo/fmsgo/core/rtmpconn"
 )
 
 // TestEdgeReloadConfig: the edge's Reload (SIGHUP) re-reads its config file: a new route sends
 // new connections to the origin it names while a connected client stays where it is, log_level
 // applies at once, a changed listen address is logged as needing a restart, and a file with an
-// error (or a route to an unknown origin) changes nothing. Not parallel: the log level is the
+// error (or a route to an unknown origin) changes nothing; connect_timeout applies to the
+// connections made after the reload. Not parallel: the log level is the
 // process's.
 func TestEdgeReloadConfig(t *testing.T) {
 	was := zerolog.GlobalLevel()
@@ -56,7 +62,8 @@ func TestEdgeReloadConfig(t *testing.T) {
 		t.Fatalf("before the reload: on %s", got)
 	}
 
-	writeConfig("log_level = \"debug\"\nrtmp = \"127.0.0.1:1\"\n[routes]\nchat = \"" + addrB + "\"\n")
+	writeConfig("log_level = \"debug\"\nrtmp = \"127.0.0.1:1\"\n[limits]\nconnect_timeout = \"300ms\"\n" +
+		"[routes]\nchat = \"" + addrB + "\"\n")
 	if err := e.srv.Reload(); err != nil {
 		t.Fatal(err)
 	}
@@ -68,6 +75,11 @@ func TestEdgeReloadConfig(t *testing.T) {
 	}
 	if got := where(first); got != "a" {
 		t.Fatalf("the connected client moved: on %s", got)
+	}
+	silent := handshaken(t, e.srv.RTMPAddr().String())
+	_ = silent.SetReadDeadline(time.Now().Add(3 * time.Second)) // the default connect_timeout is 5 s
+	if _, err := io.Copy(io.Discard, silent); errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatal("a silent connection after the reload was not closed by the new connect_timeout")
 	}
 	logs := e.logs.String()
 	if !hasLogLine(logs, `"key":"rtmp"`, "needs a restart") || hasLogLine(logs, `"key":"routes"`, "needs a restart") {
@@ -91,6 +103,22 @@ func TestEdgeReloadConfig(t *testing.T) {
 			t.Fatalf("%q changed the log level", bad.file)
 		}
 	}
+}
+
+// handshaken is a TCP connection to addr that has done the RTMP handshake and says nothing more.
+func handshaken(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := rtmpconn.ClientHandshake(c); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Time{})
+	return c
 }
 
 // hasLogLine reports whether one line of logs holds every part.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/fmsgo/fmsgo/core/config"
 	"github.com/fmsgo/fmsgo/core/logging"
+	"github.com/fmsgo/fmsgo/core/rtmpconn"
 )
 
 // reloadState is what Reload works from. mu serialises reloads.
@@ -16,11 +17,18 @@ type reloadState struct {
 	running Config
 }
 
-// liveKey reports the config keys a reload applies to the running server; a change of any other
-// key is logged as needing a restart (listeners, folders, secrets, TLS, the apps folder's
-// watching, and the limits, which the listeners, connections and app engine copy when they start).
+// liveKey reports the config keys a reload applies to the running server: the log level, and
+// the client connections' limits that each new connection copies (connections already open keep
+// theirs). A change of any other key is logged as needing a restart: listeners, folders,
+// secrets, TLS, the apps folder's watching, and the limits the listeners, the shared inbound
+// budget and the app engine copy when they start.
 func liveKey(key string) bool {
-	return key == "log_level"
+	switch key {
+	case "log_level", "limits.max_message_bytes", "limits.connect_timeout", "limits.handshake_timeout",
+		"limits.media_flush_interval", "limits.max_media_flush_interval":
+		return true
+	}
+	return false
 }
 
 // SetConfigSource tells Reload how to read the configuration again: the command re-reads its
@@ -70,6 +78,35 @@ func (s *Server) reloadConfig() error {
 		logging.SetLevel(level)
 		s.reload.running.LogLevel = next.LogLevel
 	}
+	s.applyConnLimits(next.Limits)
 	s.log.Info().Strs("applied", applied).Msg("config reloaded")
 	return nil
+}
+
+// applyConnLimits configures new client connections with next's connection limits, keeping the
+// server's inbound budget (inbound_buffer_bytes needs a restart).
+func (s *Server) applyConnLimits(next Limits) {
+	run := &s.reload.running.Limits
+	if run.MaxMessageBytes == next.MaxMessageBytes && run.ConnectTimeout == next.ConnectTimeout &&
+		run.HandshakeTimeout == next.HandshakeTimeout && run.MediaFlushInterval == next.MediaFlushInterval &&
+		run.MaxMediaFlushInterval == next.MaxMediaFlushInterval {
+		return
+	}
+	run.MaxMessageBytes, run.ConnectTimeout, run.HandshakeTimeout = next.MaxMessageBytes, next.ConnectTimeout, next.HandshakeTimeout
+	run.MediaFlushInterval, run.MaxMediaFlushInterval = next.MediaFlushInterval, next.MaxMediaFlushInterval
+	conn := run.clientConn() // from the connection settings New was given, with the new keys
+	conn.InboundBudget = s.conn.Load().InboundBudget
+	s.conn.Store(&conn)
+}
+
+// clientConn is Limits.Conn with the [limits] keys applied (a new inbound budget included):
+// what New configures client connections with.
+func (l Limits) clientConn() rtmpconn.Config {
+	if l.MediaFlushInterval != 0 {
+		l.Conn.MediaFlushInterval = l.MediaFlushInterval
+	}
+	if l.MaxMediaFlushInterval != 0 {
+		l.Conn.MaxMediaFlushInterval = l.MaxMediaFlushInterval
+	}
+	return l.Apply(l.Conn)
 }

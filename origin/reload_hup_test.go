@@ -216,3 +216,37 @@ func TestSIGHUPReloadsOriginBinary(t *testing.T) {
 		t.Fatalf("client after SIGHUP: %v %v", v, err)
 	}
 }
+
+// TestReloadAppliesConnectionLimits: limits each new client connection copies (here
+// connect_timeout) apply to the connections made after a reload, while inbound_buffer_bytes —
+// one budget shared by every connection — is logged as needing a restart and the budget stays.
+func TestReloadAppliesConnectionLimits(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "origin.toml")
+	var given Config
+	o := startOriginWith(t, func(c *Config) { given = *c })
+	o.srv.SetConfigSource(func() (Config, error) {
+		c := given
+		return c, config.Load(path, &c)
+	})
+	budget := o.srv.cfg.Limits.Conn.InboundBudget
+	conf := "[limits]\nconnect_timeout = \"300ms\"\ninbound_buffer_bytes = 1048576\n"
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.srv.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	silent := rawConn(t, o.addr, true)
+	expectClosed(t, silent, 3*time.Second) // the default is 5 s
+	if !logLine(o.logs.String(), `"key":"limits.inbound_buffer_bytes"`, "needs a restart") {
+		t.Fatalf("inbound_buffer_bytes change not logged:\n%s", tail(o.logs.String(), 10))
+	}
+	if got := o.srv.conn.Load().InboundBudget; got != budget || got.Limit() != budget.Limit() {
+		t.Fatalf("inbound budget replaced: %p (%d), was %p (%d)", got, got.Limit(), budget, budget.Limit())
+	}
+	c := dial(t, o.url("live"), rtmpclient.Options{}) // a prompt client is served
+	if _, err := c.Call(ctx5(t), "_checkbw"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -123,6 +123,8 @@ type Server struct {
 	trunkSecret []byte
 	trunkGate   *trunkGate
 	reload      reloadState // SIGHUP (reload.go)
+	// conn is what a new client connection is configured with (Limits.Conn; a reload swaps it).
+	conn atomic.Pointer[rtmpconn.Config]
 }
 
 // New checks the configuration and prepares the server; nothing listens until Start.
@@ -140,13 +142,7 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	if cfg.Limits.DrainTimeout <= 0 {
 		cfg.Limits.DrainTimeout = 5 * time.Second
 	}
-	if cfg.Limits.MediaFlushInterval != 0 {
-		cfg.Limits.Conn.MediaFlushInterval = cfg.Limits.MediaFlushInterval
-	}
-	if cfg.Limits.MaxMediaFlushInterval != 0 {
-		cfg.Limits.Conn.MaxMediaFlushInterval = cfg.Limits.MaxMediaFlushInterval
-	}
-	cfg.Limits.Conn = cfg.Limits.Apply(cfg.Limits.Conn)
+	cfg.Limits.Conn = cfg.Limits.clientConn()
 	secret, err := trunkSecret(cfg)
 	if err != nil {
 		return nil, err
@@ -164,6 +160,7 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("origin: %w", err)
 	}
 	s.engine = eng
+	s.conn.Store(&s.cfg.Limits.Conn)
 	s.apps.exists = eng.AppExists
 	return s, nil
 }
@@ -274,7 +271,7 @@ func (s *Server) waitEngine() {
 
 func (s *Server) serveRTMP(ctx context.Context, nc net.Conn) {
 	sess := newSession(s)
-	c := rtmpconn.New(nc, s.cfg.Limits.Conn, sess, s.log)
+	c := rtmpconn.New(nc, *s.conn.Load(), sess, s.log)
 	sess.conn = c
 	c.Log().Debug().Msg("accepted")
 	err := c.Serve(ctx)
