@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
 	"sort"
 	"sync"
 	"time"
@@ -105,25 +109,73 @@ func (l *legit) wait() *legit {
 	return l
 }
 
-func (l *legit) summary() string {
+// legitReport is what a -legit-only process prints: its latencies in milliseconds, sorted.
+type legitReport struct {
+	ConnectMs []float64      `json:"connect_ms"`
+	CallMs    []float64      `json:"call_ms"`
+	Failures  map[string]int `json:"failures"`
+}
+
+// runLegit is the -legit-only process: the legitimate client for o.duration, then its report.
+func runLegit(o options) error {
+	ctx, cancel := context.WithTimeout(context.Background(), o.duration)
+	defer cancel()
+	l := startLegit(ctx, o.target, o.legitAddr).wait()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s := fmt.Sprintf("%d connects p50 %s p99 %s; %d calls p50 %s p99 %s", len(l.connects),
-		pct(l.connects, 50), pct(l.connects, 99), len(l.calls), pct(l.calls, 50), pct(l.calls, 99))
-	if len(l.failures) == 0 {
+	rep := legitReport{ConnectMs: millis(l.connects), CallMs: millis(l.calls), Failures: l.failures}
+	return json.NewEncoder(os.Stdout).Encode(rep)
+}
+
+func millis(d []time.Duration) []float64 {
+	out := make([]float64, len(d))
+	for i, v := range d {
+		out[i] = float64(v) / float64(time.Millisecond)
+	}
+	sort.Float64s(out)
+	return out
+}
+
+// startLegitProcess runs this program again as the legitimate client; the returned function
+// waits for it and gives its figures as one line.
+func startLegitProcess(target string, o options) (func() (string, error), error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, "-legit-only", "-target", target, "-legit-addr", o.legitAddr, "-duration", o.duration.String())
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return func() (string, error) {
+		if err := cmd.Wait(); err != nil {
+			return "", fmt.Errorf("legitimate client: %w", err)
+		}
+		var rep legitReport
+		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+			return "", fmt.Errorf("legitimate client's report: %w", err)
+		}
+		return rep.String(), nil
+	}, nil
+}
+
+func (r legitReport) String() string {
+	s := fmt.Sprintf("%d connects p50 %.1f ms p99 %.1f ms; %d calls p50 %.1f ms p99 %.1f ms", len(r.ConnectMs),
+		pctMs(r.ConnectMs, 50), pctMs(r.ConnectMs, 99), len(r.CallMs), pctMs(r.CallMs, 50), pctMs(r.CallMs, 99))
+	if len(r.Failures) == 0 {
 		return s + "; no failures"
 	}
-	for f, n := range l.failures {
+	for f, n := range r.Failures {
 		s += fmt.Sprintf("; %d× %s", n, f)
 	}
 	return s
 }
 
-func pct(d []time.Duration, p int) string {
-	if len(d) == 0 {
-		return "-"
+func pctMs(sorted []float64, p int) float64 {
+	if len(sorted) == 0 {
+		return 0
 	}
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[(len(s)-1)*p/100].Round(10 * time.Microsecond).String()
+	return sorted[(len(sorted)-1)*p/100]
 }

@@ -26,6 +26,10 @@ type options struct {
 	instances   int
 	partial     int
 	release     time.Duration
+	// legitOnly makes this process the legitimate client of a run against target (the flood
+	// starts it as a separate process, so that the attack's goroutines do not delay it).
+	legitOnly bool
+	target    string
 }
 
 func main() {
@@ -39,7 +43,16 @@ func main() {
 	flag.IntVar(&o.instances, "instances", 1000, "new app-instance names to connect to")
 	flag.IntVar(&o.partial, "partial", 1000, "sockets that hand-shake, then announce a large message and send part of it")
 	flag.DurationVar(&o.release, "release", 15*time.Second, "how long to watch the origin release the flood after it stops")
+	flag.BoolVar(&o.legitOnly, "legit-only", false, "be only the legitimate client, against -target, for -duration, and print its figures as JSON")
+	flag.StringVar(&o.target, "target", "", "with -legit-only: the origin's RTMP address")
 	flag.Parse()
+	if o.legitOnly {
+		if err := runLegit(o); err != nil {
+			fmt.Fprintln(os.Stderr, "flood -legit-only:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "flood:", err)
 		os.Exit(1)
@@ -58,16 +71,22 @@ func run(o options) error {
 	ctx, cancel := context.WithTimeout(context.Background(), o.duration)
 	defer cancel()
 	peak := srv.watchPeak(ctx)
-	legit := startLegit(ctx, srv.rtmp, o.legitAddr)
+	legit, err := startLegitProcess(srv.rtmp, o)
+	if err != nil {
+		return err
+	}
 	stats := flood(ctx, srv.rtmp, o)
 	<-ctx.Done()
 	stats.wait()
-	lr := legit.wait()
+	lr, err := legit()
+	if err != nil {
+		return err
+	}
 	p := peak()
 
 	fmt.Printf("flood from %s for %s: %s\n", o.floodAddr, o.duration, stats.summary())
 	fmt.Printf("origin peak RSS %.1f MiB (goal < 256), peak fds %d\n", mib(p.rss), p.fds)
-	fmt.Printf("legitimate client from %s: %s\n", o.legitAddr, lr.summary())
+	fmt.Printf("legitimate client (its own process) from %s: %s\n", o.legitAddr, lr)
 	rel := srv.awaitRelease(base, o.release)
 	fmt.Printf("after the flood: %s\n", rel)
 	return nil
