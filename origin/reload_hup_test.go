@@ -250,3 +250,31 @@ func TestReloadAppliesConnectionLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestNewAppServedWithoutReload: an app folder written after the start and connected to at once
+// (before its file events are reported) is not reloaded when they are: its only instance already
+// runs that code, so a timer its first client started keeps running.
+func TestNewAppServedWithoutReload(t *testing.T) {
+	t.Parallel()
+	o := startOrigin(t)
+	o.writeApp(t, "fresh", `
+var ticks = 0;
+application.onConnect = function (client) {
+	if (!application.timer) { application.timer = setInterval(function () { ticks++; }, 5); }
+	return true;
+};
+Client.prototype.ticks = function () { return ticks; };
+`)
+	c := dial(t, o.url("fresh"), rtmpclient.Options{})
+	o.writeApp(t, "marker", `Client.prototype.m = function () { return 1; };`)
+	waitFor(t, 5*time.Second, "the marker app's report", func() bool {
+		return logLine(o.logs.String(), `"app":"marker"`, `"message":"new app"`)
+	})
+	waitFor(t, 5*time.Second, "the timer to tick", func() bool {
+		v, err := c.Call(ctx5(t), "ticks")
+		return err == nil && v.(float64) > 0
+	})
+	if strings.Contains(o.logs.String(), "application reloaded") {
+		t.Fatalf("the new app was reloaded into the code it runs:\n%s", tail(o.logs.String(), 20))
+	}
+}
