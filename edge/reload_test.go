@@ -5,8 +5,10 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -133,4 +135,69 @@ func hasLogLine(logs string, parts ...string) bool {
 		}
 	}
 	return false
+}
+
+// TestSIGHUPReloadsEdgeBinary: the built edge turns SIGHUP into a re-read of -config: a changed
+// log level is applied, a changed key the command line does not give is logged as needing a
+// restart, and the process keeps running.
+func TestSIGHUPReloadsEdgeBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the edge binary")
+	}
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "edge")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/edge").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	path := filepath.Join(t.TempDir(), "edge.toml")
+	if err := os.WriteFile(path, []byte("log_level = \"info\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-rtmp", "127.0.0.1:0", "-origins", "127.0.0.1:1", "-http", "", "-log-format", "json", "-config", path)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	logs, done, ready := &syncBuffer{}, make(chan struct{}), make(chan map[string]string, 1)
+	go func() {
+		scanListening(out, logs, []string{"rtmp"}, ready)
+		_ = cmd.Wait()
+		close(done)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+		if t.Failed() {
+			t.Logf("edge process logs:\n%s", tail(logs.String(), 30))
+		}
+	})
+	select {
+	case <-ready:
+	case <-done:
+		t.Fatal("edge exited")
+	case <-time.After(10 * time.Second):
+		t.Fatal("edge did not listen")
+	}
+	conf := "log_level = \"debug\"\nrtmp = \"127.0.0.1:1\"\nfailover = true\n"
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the reload", func() bool {
+		return hasLogLine(logs.String(), `"applied":["log_level"]`, "config reloaded")
+	})
+	if l := logs.String(); !hasLogLine(l, `"key":"failover"`, "needs a restart") || strings.Contains(l, `"key":"rtmp"`) {
+		t.Fatalf("restart warnings (failover changed, rtmp given on the command line):\n%s", tail(l, 10))
+	}
+	select {
+	case <-done:
+		t.Fatal("edge exited on SIGHUP")
+	default:
+	}
 }
