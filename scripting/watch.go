@@ -49,7 +49,7 @@ const DefaultDebounce = 150 * time.Millisecond
 // single-file watches on atomic saves, so it watches directories only: the apps folder, every
 // folder below it, and the folders of tracked files elsewhere. File systems that send no events
 // (NFS, SMB, FUSE) are covered by Rescan (SIGHUP) and the optional poll, which compare each app's
-// files with what was last reported (rescan.go). All of its state belongs to the goroutine
+// files with what its instances were loaded from (rescan.go). All of its state belongs to the goroutine
 // running Run; Track, Forget and Rescan post requests to it and never block.
 type Watcher struct {
 	root     string
