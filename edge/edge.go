@@ -182,6 +182,7 @@ func (s *Server) Start(ctx context.Context) error {
 		go func() { defer s.linksWG.Done(); l.run(ctx) }()
 	}
 	s.rtmp = netserver.NewLimited(ln, s.cfg.Limits.Accept(), s.serveRTMP, s.log.With().Str("proto", "rtmp").Logger())
+	s.rtmp.SetRefuser(rtmpconn.Refuser(s.cfg.Limits.Conn, s.log.With().Str("proto", "rtmp").Logger()))
 	s.log.Info().Str("proto", "rtmp").Str("addr", ln.Addr().String()).Str("edge", s.cfg.ID).Msg("listening")
 	go s.rtmp.Serve(ctx)
 	return nil

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,25 +23,18 @@ func dialFrom(t *testing.T, from, addr string) (net.Conn, error) {
 	return c, err
 }
 
-// expectRefused: a connection from from is closed by the server before the handshake (C0+C1
-// sent, no S0 comes back).
-func expectRefused(t *testing.T, from, addr string) {
+// expectRejected: a client from from is refused by the connection limits with a clear status:
+// NetConnection.Connect.Rejected whose description contains want.
+func expectRejected(t *testing.T, from, url, want string) {
 	t.Helper()
-	c, err := dialFrom(t, from, addr)
-	if errors.Is(err, syscall.ECONNRESET) {
-		return // reset before connect returned
+	c, err := rtmpclient.Dial(ctx5(t), url, rtmpclient.Options{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}})
+	if err == nil {
+		c.Close()
+		t.Fatalf("client from %s connected, want it refused", from)
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = c.Write(append([]byte{3}, make([]byte, 1536)...))
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	n, err := c.Read(make([]byte, 1))
-	if ne, ok := err.(net.Error); ok && ne.Timeout() {
-		t.Fatalf("connection from %s neither answered nor closed", from)
-	}
-	if n != 0 || err == nil {
-		t.Fatalf("connection from %s was answered (read %d, %v), want it refused", from, n, err)
+	var se *rtmpclient.StatusError
+	if !errors.As(err, &se) || se.Code() != "NetConnection.Connect.Rejected" || !strings.Contains(se.Description(), want) {
+		t.Fatalf("client from %s: %v, want NetConnection.Connect.Rejected saying %q", from, err, want)
 	}
 }
 
@@ -79,8 +71,8 @@ func wantMetric(t *testing.T, text, line string) {
 }
 
 // TestConnectionLimitsOnByDefault: with the default configuration, one address gets 100
-// connections; the 101st is refused at accept while another address still connects and calls,
-// and /metrics counts the refusal.
+// connections; the 101st is refused with NetConnection.Connect.Rejected saying why, while another
+// address still connects and calls, and /metrics counts the refusal.
 func TestConnectionLimitsOnByDefault(t *testing.T) {
 	t.Parallel()
 	o := startOriginWith(t, func(c *Config) { c.HTTP = "127.0.0.1:0" })
@@ -90,7 +82,7 @@ func TestConnectionLimitsOnByDefault(t *testing.T) {
 		}
 	}
 	waitFor(t, 10*time.Second, "100 connections served", func() bool { return o.srv.rtmp.Count() == 100 })
-	expectRefused(t, "127.0.0.1", o.addr)
+	expectRejected(t, "127.0.0.1", o.url("live"), "too many connections from your address")
 	legit(t, "127.0.0.2", o.url("live"))
 	wantMetric(t, scrape(t, o), `fmsgo_connections_refused_total{listener="rtmp",reason="per_address"} 1`)
 	if d := DefaultConfig().Limits.Conn.HandshakeTimeout; d != 5*time.Second {
@@ -109,7 +101,7 @@ func TestAcceptRateLimit(t *testing.T) {
 	for range 3 {
 		legit(t, "127.0.0.1", o.url("live")).Close()
 	}
-	expectRefused(t, "127.0.0.1", o.addr)
+	expectRejected(t, "127.0.0.1", o.url("live"), "too many new connections")
 	legit(t, "127.0.0.2", o.url("live"))
 	wantMetric(t, scrape(t, o), `fmsgo_connections_refused_total{listener="rtmp",reason="rate"} 1`)
 }
@@ -123,7 +115,7 @@ func TestGlobalConnectionCap(t *testing.T) {
 	})
 	legit(t, "127.0.0.1", o.url("live"))
 	legit(t, "127.0.0.2", o.url("live"))
-	expectRefused(t, "127.0.0.3", o.addr)
+	expectRejected(t, "127.0.0.3", o.url("live"), "the server is full")
 	wantMetric(t, scrape(t, o), `fmsgo_connections_refused_total{listener="rtmp",reason="global"} 1`)
 }
 

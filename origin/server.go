@@ -187,6 +187,7 @@ func (s *Server) Start(ctx context.Context) error {
 			return fmt.Errorf("origin: rtmp listener: %w", err)
 		}
 		rtmp := netserver.NewLimited(ln, s.cfg.Limits.Accept(), s.serveRTMP, s.log.With().Str("proto", "rtmp").Logger())
+		rtmp.SetRefuser(rtmpconn.Refuser(s.cfg.Limits.Conn, s.log.With().Str("proto", "rtmp").Logger()))
 		s.rtmp = rtmp
 		s.log.Info().Str("proto", "rtmp").Str("addr", ln.Addr().String()).Msg("listening")
 		go rtmp.Serve(ctx)

@@ -1,6 +1,7 @@
 package netserver
 
 import (
+	"context"
 	"net"
 	"net/netip"
 	"time"
@@ -162,9 +163,10 @@ func (s *Server) forgetIdle(now time.Time) {
 // once, the rest as counts at most this often.
 const refusedLogEvery = 10 * time.Second
 
-// refuse closes a connection at accept, counts it and logs a summary now and then (on the accept
+// refuse counts a connection refused at accept, has the Refuser answer it when there is room
+// (answer) or else closes it at once, and logs a summary now and then (on the accept
 // goroutine). The close resets the connection (no TIME_WAIT is kept for a flood).
-func (s *Server) refuse(c net.Conn, reason string, now time.Time) {
+func (s *Server) refuse(ctx context.Context, c net.Conn, key netip.Addr, reason string, now time.Time) {
 	switch reason {
 	case ReasonGlobal:
 		s.refused.global.Add(1)
@@ -173,16 +175,19 @@ func (s *Server) refuse(c net.Conn, reason string, now time.Time) {
 	case ReasonRate:
 		s.refused.rate.Add(1)
 	}
-	if tc, ok := c.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
+	remote := c.RemoteAddr().String()
+	if !s.answer(ctx, c, key, reason) {
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		_ = c.Close()
 	}
-	_ = c.Close()
 	s.quietRefusals++
 	if now.Sub(s.refusedLogAt) < refusedLogEvery {
 		return
 	}
 	r := s.Refused()
-	s.log.Warn().Str("last_reason", reason).Str("last_remote", c.RemoteAddr().String()).
+	s.log.Warn().Str("last_reason", reason).Str("last_remote", remote).
 		Int("refused_since_last_line", s.quietRefusals).Uint64("global_total", r.Global).
 		Uint64("per_address_total", r.PerAddress).Uint64("rate_total", r.Rate).
 		Msg("connections refused at accept (connection limits)")

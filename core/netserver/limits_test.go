@@ -44,6 +44,12 @@ func (l *lockedBuffer) String() string {
 
 func startLimited(t *testing.T, lim Limits) *limitedServer {
 	t.Helper()
+	return startLimitedWith(t, lim, nil)
+}
+
+// startLimitedWith is startLimited with a Refuser (nil: none).
+func startLimitedWith(t *testing.T, lim Limits, r Refuser) *limitedServer {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -54,6 +60,9 @@ func startLimited(t *testing.T, lim Limits) *limitedServer {
 		ls.accepted <- c.RemoteAddr()
 		_, _ = io.Copy(io.Discard, c) // until the client or CloseAll closes it
 	}, zerolog.New(ls.logs))
+	if r != nil {
+		ls.s.SetRefuser(r)
+	}
 	go ls.s.Serve(ctx)
 	t.Cleanup(func() { cancel(); ls.s.StopAccepting(); ls.s.CloseAll(); ls.s.Wait() })
 	_ = ctx

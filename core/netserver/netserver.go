@@ -37,6 +37,10 @@ type Server struct {
 	// the accept goroutine's: when refusals were last logged, and how many since
 	refusedLogAt  time.Time
 	quietRefusals int
+	// refuser answers refused connections (SetRefuser); answering holds the addresses being
+	// answered (s.mu).
+	refuser   Refuser
+	answering map[netip.Addr]struct{}
 }
 
 // New wraps a bound listener with only a global cap: maxConns 0 means no limit (see NewLimited).
@@ -87,8 +91,8 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 		backoff = 0
 		now := time.Now()
-		if reason := s.track(c, now); reason != "" {
-			s.refuse(c, reason, now)
+		if key, reason := s.track(c, now); reason != "" {
+			s.refuse(ctx, c, key, reason, now)
 			continue
 		}
 		s.wg.Add(1)
@@ -106,16 +110,17 @@ func nextBackoff(d time.Duration) time.Duration {
 	return d
 }
 
-// track admits c under the limits and records it; it returns the refusal reason, or "".
-func (s *Server) track(c net.Conn, now time.Time) string {
+// track admits c under the limits and records it; it returns the peer's address key and the
+// refusal reason, or "".
+func (s *Server) track(c net.Conn, now time.Time) (netip.Addr, string) {
 	key := addrKey(c.RemoteAddr())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if reason := s.admit(key, now); reason != "" {
-		return reason
+		return key, reason
 	}
 	s.conns[c] = key
-	return ""
+	return key, ""
 }
 
 func (s *Server) serveConn(ctx context.Context, c net.Conn) {
