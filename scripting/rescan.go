@@ -18,16 +18,17 @@ func (e *Engine) Rescan() {
 
 // Loaded tells the watcher that an instance of app was started from files whose folderSum,
 // taken before they were read, is sum; first says that no other instance of app runs. It makes
-// the app known (a folder created while no event was seen is not reported as Added later). A
-// report pending for the only instance's app is checked against sum: an app written and
-// connected to at once is not reloaded into the code it already runs, while a write after sum
-// was taken still differs and reloads it.
+// the app known (a folder created while no event was seen is not reported as Added later). The
+// next report of the only instance's app, file events included, is checked against sum: an app
+// written and connected to at once is not reloaded into the code it already runs when the events
+// of its writing arrive (some may arrive after this call), while a write after sum was taken
+// differs and reloads it.
 func (w *Watcher) Loaded(app string, sum [sha256.Size]byte, first bool) {
 	w.post(func() {
 		w.known[app] = true
 		w.sums.started(app, sum, first)
-		if _, pending := w.pending[app]; pending && first {
-			w.verify[app] = true
+		if first {
+			w.fresh[app] = true
 		}
 	})
 }

@@ -187,3 +187,23 @@ func TestRescanInstancesOfDifferentContents(t *testing.T) {
 		AppChange{App: "a", Kind: Changed}, AppChange{App: "m", Kind: Changed})
 	expectReport(t, "after their reload", rescanNow(t, w))
 }
+
+// TestLoadedAppEventsChecked: the file events of an app's writing that arrive after its only
+// instance started from those files report nothing; a later write does.
+func TestLoadedAppEventsChecked(t *testing.T) {
+	t.Parallel()
+	root, w := newQuietWatcher(t)
+	loaded := func() {
+		w.Loaded("a", folderSum(root, "a"), true)
+		w.runInbox()
+	}
+	loaded()
+	w.touch("a") // a late event of the writing
+	expectReport(t, "late event", flushNow(t, w))
+	loaded()
+	writeFile(t, filepath.Join(root, "a", "main.js"), "var v = 9;")
+	w.touch("a")
+	expectReport(t, "write after the start", flushNow(t, w), AppChange{App: "a", Kind: Changed})
+	w.touch("a") // no longer fresh: an event reports as before, even with the same bytes
+	expectReport(t, "event, same bytes", flushNow(t, w), AppChange{App: "a", Kind: Changed})
+}

@@ -70,6 +70,7 @@ type Watcher struct {
 	pending map[string]time.Time       // app → when to report it
 	sums    appSums                    // what each app's files were when last reported
 	verify  map[string]bool            // pending apps a rescan touched: reported only if their files differ
+	fresh   map[string]bool            // apps whose only instance started since their last report (rescan.go)
 }
 
 // watchOptions are the Watcher's settings beyond the folder.
@@ -103,6 +104,7 @@ func newWatcher(appsDir string, log zerolog.Logger, opt watchOptions) (*Watcher,
 		pending: make(map[string]time.Time),
 		sums:    newAppSums(),
 		verify:  make(map[string]bool),
+		fresh:   make(map[string]bool),
 	}
 	if !opt.noEvents {
 		if w.fw, err = fsnotify.NewWatcher(); err != nil {
@@ -252,8 +254,9 @@ func (w *Watcher) flushAt(ctx context.Context, now time.Time) bool {
 			continue
 		}
 		delete(w.pending, app)
-		verify := w.verify[app]
+		verify := w.verify[app] || w.fresh[app]
 		delete(w.verify, app)
+		delete(w.fresh, app)
 		st, err := os.Stat(filepath.Join(w.root, app))
 		exists := err == nil && st.IsDir()
 		var kind ChangeKind
