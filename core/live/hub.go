@@ -24,11 +24,19 @@ type Config struct {
 	// SubscriberQueueBytes is the byte budget a subscriber should give its own queue (4 MiB): the
 	// hub does not queue, it only reads Deliver's verdict; sessions size their queues from here.
 	SubscriberQueueBytes int
-	CutOffAfter          time.Duration    // a subscriber that keeps refusing media this long is cut off (10 s)
-	TakeoverIdle         time.Duration    // a publisher silent this long may be replaced, under Claim's rule (3 s)
-	GOPCacheMaxBytes     int              // beyond this the GOP cache is dropped until the next keyframe (16 MiB)
-	ReportEvery          time.Duration    // period of drop reports in the log (10 s)
-	Now                  func() time.Time // clock (tests inject one)
+	CutOffAfter          time.Duration // a subscriber that keeps refusing media this long is cut off (10 s)
+	TakeoverIdle         time.Duration // a publisher silent this long may be replaced, under Claim's rule (3 s)
+	GOPCacheMaxBytes     int           // beyond this the GOP cache is dropped until the next keyframe (16 MiB)
+	// JoinVideoFrames is how many video frames a late joiner is handed at once when the cache
+	// has them (41: what ffmpeg/ffplay read to estimate an H.264 frame rate before their first
+	// frame; see gopCache): GOPs before the last keyframe are kept while the last one is shorter.
+	// 1 keeps only the last GOP.
+	JoinVideoFrames int
+	// JoinMaxBehind bounds how far behind the live edge an older GOP kept for JoinVideoFrames may
+	// start (3 s): a stream with long GOPs gives joiners its last GOP only, as before.
+	JoinMaxBehind time.Duration
+	ReportEvery   time.Duration    // period of drop reports in the log (10 s)
+	Now           func() time.Time // clock (tests inject one)
 }
 
 func (c Config) withDefaults() Config {
@@ -43,6 +51,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.GOPCacheMaxBytes <= 0 {
 		c.GOPCacheMaxBytes = 16 << 20
+	}
+	if c.JoinVideoFrames <= 0 {
+		c.JoinVideoFrames = 41
+	}
+	if c.JoinMaxBehind <= 0 {
+		c.JoinMaxBehind = 3 * time.Second
 	}
 	if c.ReportEvery <= 0 {
 		c.ReportEvery = 10 * time.Second
@@ -155,7 +169,8 @@ func (h *Hub) stream(name string) (*stream, error) {
 	}
 	st := h.streams[name]
 	if st == nil {
-		st = &stream{hub: h, name: name, log: h.log.With().Str("stream", name).Logger()}
+		st = &stream{hub: h, name: name, log: h.log.With().Str("stream", name).Logger(), gop: gopCache{
+			joinFrames: h.cfg.JoinVideoFrames, maxBehind: uint32(h.cfg.JoinMaxBehind.Milliseconds()), maxBytes: h.cfg.GOPCacheMaxBytes}}
 		h.streams[name] = st
 	}
 	return st, nil

@@ -23,8 +23,7 @@ type stream struct {
 	meta      *media.Packet
 	videoSeq  *media.Packet
 	audioSeq  *media.Packet
-	gop       []*media.Packet // from the last keyframe on
-	gopBytes  int
+	gop       gopCache
 	subs      []*Subscription
 
 	bytesIn    uint64
@@ -41,19 +40,11 @@ func setPacket(slot **media.Packet, p *media.Packet) {
 	*slot = p
 }
 
-func (st *stream) clearGOP() {
-	for i, p := range st.gop {
-		p.Release()
-		st.gop[i] = nil
-	}
-	st.gop, st.gopBytes = st.gop[:0], 0
-}
-
 func (st *stream) clearCaches() {
 	setPacket(&st.meta, nil)
 	setPacket(&st.videoSeq, nil)
 	setPacket(&st.audioSeq, nil)
-	st.clearGOP()
+	st.gop.clear()
 	st.hasVideo = false
 }
 
@@ -150,7 +141,7 @@ func (pb *Publication) WriteBatch(p *media.Packet, b *media.FlushBatch) {
 	}
 }
 
-// cache keeps what a late joiner needs: sequence headers, and the GOP from the last keyframe.
+// cache keeps what a late joiner needs: sequence headers, and the GOPs of gopCache.
 func (st *stream) cache(p *media.Packet) {
 	switch {
 	case p.TypeID != 8 && p.TypeID != 9:
@@ -164,16 +155,8 @@ func (st *stream) cache(p *media.Packet) {
 		return
 	case p.TypeID == 9 && p.Keyframe:
 		st.hasVideo = true
-		st.clearGOP()
-	case len(st.gop) == 0:
-		return // nothing before the first keyframe is worth keeping
 	}
-	if st.gopBytes+len(p.Payload) > st.hub.cfg.GOPCacheMaxBytes {
-		st.clearGOP() // a GOP this long is no use to a joiner; wait for the next keyframe
-		return
-	}
-	st.gop = append(st.gop, p.Retain())
-	st.gopBytes += len(p.Payload)
+	st.gop.add(p, st.lastTS)
 }
 
 func (st *stream) maybeReport(now time.Time) {

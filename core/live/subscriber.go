@@ -33,7 +33,8 @@ type Subscription struct {
 
 // Subscribe adds sub to the stream name. Before any publisher it waits (and gets
 // EventPublishNotify when one starts); with a live publisher it gets metadata, video and audio
-// sequence headers and the cached GOP at once, so playback starts on a keyframe.
+// sequence headers and the cached GOPs at once (see gopCache: enough video frames for ffmpeg to
+// start at once, when cached), so playback starts on a keyframe.
 func (h *Hub) Subscribe(name string, sub Subscriber) (*Subscription, error) {
 	st, err := h.lockStream(name)
 	if err != nil {
@@ -43,9 +44,10 @@ func (h *Hub) Subscribe(name string, sub Subscriber) (*Subscription, error) {
 	s := &Subscription{st: st, sub: sub, wantKey: true}
 	if st.pub != nil {
 		// the headers carry the timestamp the player starts at, so its clock does not jump
+		burst := st.gop.joinBurst()
 		start := st.lastTS
-		if len(st.gop) > 0 {
-			start = st.gop[0].Timestamp
+		if len(burst) > 0 {
+			start = burst[0].Timestamp
 		}
 		// metadata at 0, as in an FLV file: ffmpeg's FLV demuxer turns an onMetaData with a
 		// non-zero timestamp into a subtitle stream, which then confuses `-c copy` outputs
@@ -57,7 +59,7 @@ func (h *Hub) Subscribe(name string, sub Subscriber) (*Subscription, error) {
 				s.offer(p, start, st)
 			}
 		}
-		for _, p := range st.gop {
+		for _, p := range burst {
 			s.offer(p, p.Timestamp, st)
 		}
 	}
