@@ -215,21 +215,20 @@ func expectFrames(c *rtmpclient.Client, n, size int) error {
 	return nil
 }
 
-// waitDataStart waits for NetStream.Data.Start, the last message the origin sends a player's
-// session after Play.Start: from then on the trunk carries only the stream for this player.
+// waitDataStart waits for |RtmpSampleAccess, the last message the origin sends an AMF0 player's
+// session after Play.Start (NetStream.Data.Start goes to AMF3 clients only): from then on the
+// trunk carries only the stream for this player.
 func waitDataStart(ctx context.Context, c *rtmpclient.Client) error {
 	for {
 		ev, err := c.NextEvent(ctx)
 		if err != nil {
-			return fmt.Errorf("waiting for NetStream.Data.Start: %w", err)
+			return fmt.Errorf("waiting for |RtmpSampleAccess: %w", err)
 		}
 		if ev.Kind == rtmpclient.EventStatus && ev.Info.String("level") == "error" {
 			return fmt.Errorf("play: %v", ev.Info)
 		}
-		if ev.Kind == rtmpclient.EventData && ev.Name == "onStatus" && len(ev.Args) > 0 {
-			if o, _ := ev.Args[0].(*amf.Object); o != nil && o.String("code") == "NetStream.Data.Start" {
-				return nil
-			}
+		if ev.Kind == rtmpclient.EventData && ev.Name == "|RtmpSampleAccess" {
+			return nil
 		}
 	}
 }

@@ -115,34 +115,53 @@ func collect(t testing.TB, c *rtmpclient.Client, sid uint32, name string, n int)
 }
 
 // TestLateJoinerStartsOnKeyframe: metadata, video and audio sequence headers, then a keyframe,
-// in FMS's order after the play statuses.
+// in FMS's order after the play statuses; the burst starts at the newest keyframe that gives the
+// joiner at least 41 video frames at once (what ffmpeg reads before its first frame), here the
+// one before the last. NetStream.Data.Start goes to an AMF3 client (a Flash player), not to an
+// AMF0 one (ffmpeg would make it a data stream); |RtmpSampleAccess to both.
 func TestLateJoinerStartsOnKeyframe(t *testing.T) {
 	t.Parallel()
 	o := startOrigin(t)
 	pub, sid := startPublisher(t, o, "live", "late")
 	publishHeaders(t, pub, sid)
-	for i := 0; i < 60; i++ {
+	const frames = 100 // keyframes at 0, 25, 50 and 75
+	for i := 0; i < frames; i++ {
 		pub.WriteMedia(sid, 9, uint32(i*40), videoFrame(i, i%25 == 0, 300))
 		pub.WriteMedia(sid, 8, uint32(i*40), []byte{0xAF, 1, byte(i)})
 	}
 	o.waitPublished(t, "live", "late")
-	waitFor(t, 5*time.Second, "60 frames in", func() bool { return o.srv.streamBytes("live", "late") >= 60*300 })
+	waitFor(t, 5*time.Second, "all frames in", func() bool { return o.srv.streamBytes("live", "late") >= frames*300 })
 
-	player := dial(t, o.url("live"), rtmpclient.Options{})
-	psid, _ := player.CreateStream(ctx5(t))
-	pl := collect(t, player, psid, "late", 6)
-	if want := []string{"NetStream.Play.Reset", "NetStream.Play.Start"}; fmt.Sprint(pl.statuses) != fmt.Sprint(want) {
-		t.Fatalf("statuses %v, want %v", pl.statuses, want)
-	}
-	if pl.data[0] != "|RtmpSampleAccess" || pl.data[1] != "onStatus:NetStream.Data.Start" || pl.data[2] != "onMetaData" {
-		t.Fatalf("data messages %v", pl.data)
-	}
-	m := pl.media[3:]
-	if m[0].TypeID != 9 || m[0].Payload[1] != 0 || m[1].TypeID != 8 || m[1].Payload[1] != 0 {
-		t.Fatalf("sequence headers not first: %+v", m[:2])
-	}
-	if m[2].TypeID != 9 || m[2].Payload[0] != 0x17 || !bytes.Contains(m[2].Payload, []byte("frame-000050")) {
-		t.Fatalf("first frame is not the last keyframe: %q", m[2].Payload[:20])
+	for _, enc := range []int{0, 3} {
+		wantData := []string{"|RtmpSampleAccess", "onMetaData"}
+		if enc == 3 {
+			wantData = []string{"|RtmpSampleAccess", "onStatus:NetStream.Data.Start", "onMetaData"}
+		}
+		player := dial(t, o.url("live"), rtmpclient.Options{ObjectEncoding: enc})
+		psid, _ := player.CreateStream(ctx5(t))
+		pl := collect(t, player, psid, "late", len(wantData)+2+2*(frames-50))
+		if want := []string{"NetStream.Play.Reset", "NetStream.Play.Start"}; fmt.Sprint(pl.statuses) != fmt.Sprint(want) {
+			t.Fatalf("AMF%d: statuses %v, want %v", enc, pl.statuses, want)
+		}
+		if fmt.Sprint(pl.data) != fmt.Sprint(wantData) {
+			t.Fatalf("AMF%d: data messages %v, want %v", enc, pl.data, wantData)
+		}
+		m := pl.media[len(wantData):]
+		if m[0].TypeID != 9 || m[0].Payload[1] != 0 || m[1].TypeID != 8 || m[1].Payload[1] != 0 {
+			t.Fatalf("sequence headers not first: %+v", m[:2])
+		}
+		if m[2].TypeID != 9 || m[2].Payload[0] != 0x17 || !bytes.Contains(m[2].Payload, []byte("frame-000050")) {
+			t.Fatalf("first frame is not the keyframe at 50 (the newest followed by 41 frames): %q", m[2].Payload[:20])
+		}
+		video := 0
+		for _, ev := range m[2:] {
+			if ev.TypeID == 9 {
+				video++
+			}
+		}
+		if video != frames-50 {
+			t.Fatalf("joiner got %d video frames at once, want %d", video, frames-50)
+		}
 	}
 }
 

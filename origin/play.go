@@ -4,6 +4,7 @@ import (
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/media"
+	"github.com/fmsgo/fmsgo/core/netstream"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
 	"github.com/fmsgo/fmsgo/scripting"
@@ -86,23 +87,23 @@ func (s *session) onPlay(streamID uint32, cmd *rtmpmsg.Command) error {
 	return nil
 }
 
-// sendPlayStart sends what players need before the first frame, in FMS's order (CLIENTS.md #16).
+// sendPlayStart sends what players need before the first frame (netstream.PlayStart).
 func (s *session) sendPlayStart(streamID uint32, name string, reset bool) error {
-	if err := s.conn.SendUserControl(rtmpmsg.EventStreamBegin, streamID); err != nil {
-		return err
-	}
-	if reset {
-		if err := s.status(streamID, "status", "NetStream.Play.Reset", "Playing and resetting "+name+".", name); err != nil {
+	for _, m := range netstream.PlayStart(name, reset, s.conn.ObjectEncoding() == 3) {
+		var err error
+		switch m.Kind {
+		case netstream.StreamBegin:
+			err = s.conn.SendUserControl(rtmpmsg.EventStreamBegin, streamID)
+		case netstream.Status:
+			err = s.status(streamID, m.Level, m.Code, m.Description, name)
+		case netstream.Data:
+			err = s.conn.SendMessage(streamID, m.Type, 0, m.Payload)
+		}
+		if err != nil {
 			return err
 		}
 	}
-	if err := s.status(streamID, "status", "NetStream.Play.Start", "Started playing "+name+".", name); err != nil {
-		return err
-	}
-	if err := s.conn.SendData(streamID, "|RtmpSampleAccess", true, true); err != nil {
-		return err
-	}
-	return s.conn.SendData(streamID, "onStatus", &amf.Object{Props: []amf.Prop{{Key: "code", Value: "NetStream.Data.Start"}}})
+	return nil
 }
 
 func (ns *netStream) stopPlay() {

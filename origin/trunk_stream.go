@@ -8,6 +8,7 @@ import (
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/media"
+	"github.com/fmsgo/fmsgo/core/netstream"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
 	"github.com/fmsgo/fmsgo/core/trunk"
@@ -155,12 +156,16 @@ func (ts *trunkSession) onPlay(streamID uint32, cmd *rtmpmsg.Command) {
 		return
 	}
 	ts.notePlay(streamID, name)
-	if argBool(cmd.Args, 3, true) {
-		ts.streamStatus(streamID, nil, "status", "NetStream.Play.Reset", "Playing and resetting "+name+".", name)
+	for _, m := range netstream.PlayStart(name, argBool(cmd.Args, 3, true), ts.enc == 3) {
+		switch m.Kind {
+		case netstream.Status:
+			ts.streamStatus(streamID, nil, m.Level, m.Code, m.Description, name)
+		case netstream.Data:
+			ts.send(trunk.SessionMessage{Type: m.Type, StreamID: streamID, Payload: m.Payload})
+		}
+		// StreamBegin: the edge owns the client's connection and sends it before the first Play
+		// status it relays
 	}
-	ts.streamStatus(streamID, nil, "status", "NetStream.Play.Start", "Started playing "+name+".", name)
-	ts.data(streamID, "|RtmpSampleAccess", true, true)
-	ts.data(streamID, "onStatus", &amf.Object{Props: []amf.Prop{{Key: "code", Value: "NetStream.Data.Start"}}})
 }
 
 // streamStatus sends the app's own status object when it gave one, else FMS's default.
@@ -169,15 +174,6 @@ func (ts *trunkSession) streamStatus(streamID uint32, info *amf.Object, level, c
 		info = rtmpconn.StatusInfo(level, code, desc, amf.Prop{Key: "details", Value: name}, amf.Prop{Key: "clientid", Value: ts.ID()})
 	}
 	ts.commandOn(streamID, "onStatus", 0, info)
-}
-
-func (ts *trunkSession) data(streamID uint32, name string, args ...any) {
-	var e amf.Encoder
-	p, err := rtmpmsg.AppendData(nil, &e, name, args...)
-	if err != nil {
-		return
-	}
-	ts.send(trunk.SessionMessage{Type: rtmpmsg.TypeDataAMF0, StreamID: streamID, Payload: p})
 }
 
 // askApp waits, on the session's goroutine, for the app's publish or play verdict.
