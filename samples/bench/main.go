@@ -2,7 +2,8 @@
 // and 2000 players from the load generator (its own process), against bin/origin and, when
 // Debian's nginx with the RTMP module is installed, against nginx-rtmp in the same run. It prints
 // the server's CPU (from /proc, the server process only), resident memory per player, and the
-// startup time from dial to first keyframe, and the players-per-CPU-second ratio to nginx-rtmp.
+// startup time from dial to first keyframe, and the players-per-CPU-second ratio to nginx-rtmp;
+// then how long a default ffmpeg player joining a running stream takes to its first frame.
 package main
 
 import (
@@ -44,14 +45,15 @@ func main() {
 	rpcClients := flag.Int("rpc-clients", 100, "concurrent clients of the RPC run (0: skip RPC and connect runs)")
 	soSubs := flag.Int("so-subscribers", 1000, "subscribers of the shared-object fan-out run (0: skip the shared-object runs)")
 	eo := edgeFlags(flag.CommandLine)
+	firstFrameRuns := flag.Int("firstframe-runs", 7, "ffmpeg players timed to their first frame per server (0: skip)")
 	flag.Parse()
-	if err := run(*counts, *dur, *ramp, *bitrate, *rpcClients, *soSubs, eo); err != nil {
+	if err := run(*counts, *dur, *ramp, *bitrate, *rpcClients, *soSubs, eo, *firstFrameRuns); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(counts string, dur, ramp time.Duration, bitrate string, rpcClients, soSubscribers int, eo *edgeOptions) error {
+func run(counts string, dur, ramp time.Duration, bitrate string, rpcClients, soSubscribers int, eo *edgeOptions, firstFrameRuns int) error {
 	dir, err := os.MkdirTemp("", "fmsgo-bench")
 	if err != nil {
 		return err
@@ -85,6 +87,11 @@ func run(counts string, dur, ramp time.Duration, bitrate string, rpcClients, soS
 		}
 	}
 	printRatios(results)
+	if firstFrameRuns > 0 {
+		if err := firstFrameBench(dir, firstFrameRuns); err != nil {
+			return err
+		}
+	}
 	if err := runEdge(dir, eo, results, counts, dur, ramp, bitrate, rpcClients); err != nil {
 		return err
 	}
