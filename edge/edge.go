@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/fmsgo/fmsgo/core/admin"
+	"github.com/fmsgo/fmsgo/core/config"
 	"github.com/fmsgo/fmsgo/core/netserver"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/trunk"
@@ -111,7 +112,7 @@ type Server struct {
 	cancel  context.CancelFunc
 	linksWG sync.WaitGroup
 	started bool
-	reload  reloadState // SIGHUP (reload.go)
+	reload  *config.Reloader[Config] // SIGHUP (reload.go)
 	// conn is what a new client connection is configured with (Limits.Conn; a reload swaps it).
 	conn atomic.Pointer[rtmpconn.Config]
 }
@@ -135,7 +136,7 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, trunkSecret: secret, reload: reloadState{running: given}}
+	s := &Server{cfg: cfg, log: log, trunkSecret: secret, reload: config.NewReloader(given)}
 	s.routes.Store(&routes)
 	s.conn.Store(&s.cfg.Limits.Conn)
 	for _, addr := range cfg.Origins {

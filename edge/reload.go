@@ -3,19 +3,9 @@ package edge
 import (
 	"fmt"
 	"maps"
-	"sync"
 
-	"github.com/fmsgo/fmsgo/core/config"
 	"github.com/fmsgo/fmsgo/core/logging"
 )
-
-// reloadState is what Reload works from. mu serialises reloads.
-type reloadState struct {
-	mu     sync.Mutex
-	source func() (Config, error) // nil: Reload has nothing to re-read
-	// running is the configuration as given to New, with the settings applied live since.
-	running Config
-}
 
 // liveKey reports the config keys a reload applies to the running edge: the log level, the
 // client connections' limits that each new connection copies (connections already open keep
@@ -33,57 +23,40 @@ func liveKey(key string) bool {
 // SetConfigSource tells Reload how to read the configuration again: the command re-reads its
 // -config file and puts the command-line flags on top, so that they still win. Call it before
 // the first Reload.
-func (s *Server) SetConfigSource(load func() (Config, error)) {
-	s.reload.mu.Lock()
-	s.reload.source = load
-	s.reload.mu.Unlock()
-}
+func (s *Server) SetConfigSource(load func() (Config, error)) { s.reload.SetSource(load) }
 
 // Reload is SIGHUP: it re-reads the configuration if SetConfigSource gave one. Changed settings
 // that can change live (liveKey) are applied; each other changed setting is logged as needing a
 // restart. A configuration that does not read or is invalid changes nothing and is returned as
 // the error.
 func (s *Server) Reload() error {
-	s.reload.mu.Lock()
-	defer s.reload.mu.Unlock()
-	if s.reload.source == nil {
-		return nil
-	}
-	next, err := s.reload.source()
-	if err == nil {
-		err = checkLive(next)
-	}
-	if err != nil {
+	if _, err := s.reload.Reload(checkLive, liveKey, s.applyLive, &s.log); err != nil {
 		return fmt.Errorf("edge: config not reloaded, nothing changed: %w", err)
 	}
-	running := &s.reload.running
-	var applied []string
-	for _, key := range config.Changed(*running, next) {
-		if !liveKey(key) {
-			s.log.Warn().Str("key", key).Msg("changed in the config file; needs a restart")
-			continue
-		}
-		applied = append(applied, key)
-	}
+	return nil
+}
+
+// applyLive applies the live keys of next (liveKey) and records them in running.
+func (s *Server) applyLive(running *Config, next Config) {
 	if running.LogLevel != next.LogLevel {
 		level, _ := logging.ParseLevel(next.LogLevel)
 		logging.SetLevel(level)
 		running.LogLevel = next.LogLevel
 	}
-	s.applyConnLimits(next.Limits)
-	if !maps.Equal(running.Routes, next.Routes) {
-		// The routes name origins by their -origins spelling: they are compiled against the
-		// running origins, which a reload does not change.
-		if routes, err := compileRoutes(s.cfg.Origins, next.Routes); err != nil {
-			s.log.Warn().Err(err).Str("key", "routes").Msg("routes not applied until a restart")
-		} else {
-			s.routes.Store(&routes)
-			running.Routes = next.Routes
-			s.log.Info().Int("routes", len(routes)).Msg("routes reloaded; connected clients stay on their origin")
-		}
+	s.applyConnLimits(&running.Limits, next.Limits)
+	if maps.Equal(running.Routes, next.Routes) {
+		return
 	}
-	s.log.Info().Strs("applied", applied).Msg("config reloaded")
-	return nil
+	// The routes name origins by their -origins spelling: they are compiled against the running
+	// origins, which a reload does not change.
+	routes, err := compileRoutes(s.cfg.Origins, next.Routes)
+	if err != nil {
+		s.log.Warn().Err(err).Str("key", "routes").Msg("routes not applied until a restart")
+		return
+	}
+	s.routes.Store(&routes)
+	running.Routes = next.Routes
+	s.log.Info().Int("routes", len(routes)).Msg("routes reloaded; connected clients stay on their origin")
 }
 
 // checkLive validates what a reload would apply, against the new file's own origins.
@@ -99,8 +72,7 @@ func checkLive(next Config) error {
 
 // applyConnLimits configures new client connections with next's connection limits, keeping the
 // edge's inbound budget (inbound_buffer_bytes needs a restart).
-func (s *Server) applyConnLimits(next Limits) {
-	run := &s.reload.running.Limits
+func (s *Server) applyConnLimits(run *Limits, next Limits) {
 	if run.MaxMessageBytes == next.MaxMessageBytes && run.ConnectTimeout == next.ConnectTimeout &&
 		run.HandshakeTimeout == next.HandshakeTimeout {
 		return

@@ -2,20 +2,10 @@ package origin
 
 import (
 	"fmt"
-	"sync"
 
-	"github.com/fmsgo/fmsgo/core/config"
 	"github.com/fmsgo/fmsgo/core/logging"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 )
-
-// reloadState is what Reload works from. mu serialises reloads.
-type reloadState struct {
-	mu     sync.Mutex
-	source func() (Config, error) // nil: the apps are rescanned, no config is re-read
-	// running is the configuration as given to New, with the settings applied live since.
-	running Config
-}
 
 // liveKey reports the config keys a reload applies to the running server: the log level, and
 // the client connections' limits that each new connection copies (connections already open keep
@@ -34,11 +24,7 @@ func liveKey(key string) bool {
 // SetConfigSource tells Reload how to read the configuration again: the command re-reads its
 // -config file and puts the command-line flags on top, so that they still win. Call it before
 // the first Reload.
-func (s *Server) SetConfigSource(load func() (Config, error)) {
-	s.reload.mu.Lock()
-	s.reload.source = load
-	s.reload.mu.Unlock()
-}
+func (s *Server) SetConfigSource(load func() (Config, error)) { s.reload.SetSource(load) }
 
 // Reload is SIGHUP: it rescans the apps folder (scripting.Engine.Rescan: changed apps reload
 // with their clients connected, new folders become apps, removed ones shut down), then re-reads
@@ -53,40 +39,31 @@ func (s *Server) Reload() error {
 }
 
 func (s *Server) reloadConfig() error {
-	s.reload.mu.Lock()
-	defer s.reload.mu.Unlock()
-	if s.reload.source == nil {
-		return nil
-	}
-	next, err := s.reload.source()
-	if err != nil {
+	if _, err := s.reload.Reload(checkLive, liveKey, s.applyLive, &s.log); err != nil {
 		return fmt.Errorf("origin: config not reloaded, nothing changed: %w", err)
 	}
-	level, err := logging.ParseLevel(next.LogLevel)
-	if err != nil {
-		return fmt.Errorf("origin: config not reloaded, nothing changed: %w", err)
-	}
-	var applied []string
-	for _, key := range config.Changed(s.reload.running, next) {
-		if !liveKey(key) {
-			s.log.Warn().Str("key", key).Msg("changed in the config file; needs a restart")
-			continue
-		}
-		applied = append(applied, key)
-	}
-	if s.reload.running.LogLevel != next.LogLevel {
-		logging.SetLevel(level)
-		s.reload.running.LogLevel = next.LogLevel
-	}
-	s.applyConnLimits(next.Limits)
-	s.log.Info().Strs("applied", applied).Msg("config reloaded")
 	return nil
+}
+
+// checkLive validates what a reload would apply.
+func checkLive(next Config) error {
+	_, err := logging.ParseLevel(next.LogLevel)
+	return err
+}
+
+// applyLive applies the live keys of next (liveKey) and records them in running.
+func (s *Server) applyLive(running *Config, next Config) {
+	if running.LogLevel != next.LogLevel {
+		level, _ := logging.ParseLevel(next.LogLevel)
+		logging.SetLevel(level)
+		running.LogLevel = next.LogLevel
+	}
+	s.applyConnLimits(&running.Limits, next.Limits)
 }
 
 // applyConnLimits configures new client connections with next's connection limits, keeping the
 // server's inbound budget (inbound_buffer_bytes needs a restart).
-func (s *Server) applyConnLimits(next Limits) {
-	run := &s.reload.running.Limits
+func (s *Server) applyConnLimits(run *Limits, next Limits) {
 	if run.MaxMessageBytes == next.MaxMessageBytes && run.ConnectTimeout == next.ConnectTimeout &&
 		run.HandshakeTimeout == next.HandshakeTimeout && run.MediaFlushInterval == next.MediaFlushInterval &&
 		run.MaxMediaFlushInterval == next.MaxMediaFlushInterval {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fmsgo/fmsgo/core/admin"
+	"github.com/fmsgo/fmsgo/core/config"
 	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/netserver"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
@@ -122,7 +123,7 @@ type Server struct {
 	// unauthenticated trunk handshakes and backs off addresses that keep failing them.
 	trunkSecret []byte
 	trunkGate   *trunkGate
-	reload      reloadState // SIGHUP (reload.go)
+	reload      *config.Reloader[Config] // SIGHUP (reload.go)
 	// conn is what a new client connection is configured with (Limits.Conn; a reload swaps it).
 	conn atomic.Pointer[rtmpconn.Config]
 }
@@ -147,7 +148,7 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, trunkSecret: secret, trunkGate: newTrunkGate(), reload: reloadState{running: given}}
+	s := &Server{cfg: cfg, log: log, trunkSecret: secret, trunkGate: newTrunkGate(), reload: config.NewReloader(given)}
 	s.apps = newAppRegistry(cfg.Apps, cfg.Limits.Live, log)
 	eng, err := scripting.NewEngine(scripting.EngineConfig{AppsDir: cfg.Apps, ScriptLibDir: cfg.ScriptLib, DataDir: cfg.Data,
 		Instances: scripting.InstanceLimits{Max: cfg.Limits.MaxInstances, MaxPerApp: cfg.Limits.MaxInstancesPerApp,
