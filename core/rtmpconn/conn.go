@@ -146,7 +146,8 @@ var connSeq atomic.Uint64
 type Conn struct {
 	id      string
 	nc      net.Conn
-	cfg     *Config // effective configuration, shared by the connections of a server (sharedConfig)
+	qa      *quickAckReader // the read source at the start (readSource); read goroutine only
+	cfg     *Config         // effective configuration, shared by the connections of a server (sharedConfig)
 	log     connLog
 	handler Handler
 

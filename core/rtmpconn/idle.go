@@ -42,10 +42,10 @@ func readBufPool(size int) *sync.Pool {
 // connection.
 func (c *Conn) getReadBuffer(pool *sync.Pool) *bufio.Reader {
 	if br, ok := pool.Get().(*bufio.Reader); ok {
-		br.Reset(c.nc)
+		br.Reset(c.readSource())
 		return br
 	}
-	return bufio.NewReaderSize(c.nc, c.cfg.ReadBufferSize)
+	return bufio.NewReaderSize(c.readSource(), c.cfg.ReadBufferSize)
 }
 
 // putReadBuffer returns br to the pool, without its reference to the connection.

@@ -1,0 +1,51 @@
+package rtmpconn
+
+import (
+	"io"
+	"net"
+	"testing"
+)
+
+// TestQuickAckReaderFirstReads: a TCP connection's reads go through the quick-ACK reader for its
+// first quickAckReads reads that return data, then straight to the socket; a connection that is
+// not TCP reads directly. (What the ACKs save is timing only: `make bench`, first frame.)
+func TestQuickAckReaderFirstReads(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	c := &Conn{nc: server}
+	for i := 0; i < quickAckReads; i++ {
+		src := c.readSource()
+		if src != io.Reader(c.qa) {
+			t.Fatalf("read %d: source %T, want the quick-ACK reader", i, src)
+		}
+		if _, err := client.Write([]byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+		var b [1]byte
+		if _, err := io.ReadFull(src, b[:]); err != nil || b[0] != byte(i) {
+			t.Fatalf("read %d: %v %d", i, err, b[0])
+		}
+	}
+	if src := c.readSource(); src != io.Reader(server) {
+		t.Fatalf("after %d reads: source %T, want the connection", quickAckReads, src)
+	}
+	p1, p2 := net.Pipe()
+	defer p1.Close()
+	defer p2.Close()
+	if src := (&Conn{nc: p1}).readSource(); src != io.Reader(p1) {
+		t.Fatalf("pipe: source %T, want the connection itself", src)
+	}
+}
