@@ -6,6 +6,7 @@ import (
 
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/live"
+	"github.com/fmsgo/fmsgo/core/netstream"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
 	"github.com/fmsgo/fmsgo/core/trunk"
@@ -121,6 +122,36 @@ func (cs *clientSession) playStatus(streamID uint32, cmd *rtmpmsg.Command) bool 
 		_ = cs.conn.SendUserControl(rtmpmsg.EventStreamBegin, streamID)
 	}
 	return ok && code == "NetStream.Play.Start"
+}
+
+// sendPlayStartData sends the data messages that end the play-start sequence
+// (netstream.PlayStart) right after Play.Start, before the local delivery starts: the origin's
+// own copies travel on the session's trunk channel while the media comes on the stream's, so
+// relayed they could reach the client after the first frames.
+func (cs *clientSession) sendPlayStartData(streamID uint32) {
+	for _, m := range netstream.PlayStart("", false, cs.conn.ObjectEncoding() == 3) {
+		if m.Kind == netstream.Data {
+			_ = cs.conn.SendMessage(streamID, m.Type, 0, m.Payload)
+		}
+	}
+}
+
+// ownPlayStartData reports whether d, from the origin, is one of the play-start data messages
+// the edge sent itself on this stream (sendPlayStartData): the origin's copy is dropped. An
+// origin still sends them, for edges that relay them.
+func (cs *clientSession) ownPlayStartData(streamID uint32, d *rtmpmsg.Data) bool {
+	switch d.Name {
+	case "|RtmpSampleAccess":
+	case "onStatus":
+		if o, _ := argAt(d.Args, 0).(*amf.Object); o == nil || o.String("code") != "NetStream.Data.Start" {
+			return false
+		}
+	default:
+		return false
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return cs.plays[streamID] != nil
 }
 
 // startPlay attaches the accepted play to the local hub (pulling the stream on first use).

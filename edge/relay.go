@@ -107,7 +107,7 @@ func (cs *clientSession) relay(m trunk.SessionMessage) {
 func (cs *clientSession) relayData(m trunk.SessionMessage) {
 	defer cs.rdec.Reset(nil) // drop the decoded message: a quiet session would keep it alive
 	d, err := rtmpmsg.DecodeData(m.Type, m.Payload, &cs.rdec)
-	if err != nil {
+	if err != nil || cs.ownPlayStartData(m.StreamID, &d) {
 		return
 	}
 	_ = cs.conn.SendData(m.StreamID, d.Name, d.Args...)
@@ -132,6 +132,7 @@ func (cs *clientSession) relayStreamCommand(m trunk.SessionMessage) {
 	defer cs.conn.Uncork()
 	_ = cs.conn.SendCommand(m.StreamID, cmd.Name, cmd.TxnID, cmd.Object, cmd.Args...)
 	if begin {
+		cs.sendPlayStartData(m.StreamID)
 		cs.startPlay(m.StreamID)
 	}
 }
