@@ -84,3 +84,73 @@ func playStartOf(t *testing.T, url string, enc int) string {
 		}
 	}
 }
+
+// TestJoinBurstThroughEdge: a player joining through the edge gets the same burst as a direct
+// one: from the newest keyframe followed by at least 41 video frames (core/live gopCache), so
+// that ffmpeg starts at once there too.
+func TestJoinBurstThroughEdge(t *testing.T) {
+	t.Parallel()
+	o := startOrigin(t, "", map[string]string{"live": ""})
+	e := startEdge(t, "", o)
+	direct := "rtmp://" + o.srv.RTMPAddr().String() + "/live"
+	pub := dial(t, direct, rtmpclient.Options{})
+	sid, err := pub.CreateStream(ctx5(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.Publish(ctx5(t), sid, "burst", "live"); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.WriteMedia(sid, 9, 0, []byte{0x17, 0, 0, 0, 0, 1, 0x42, 0, 0x1e, 0xff}); err != nil {
+		t.Fatal(err)
+	}
+	const frames = 85 // keyframes at 0, 25, 50, 75: the burst starts at 25 (50 has 35 frames)
+	for i := 0; i < frames; i++ {
+		typ := byte(0x27)
+		if i%25 == 0 {
+			typ = 0x17
+		}
+		if err := pub.WriteMedia(sid, 9, uint32(i*40), []byte{typ, 1, 0, 0, 0, byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// the last frame is in the origin's cache once a direct player's burst ends with it
+	for where, url := range map[string]string{"direct": direct, "edge": e.url("live")} {
+		first, n := burstOf(t, url, frames-1)
+		if first != 25 || n != frames-25 {
+			t.Fatalf("%s player: burst from frame %d with %d video frames, want from 25 with %d", where, first, n, frames-25)
+		}
+	}
+}
+
+// burstOf plays burst and returns the first video frame's number and the number of video frames
+// up to the one numbered last.
+func burstOf(t *testing.T, url string, last int) (first, n int) {
+	t.Helper()
+	c := dial(t, url, rtmpclient.Options{})
+	defer c.Close()
+	id, err := c.CreateStream(ctx5(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Play(id, "burst", -2); err != nil {
+		t.Fatal(err)
+	}
+	first = -1
+	for {
+		ev, err := c.NextEvent(ctx5(t))
+		if err != nil {
+			t.Fatalf("after %d frames: %v", n, err)
+		}
+		if ev.Kind != rtmpclient.EventMedia || ev.TypeID != 9 || ev.Payload[1] != 1 {
+			continue
+		}
+		if first < 0 {
+			first = int(ev.Payload[5])
+		}
+		n++
+		if int(ev.Payload[5]) == last {
+			return first, n
+		}
+	}
+}
