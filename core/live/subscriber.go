@@ -20,6 +20,7 @@ type Subscription struct {
 	noAudio   bool
 	noVideo   bool
 	wantKey   bool      // deliver no video until a keyframe
+	joinLeft  int       // video frames from the first keyframe on still written at once (see offer)
 	skipping  bool      // the queue refused media: skip everything until the next keyframe
 	skipSince time.Time // when skipping began (zero when not skipping)
 	drops     uint64
@@ -41,7 +42,7 @@ func (h *Hub) Subscribe(name string, sub Subscriber) (*Subscription, error) {
 		return nil, err
 	}
 	defer st.mu.Unlock()
-	s := &Subscription{st: st, sub: sub, wantKey: true}
+	s := &Subscription{st: st, sub: sub, wantKey: true, joinLeft: h.cfg.JoinVideoFrames}
 	if st.pub != nil {
 		// the headers carry the timestamp the player starts at, so its clock does not jump
 		burst := st.gop.joinBurst()
@@ -117,8 +118,13 @@ func (s *Subscription) offer(p *media.Packet, pubTS uint32, st *stream) (behind 
 	}
 	ts := s.mapTS(pubTS, isMedia)
 	b := st.batch
-	if key && s.wantKey {
-		b = nil // the keyframe a player waits for goes out at once, not on the batch's terms
+	if key && s.wantKey || !s.wantKey && s.joinLeft > 0 {
+		// The keyframe a player waits for, and the frames up to JoinVideoFrames after it, go out
+		// at once, not on the batch's terms: a player that joined before its burst reached the
+		// hub (an edge's first viewer of a pull) gets the burst as live media, and a batched
+		// tail waits for the connection's media tick (up to 200 ms for a player that announced a
+		// long buffer, as ffmpeg does) while ffmpeg's probe waits for it.
+		b = nil
 	}
 	if !s.deliver(p, ts, b) {
 		s.drops++
@@ -131,6 +137,9 @@ func (s *Subscription) offer(p *media.Packet, pubTS uint32, st *stream) (behind 
 	s.lastTS, s.anyTS = ts, true
 	if key {
 		s.wantKey = false
+	}
+	if isVideo && !s.wantKey && s.joinLeft > 0 {
+		s.joinLeft--
 	}
 	if s.skipping && (key || !st.hasVideo) {
 		s.skipping, s.skipSince = false, time.Time{}
