@@ -17,6 +17,7 @@ import (
 
 	"github.com/fmsgo/fmsgo/core/admin"
 	"github.com/fmsgo/fmsgo/core/config"
+	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/netserver"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/trunk"
@@ -67,6 +68,8 @@ type Limits struct {
 	// accept_rate, accept_burst, handshake_timeout, max_message_bytes, connect_timeout,
 	// inbound_buffer_bytes (flattened into [limits]).
 	rtmpconn.ServerLimits
+	// A late joiner's start: join_video_frames, join_max_behind (flattened into [limits]).
+	live.JoinLimits
 }
 
 // DefaultConfig returns the defaults of DESIGN.md's flags.

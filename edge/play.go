@@ -51,7 +51,7 @@ func (st *trunkState) play(srv *Server, inst, name string, sub live.Subscriber) 
 	if p == nil {
 		hub := s.hubs[inst]
 		if hub == nil {
-			hub = live.NewHub(live.Config{}, srv.log)
+			hub = live.NewHub(srv.cfg.Limits.ApplyJoin(live.Config{}), srv.log)
 			s.hubs[inst] = hub
 		}
 		p = &pulled{key: key, ch: srv.newSessionID(), hub: hub}

@@ -277,3 +277,30 @@ func TestSecondPublisherBadName(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestJoinVideoFramesKey: [limits] join_video_frames = 1 (the lowest latency) starts a late
+// joiner at the last keyframe, with the last GOP only.
+func TestJoinVideoFramesKey(t *testing.T) {
+	t.Parallel()
+	o := startOriginWith(t, func(c *Config) { c.Limits.JoinVideoFrames = 1 })
+	pub, sid := startPublisher(t, o, "live", "late")
+	publishHeaders(t, pub, sid)
+	const frames = 100 // keyframes at 0, 25, 50 and 75
+	for i := 0; i < frames; i++ {
+		pub.WriteMedia(sid, 9, uint32(i*40), videoFrame(i, i%25 == 0, 300))
+	}
+	o.waitPublished(t, "live", "late")
+	waitFor(t, 5*time.Second, "all frames in", func() bool { return o.srv.streamBytes("live", "late") >= frames*300 })
+	player := dial(t, o.url("live"), rtmpclient.Options{})
+	psid, _ := player.CreateStream(ctx5(t))
+	pl := collect(t, player, psid, "late", 2+1+(frames-75)) // data, the video sequence header, the last GOP
+	var video []rtmpclient.Event
+	for _, ev := range pl.media {
+		if ev.TypeID == 9 && ev.Payload[1] != 0 {
+			video = append(video, ev)
+		}
+	}
+	if len(video) == 0 || !bytes.Contains(video[0].Payload, []byte("frame-000075")) {
+		t.Fatalf("first frame is not the last keyframe (75): %d frames", len(video))
+	}
+}

@@ -84,6 +84,8 @@ type Limits struct {
 	// accept_rate, accept_burst, handshake_timeout, max_message_bytes, connect_timeout,
 	// inbound_buffer_bytes (flattened into [limits]).
 	rtmpconn.ServerLimits
+	// A late joiner's start: join_video_frames, join_max_behind (flattened into [limits]).
+	live.JoinLimits
 
 	// SharedObjectDiskQuotaMB is each app's disk budget for persistent shared objects, all its
 	// instances together, unless its app.json says sharedObjects.diskQuotaMB (0: 64, negative:
@@ -149,7 +151,7 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, trunkSecret: secret, trunkGate: newTrunkGate(), reload: config.NewReloader(given)}
-	s.apps = newAppRegistry(cfg.Apps, cfg.Limits.Live, log)
+	s.apps = newAppRegistry(cfg.Apps, cfg.Limits.ApplyJoin(cfg.Limits.Live), log)
 	eng, err := scripting.NewEngine(scripting.EngineConfig{AppsDir: cfg.Apps, ScriptLibDir: cfg.ScriptLib, DataDir: cfg.Data,
 		Instances: scripting.InstanceLimits{Max: cfg.Limits.MaxInstances, MaxPerApp: cfg.Limits.MaxInstancesPerApp,
 			CreateRate: cfg.Limits.InstanceCreateRate, CreateBurst: cfg.Limits.InstanceCreateBurst},
