@@ -41,6 +41,7 @@ type Server struct {
 	// answered (s.mu).
 	refuser   Refuser
 	answering map[netip.Addr]struct{}
+	reap      chan net.Conn // refused connections for reapRefused to reset (the accept loop's)
 }
 
 // New wraps a bound listener with only a global cap: maxConns 0 means no limit (see NewLimited).
@@ -71,6 +72,9 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // when ctx ends, but leaves open connections to their handlers (see Wait and CloseAll).
 func (s *Server) Serve(ctx context.Context) error {
 	defer close(s.serving)
+	s.reap = make(chan net.Conn, reapQueue)
+	go reapRefused(s.reap)
+	defer close(s.reap)
 	stop := context.AfterFunc(ctx, func() { _ = s.ln.Close() })
 	defer stop()
 	var backoff time.Duration

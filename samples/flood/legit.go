@@ -24,10 +24,11 @@ type legit struct {
 	connects []time.Duration
 	calls    []time.Duration
 	failures map[string]int
+	start    time.Time
 }
 
 func startLegit(ctx context.Context, addr, from string) *legit {
-	l := &legit{failures: map[string]int{}}
+	l := &legit{failures: map[string]int{}, start: time.Now()}
 	local := &net.TCPAddr{IP: net.ParseIP(from)}
 	url := "rtmp://" + addr + "/probe"
 	l.wg.Add(2)
@@ -100,7 +101,9 @@ func (l *legit) fail(ctx context.Context, what string, err error) {
 		return // the run ended under it
 	}
 	l.mu.Lock()
-	l.failures[what+": "+err.Error()]++
+	// the second of the run it began in tells a failure at the flood's first burst from one later
+	at := time.Since(l.start).Truncate(time.Second)
+	l.failures[fmt.Sprintf("%s (in second %d): %v", what, int(at/time.Second), err)]++
 	l.mu.Unlock()
 }
 

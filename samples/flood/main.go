@@ -12,12 +12,14 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 )
 
 // options are the flood's shape; the defaults are the acceptance figures of the security issue.
 type options struct {
 	originBin   string
+	originArgs  string
 	floodAddr   string
 	legitAddr   string
 	duration    time.Duration
@@ -35,6 +37,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.originBin, "origin", "", "origin binary (default: build ./origin/cmd/origin)")
+	flag.StringVar(&o.originArgs, "origin-args", "", "more flags for the origin, e.g. \"-cpuprofile /tmp/origin.prof\"")
 	flag.StringVar(&o.floodAddr, "flood-addr", "127.0.0.1", "source address of the flood")
 	flag.StringVar(&o.legitAddr, "legit-addr", "127.0.0.2", "source address of the legitimate client")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of the flood")
@@ -60,7 +63,7 @@ func main() {
 }
 
 func run(o options) error {
-	srv, err := startOrigin(o.originBin)
+	srv, err := startOrigin(o.originBin, strings.Fields(o.originArgs))
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ type origin struct {
 
 // startOrigin builds (when bin is empty) and starts an origin with one app, "probe", on a free
 // loopback port, and waits for its listening line.
-func startOrigin(bin string) (*origin, error) {
+func startOrigin(bin string, extra []string) (*origin, error) {
 	dir, err := os.MkdirTemp("", "fmsgo-flood")
 	if err != nil {
 		return nil, err
@@ -50,8 +50,9 @@ func startOrigin(bin string) (*origin, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "-rtmp", addr, "-trunk", "", "-http", "", "-apps", apps,
-		"-data", filepath.Join(dir, "data"), "-log-level", "warn")
+	args := append([]string{"-rtmp", addr, "-trunk", "", "-http", "", "-apps", apps,
+		"-data", filepath.Join(dir, "data"), "-log-level", "warn"}, extra...)
+	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
