@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -215,10 +216,16 @@ func (ts *trunkSession) commandOn(streamID uint32, name string, txn float64, arg
 }
 
 // send queues a session message; when the edge's window is used up the message is dropped and
-// logged, as a direct client over its queue limit would be cut off.
+// logged, as a direct client over its queue limit would be cut off. A message to a session or
+// trunk that has already ended (the edge client left, the edge went away: thousands at once when
+// an edge with many clients stops) is expected and logged at debug only.
 func (ts *trunkSession) send(m trunk.SessionMessage) {
 	if err := ts.p.conn.SendSession(ts.id, m); err != nil {
-		ts.p.log.Warn().Err(err).Uint32("session", ts.id).Msg("message to an edge client dropped")
+		ev := ts.p.log.Warn()
+		if errors.Is(err, trunk.ErrClosed) || errors.Is(err, trunk.ErrUnknownSession) {
+			ev = ts.p.log.Debug()
+		}
+		ev.Err(err).Uint32("session", ts.id).Msg("message to an edge client dropped")
 		return
 	}
 	ts.msgOut.Add(1)
