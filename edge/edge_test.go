@@ -156,9 +156,11 @@ func TestWrongSecretRejectsClearly(t *testing.T) {
 	if !errors.As(err, &se) || se.Code() != "NetConnection.Connect.Rejected" || !strings.Contains(se.Description(), "authentication") {
 		t.Fatalf("client behind an edge with a wrong secret: %v", err)
 	}
-	if !strings.Contains(e.logs.String(), "trunk to origin failed") || !strings.Contains(e.logs.String(), "wrong secret") {
-		t.Fatalf("edge logs do not explain the failure:\n%s", e.logs.String())
-	}
+	// The trunk's failure is logged after the waiting connect is rejected: wait for the line.
+	waitFor(t, "the edge's log line explaining the failure", func() bool {
+		logs := e.logs.String()
+		return strings.Contains(logs, "trunk to origin failed") && strings.Contains(logs, "wrong secret")
+	})
 }
 
 func TestTrunkLossClosesClientsAndRedials(t *testing.T) {
