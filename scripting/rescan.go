@@ -75,11 +75,10 @@ func (s appSums) started(app string, sum [sha256.Size]byte, first bool) {
 	delete(s.folder, app)
 }
 
-// loaded records the content of a file an app has just loaded (load(), require()); mixed
-// reports that it differs from the content recorded before, which instances of some app may
-// still run.
-func (s appSums) loaded(path string) (mixed bool) {
-	sum := fileSum(path)
+// loaded records the content sum of a file an app loads (load(), require()), taken before it
+// was read; mixed reports that it differs from the content recorded before, which instances of
+// some app may still run.
+func (s appSums) loaded(path string, sum [sha256.Size]byte) (mixed bool) {
 	old, ok := s.files[path]
 	s.files[path] = sum
 	return ok && old != sum

@@ -104,11 +104,27 @@ func TestRescanLoadedFileOutside(t *testing.T) {
 	_, w := newQuietWatcher(t)
 	lib := filepath.Join(t.TempDir(), "scriptlib", "netservices.asc")
 	writeFile(t, lib, "// 1")
-	w.track("a", lib)
+	w.track("a", lib, fileSum(lib))
 	expectReport(t, "loaded file unchanged", rescanNow(t, w))
 	writeFile(t, lib, "// 2")
 	expectReport(t, "loaded file edited", rescanNow(t, w), AppChange{App: "a", Kind: Changed})
 	expectReport(t, "after the edit", rescanNow(t, w))
+}
+
+// TestEditRightAfterLoadReloads: an edit that lands after the app read a file but before the
+// watcher recorded it (the watcher's goroutine was busy) still counts as a change: the content
+// sum is the one taken before the read. The sum used to be taken when the watcher got to it, so
+// such an edit was taken for what the app runs and never reloaded (TestEditOfLoadedFileReloads
+// failed that way in a suite run).
+func TestEditRightAfterLoadReloads(t *testing.T) {
+	t.Parallel()
+	_, w := newQuietWatcher(t)
+	lib := filepath.Join(t.TempDir(), "scriptlib", "v.asc")
+	writeFile(t, lib, "var v = 1;")
+	before := fileSum(lib) // Track's sum, then the app reads "var v = 1;"
+	writeFile(t, lib, "var v = 2;")
+	w.track("a", lib, before) // the watcher records it only now
+	expectReport(t, "edited after the read", rescanNow(t, w), AppChange{App: "a", Kind: Changed})
 }
 
 // TestRescanEventWins: an app with a file event pending is reported even if a rescan finds its
@@ -178,11 +194,11 @@ func TestRescanInstancesOfDifferentContents(t *testing.T) {
 
 	lib := filepath.Join(t.TempDir(), "lib.asc")
 	writeFile(t, lib, "// 1")
-	w.track("a", lib)
-	w.track("m", lib)
+	w.track("a", lib, fileSum(lib))
+	w.track("m", lib, fileSum(lib))
 	expectReport(t, "one library content", rescanNow(t, w))
 	writeFile(t, lib, "// 2")
-	w.track("m", lib) // m reloaded for another reason and read the new content; a runs the old
+	w.track("m", lib, fileSum(lib)) // m reloaded for another reason and read the new content; a runs the old
 	expectReport(t, "two library contents", rescanNow(t, w),
 		AppChange{App: "a", Kind: Changed}, AppChange{App: "m", Kind: Changed})
 	expectReport(t, "after their reload", rescanNow(t, w))

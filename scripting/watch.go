@@ -129,10 +129,16 @@ func newWatcher(appsDir string, log zerolog.Logger, opt watchOptions) (*Watcher,
 // waits (and the kernel queue, if it overflows, turns into a full rescan).
 func (w *Watcher) Events() <-chan AppChange { return w.events }
 
-// Track adds a file the app's running code loaded (load(), require()); a change to it reloads
-// the app even when it lies outside the app folder. path should be absolute.
+// Track adds a file the app's running code loads (load(), require()); a change to it reloads
+// the app even when it lies outside the app folder. Call it before the file is read: its content
+// sum is taken here, on the caller's goroutine, so that an edit after the read differs from it.
 func (w *Watcher) Track(app, path string) {
-	w.post(func() { w.track(app, path) })
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return
+	}
+	sum := fileSum(abs)
+	w.post(func() { w.track(app, abs, sum) })
 }
 
 // Forget drops the files tracked for app (before a reload tracks its new set).

@@ -1,6 +1,7 @@
 package scripting
 
 import (
+	"crypto/sha256"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -152,17 +153,14 @@ func (w *Watcher) watchDir(dir string) error {
 	return w.fw.Add(dir)
 }
 
-// track records a file loaded by app and watches its folder.
-func (w *Watcher) track(app, path string) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return
-	}
+// track records a file loaded by app, whose content summed to sum before it was read, and
+// watches its folder.
+func (w *Watcher) track(app, abs string, sum [sha256.Size]byte) {
 	if w.tracked[abs] == nil {
 		w.tracked[abs] = make(map[string]bool)
 	}
 	w.tracked[abs][app] = true
-	if w.sums.loaded(abs) {
+	if w.sums.loaded(abs, sum) {
 		// Its content changed since another load without an event: the next rescan reloads
 		// every app that loaded it, whichever content each runs.
 		for other := range w.tracked[abs] {

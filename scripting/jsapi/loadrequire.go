@@ -76,13 +76,15 @@ func inside(dir, name string) (string, bool) {
 	return p, true
 }
 
-// readTracked reads a script file and reports it to the host's watcher.
+// readTracked reports a script file to the host's watcher, then reads it: the watcher takes
+// the file's content sum when told, so an edit made after the read always differs from it (told
+// after the read, an edit in between was taken for what the app runs, and never reloaded).
 func (a *App) readTracked(path string) (string, error) {
+	a.opts.Host.Track(path)
 	src, err := a.opts.ReadSource(path)
 	if err != nil {
 		return "", fmt.Errorf("reading %s: %w", a.display4(path), err)
 	}
-	a.opts.Host.Track(path)
 	return src, nil
 }
 
