@@ -136,3 +136,32 @@ func heapInUse() int64 {
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapInuse)
 }
+
+// TestTrunkSilentPeerClosedAtHandshakeTimeout: a trunk peer that reads the server hello and then
+// says nothing is closed at the handshake deadline (5 s), not held: each holds a slot of the
+// unauthenticated-handshake cap.
+func TestTrunkSilentPeerClosedAtHandshakeTimeout(t *testing.T) {
+	t.Parallel()
+	o := startTrunkOrigin(t, testSecret, "live")
+	nc := dialTrunkFrom(t, o, "127.0.0.4")
+	start := time.Now()
+	_ = nc.SetDeadline(start.Add(3 * trunkHandshakeTimeout))
+	rd := trunk.NewReader(bufio.NewReader(nc), trunk.HandshakeMaxFrame)
+	if f, err := rd.ReadFrame(); err != nil || f.Kind != trunk.KindServerHello {
+		t.Fatalf("first frame %v %v", f.Kind, err)
+	}
+	for {
+		f, err := rd.ReadFrame()
+		if err == nil && f.Kind == trunk.KindError {
+			continue // the origin may say why before it closes
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("the silent peer is still open after %v", time.Since(start))
+		}
+		if err == nil {
+			t.Fatalf("unexpected frame %v", f.Kind)
+		}
+		break
+	}
+}
