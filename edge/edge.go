@@ -32,6 +32,10 @@ type Config struct {
 	TrunkSecret string   `toml:"trunk_secret"`
 	TrunkTLS    bool     `toml:"trunk_tls"`
 	TrunkCA     string   `toml:"trunk_ca"`
+	// TrunkCert and TrunkKey are the edge's client certificate, for origins that require one
+	// (-trunk-client-ca there); they need TrunkTLS.
+	TrunkCert string `toml:"trunk_cert"`
+	TrunkKey  string `toml:"trunk_key"`
 	// TrunkSecretFile holds the secret instead of TrunkSecret (not both); the command also reads
 	// trunk.SecretEnv when neither is set.
 	TrunkSecretFile string `toml:"trunk_secret_file"`
@@ -126,6 +130,9 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	if len(cfg.Origins) == 0 {
 		return nil, errors.New("edge: no origins configured (-origins host:port,...)")
 	}
+	if (cfg.TrunkCert != "" || cfg.TrunkKey != "") && !cfg.TrunkTLS {
+		return nil, errors.New("edge: -trunk-cert/-trunk-key are a TLS client certificate: they need -trunk-tls")
+	}
 	if cfg.TrunkCA != "" && !cfg.TrunkTLS {
 		return nil, errors.New("edge: -trunk-ca needs -trunk-tls")
 	}
@@ -146,7 +153,10 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 		var tlsConf *tls.Config
 		if cfg.TrunkTLS {
 			var err error
-			if tlsConf, err = trunk.ClientTLSConfig(cfg.TrunkCA, addr); err != nil {
+			if tlsConf, err = trunk.ClientTLSConfig(cfg.TrunkCA, addr); err == nil && (cfg.TrunkCert != "" || cfg.TrunkKey != "") {
+				err = trunk.WithClientCert(tlsConf, cfg.TrunkCert, cfg.TrunkKey)
+			}
+			if err != nil {
 				return nil, fmt.Errorf("edge: %w", err)
 			}
 		}

@@ -92,6 +92,9 @@ func (l *originLink) dial(ctx context.Context) (*trunkState, error) {
 		nc = tc
 	}
 	link, err := trunk.ClientHandshake(nc, trunk.HandshakeConfig{ID: l.srv.ID(), Secret: l.srv.trunkSecret})
+	if err != nil && l.tls != nil {
+		err = trunk.ClientCertRefused(err)
+	}
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("trunk handshake with origin %s: %w", l.addr, err)

@@ -29,12 +29,16 @@ type Config struct {
 	TrunkSecret string `toml:"trunk_secret"`
 	TrunkCert   string `toml:"trunk_cert"`
 	TrunkKey    string `toml:"trunk_key"`
-	HTTP        string `toml:"http"`
-	Apps        string `toml:"apps"`
-	ScriptLib   string `toml:"scriptlib"`
-	Data        string `toml:"data"`
-	LogLevel    string `toml:"log_level"`
-	LogFormat   string `toml:"log_format"`
+	// TrunkClientCA, with TrunkCert and TrunkKey, makes the trunk require a client certificate
+	// from every edge, signed by a CA of this PEM bundle: the edges are authenticated by TLS, so
+	// a trunk beyond loopback may then run without a secret.
+	TrunkClientCA string `toml:"trunk_client_ca"`
+	HTTP          string `toml:"http"`
+	Apps          string `toml:"apps"`
+	ScriptLib     string `toml:"scriptlib"`
+	Data          string `toml:"data"`
+	LogLevel      string `toml:"log_level"`
+	LogFormat     string `toml:"log_format"`
 
 	// TrunkSecretFile holds the secret instead of TrunkSecret (not both); the command also reads
 	// trunk.SecretEnv when neither is set.

@@ -14,16 +14,22 @@ import (
 )
 
 // trunkSecret resolves the configured secret and refuses a trunk that any machine could reach
-// without one, unless the operator said so (-trunk-insecure). TLS on the trunk does not count:
-// it authenticates the origin to the edge, not the edge to the origin.
+// without one, unless the edges are authenticated otherwise (TLS with client certificates:
+// -trunk-client-ca) or the operator said so (-trunk-insecure). TLS alone does not count: it
+// authenticates the origin to the edge, not the edge to the origin.
 func trunkSecret(cfg Config) ([]byte, error) {
 	secret, err := trunk.LoadSecret(cfg.TrunkSecret, cfg.TrunkSecretFile)
 	if err != nil {
 		return nil, fmt.Errorf("origin: %w", err)
 	}
-	if cfg.Trunk != "" && len(secret) == 0 && !cfg.TrunkInsecure && trunk.ListensBeyondLoopback(cfg.Trunk) {
+	if cfg.TrunkClientCA != "" && (cfg.TrunkCert == "" || cfg.TrunkKey == "") {
+		return nil, errors.New("origin: -trunk-client-ca needs TLS on the trunk: -trunk-cert and -trunk-key")
+	}
+	edgesProve := len(secret) > 0 || cfg.TrunkClientCA != ""
+	if cfg.Trunk != "" && !edgesProve && !cfg.TrunkInsecure && trunk.ListensBeyondLoopback(cfg.Trunk) {
 		return nil, fmt.Errorf("origin: the trunk %q listens beyond loopback without a secret: set -trunk-secret-file, "+
-			"%s or -trunk-secret (the edges need the same), or -trunk-insecure to let any edge connect", cfg.Trunk, trunk.SecretEnv)
+			"%s or -trunk-secret (the edges need the same), or -trunk-client-ca with TLS to require edge certificates, "+
+			"or -trunk-insecure to let any edge connect", cfg.Trunk, trunk.SecretEnv)
 	}
 	return secret, nil
 }
@@ -38,15 +44,18 @@ func (s *Server) startTrunk(ctx context.Context) error {
 	log := s.log.With().Str("proto", "trunk").Logger()
 	var tlsConf *tls.Config
 	if s.cfg.TrunkCert != "" || s.cfg.TrunkKey != "" {
-		if tlsConf, err = trunk.ServerTLSConfig(s.cfg.TrunkCert, s.cfg.TrunkKey); err != nil {
+		if tlsConf, err = trunk.ServerTLSConfig(s.cfg.TrunkCert, s.cfg.TrunkKey); err == nil && s.cfg.TrunkClientCA != "" {
+			err = trunk.RequireClientCerts(tlsConf, s.cfg.TrunkClientCA)
+		}
+		if err != nil {
 			ln.Close()
 			return fmt.Errorf("origin: %w", err)
 		}
 	}
 	tr := netserver.New(ln, 0, func(ctx context.Context, nc net.Conn) { s.serveTrunk(ctx, nc, tlsConf) }, log)
 	s.trunk = tr
-	log.Info().Str("addr", ln.Addr().String()).Bool("tls", tlsConf != nil).Msg("listening")
-	if len(s.trunkSecret) == 0 && !isLoopback(ln.Addr()) {
+	log.Info().Str("addr", ln.Addr().String()).Bool("tls", tlsConf != nil).Bool("client_certs", s.cfg.TrunkClientCA != "").Msg("listening")
+	if len(s.trunkSecret) == 0 && s.cfg.TrunkClientCA == "" && !isLoopback(ln.Addr()) {
 		log.Warn().Str("addr", ln.Addr().String()).Msg("trunk listens beyond loopback without a secret (-trunk-insecure): any edge may connect")
 	}
 	go tr.Serve(ctx)

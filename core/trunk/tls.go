@@ -40,13 +40,9 @@ func ClientTLSConfig(caFile, addr string) (*tls.Config, error) {
 	if caFile == "" {
 		return cfg, nil
 	}
-	pem, err := os.ReadFile(caFile)
+	pool, err := loadPool(caFile)
 	if err != nil {
-		return nil, fmt.Errorf("trunk: read CA file: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("trunk: no PEM certificate in CA file %s", caFile)
+		return nil, err
 	}
 	cfg.RootCAs = pool
 	return cfg, nil
@@ -113,3 +109,55 @@ type peekedConn struct {
 }
 
 func (c *peekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// RequireClientCerts makes the origin's trunk TLS demand a certificate from every edge, signed by
+// a CA of caFile (-trunk-client-ca): an edge is then authenticated by TLS before it sends a byte
+// of the trunk protocol, which lets a trunk beyond loopback run without a shared secret.
+func RequireClientCerts(cfg *tls.Config, caFile string) error {
+	pool, err := loadPool(caFile)
+	if err != nil {
+		return err
+	}
+	cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	return nil
+}
+
+// WithClientCert gives the edge's trunk TLS the certificate it shows an origin that requires one
+// (the edge's -trunk-cert and -trunk-key).
+func WithClientCert(cfg *tls.Config, certFile, keyFile string) error {
+	if certFile == "" || keyFile == "" {
+		return errors.New("trunk: a client certificate needs both a certificate and a key file")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return fmt.Errorf("trunk: load TLS client certificate: %w", err)
+	}
+	cfg.Certificates = []tls.Certificate{cert}
+	return nil
+}
+
+// loadPool reads a PEM bundle of CA certificates.
+func loadPool(caFile string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("trunk: read CA file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("trunk: no PEM certificate in CA file %s", caFile)
+	}
+	return pool, nil
+}
+
+// ClientCertRefused reads an error from the trunk handshake that follows the edge's TLS
+// handshake: an origin that refuses the edge's client certificate (missing, or not of its
+// -trunk-client-ca) sends a TLS alert only after the edge's handshake returned (TLS 1.3), so the
+// refusal surfaces as a remote alert on the first read. That becomes an ErrTLS error saying what
+// to change; any other error is returned as it is.
+func ClientCertRefused(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "remote error" {
+		return fmt.Errorf("%w: the origin refused this edge's TLS client certificate (see -trunk-cert/-trunk-key here and -trunk-client-ca there): %w", ErrTLS, err)
+	}
+	return err
+}

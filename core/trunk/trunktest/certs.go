@@ -20,11 +20,13 @@ import (
 
 // Files are PEM files in a test's temporary directory.
 type Files struct {
-	Cert, Key string // the origin's certificate (IP SAN 127.0.0.1, ::1) and its key
-	CA        string // the CA that signed Cert, for the edge's -trunk-ca
+	Cert, Key             string // the origin's certificate (IP SAN 127.0.0.1, ::1) and its key
+	CA                    string // the CA that signed both certificates, for -trunk-ca and -trunk-client-ca
+	ClientCert, ClientKey string // an edge's client certificate and its key
 }
 
-// TLSFiles generates a fresh CA and a loopback server certificate (ECDSA P-256, valid one hour).
+// TLSFiles generates a fresh CA, a loopback server certificate and an edge's client certificate
+// (ECDSA P-256, valid one hour).
 func TLSFiles(t testing.TB) Files {
 	t.Helper()
 	caKey, caDER := newCert(t, nil, nil, &x509.Certificate{
@@ -45,10 +47,21 @@ func TLSFiles(t testing.TB) Files {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := Files{Cert: filepath.Join(dir, "cert.pem"), Key: filepath.Join(dir, "key.pem"), CA: filepath.Join(dir, "ca.pem")}
+	ckey, cder := newCert(t, ca, caKey, &x509.Certificate{
+		Subject:  pkix.Name{CommonName: "fmsgo test edge"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	})
+	ckeyDER, err := x509.MarshalECPrivateKey(ckey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := Files{Cert: filepath.Join(dir, "cert.pem"), Key: filepath.Join(dir, "key.pem"), CA: filepath.Join(dir, "ca.pem"),
+		ClientCert: filepath.Join(dir, "edge-cert.pem"), ClientKey: filepath.Join(dir, "edge-key.pem")}
 	writePEM(t, f.Cert, "CERTIFICATE", der)
 	writePEM(t, f.Key, "EC PRIVATE KEY", keyDER)
 	writePEM(t, f.CA, "CERTIFICATE", caDER)
+	writePEM(t, f.ClientCert, "CERTIFICATE", cder)
+	writePEM(t, f.ClientKey, "EC PRIVATE KEY", ckeyDER)
 	return f
 }
 

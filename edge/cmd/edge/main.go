@@ -81,6 +81,8 @@ func parseConfig(args []string) (edge.Config, daemon.Profiles, error) {
 	fs.StringVar(&cfg.TrunkSecretFile, "trunk-secret-file", cfg.TrunkSecretFile, "file holding the trunk secret (instead of -trunk-secret)")
 	fs.BoolVar(&cfg.TrunkTLS, "trunk-tls", cfg.TrunkTLS, "TLS on the trunks (the origins need -trunk-cert/-trunk-key); the certificate must name the -origins host")
 	fs.StringVar(&cfg.TrunkCA, "trunk-ca", cfg.TrunkCA, "PEM bundle of the CAs that sign the origins' trunk certificates (needs -trunk-tls; empty: the system roots)")
+	fs.StringVar(&cfg.TrunkCert, "trunk-cert", cfg.TrunkCert, "the edge's TLS client certificate, for origins that require one (needs -trunk-tls)")
+	fs.StringVar(&cfg.TrunkKey, "trunk-key", cfg.TrunkKey, "the key of -trunk-cert")
 	fs.BoolVar(&cfg.Failover, "failover", cfg.Failover, "route new connections of an instance whose origin is down to the next origin in hash order (default: reject them)")
 	fs.StringVar(&cfg.HTTP, "http", cfg.HTTP, "admin/metrics HTTP address (empty: off)")
 	fs.StringVar(&cfg.HTTPToken, "http-token", cfg.HTTPToken, "bearer token the admin HTTP listener requires, /healthz excepted (empty: none; or $"+admin.TokenEnv+")")

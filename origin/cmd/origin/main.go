@@ -61,6 +61,7 @@ func parseConfig(args []string) (origin.Config, daemon.Profiles, error) {
 	fs.BoolVar(&cfg.TrunkInsecure, "trunk-insecure", cfg.TrunkInsecure, "let a trunk beyond loopback run without a secret: any edge may connect")
 	fs.StringVar(&cfg.TrunkCert, "trunk-cert", cfg.TrunkCert, "TLS certificate for the trunk")
 	fs.StringVar(&cfg.TrunkKey, "trunk-key", cfg.TrunkKey, "TLS key for the trunk")
+	fs.StringVar(&cfg.TrunkClientCA, "trunk-client-ca", cfg.TrunkClientCA, "with TLS: require a client certificate from every edge, signed by a CA of this PEM bundle")
 	fs.StringVar(&cfg.HTTP, "http", cfg.HTTP, "admin/metrics HTTP address (empty: off)")
 	fs.StringVar(&cfg.HTTPToken, "http-token", cfg.HTTPToken, "bearer token the admin HTTP listener requires, /healthz excepted (empty: none; or $"+admin.TokenEnv+")")
 	fs.StringVar(&cfg.Apps, "apps", cfg.Apps, "applications folder: one subfolder per app")
