@@ -2,6 +2,7 @@ package edge
 
 import (
 	"fmt"
+	"github.com/fmsgo/fmsgo/core/admin"
 	"slices"
 	"testing"
 
@@ -114,7 +115,12 @@ func TestJoinBurstThroughEdge(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// the last frame is in the origin's cache once a direct player's burst ends with it
+	// every frame is in the origin's cache before anyone joins: a player joining while the
+	// frames still arrive gets an earlier burst (too few frames after keyframe 25 yet)
+	const published = 10 + frames*6 // the sequence header and the frames, in payload bytes
+	waitFor(t, "every frame in the origin", func() bool {
+		return instanceMediaBytes(o.srv.Metrics(), "live/_definst_") >= published
+	})
 	for where, url := range map[string]string{"direct": direct, "edge": e.url("live")} {
 		first, n := burstOf(t, url, frames-1)
 		if first != 25 || n != frames-25 {
@@ -153,4 +159,19 @@ func burstOf(t *testing.T, url string, last int) (first, n int) {
 			return first, n
 		}
 	}
+}
+
+// instanceMediaBytes is fmsgo_instance_media_bytes_in of an instance ("APP/INSTANCE"; 0 if absent).
+func instanceMediaBytes(ms []admin.Metric, instance string) float64 {
+	for _, m := range ms {
+		if m.Name != "fmsgo_instance_media_bytes_in" {
+			continue
+		}
+		for _, smp := range m.Samples {
+			if smp.Labels["instance"] == instance {
+				return smp.Value
+			}
+		}
+	}
+	return 0
 }
