@@ -2,10 +2,10 @@ package edge
 
 import (
 	"fmt"
-	"github.com/fmsgo/fmsgo/core/admin"
 	"slices"
 	"testing"
 
+	"github.com/fmsgo/fmsgo/core/admin"
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/rtmpclient"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
@@ -16,17 +16,7 @@ import (
 // data stream) and an AMF3 one (with it, as FMS sends Flash players), up to the first frame.
 func TestPlayStartSameThroughEdge(t *testing.T) {
 	t.Parallel()
-	o := startOrigin(t, "", map[string]string{"live": ""})
-	e := startEdge(t, "", o)
-	direct := "rtmp://" + o.srv.RTMPAddr().String() + "/live"
-	pub := dial(t, direct, rtmpclient.Options{})
-	sid, err := pub.CreateStream(ctx5(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pub.Publish(ctx5(t), sid, "seq", "live"); err != nil {
-		t.Fatal(err)
-	}
+	_, e, direct, pub, sid := publishDirect(t, "seq")
 	for _, m := range []struct {
 		typ     uint8
 		payload []byte
@@ -48,6 +38,24 @@ func TestPlayStartSameThroughEdge(t *testing.T) {
 			}
 		}
 	}
+}
+
+// publishDirect starts an origin with the live app and an edge on it, and publishes name to the
+// origin directly; it returns the origin, the edge, the origin's live URL and the publisher.
+func publishDirect(t *testing.T, name string) (*testOrigin, *testEdge, string, *rtmpclient.Client, uint32) {
+	t.Helper()
+	o := startOrigin(t, "", map[string]string{"live": ""})
+	e := startEdge(t, "", o)
+	direct := "rtmp://" + o.srv.RTMPAddr().String() + "/live"
+	pub := dial(t, direct, rtmpclient.Options{})
+	sid, err := pub.CreateStream(ctx5(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.Publish(ctx5(t), sid, name, "live"); err != nil {
+		t.Fatal(err)
+	}
+	return o, e, direct, pub, sid
 }
 
 // playStartOf plays seq and describes what arrives on the play's stream before the first video
@@ -91,17 +99,7 @@ func playStartOf(t *testing.T, url string, enc int) string {
 // that ffmpeg starts at once there too.
 func TestJoinBurstThroughEdge(t *testing.T) {
 	t.Parallel()
-	o := startOrigin(t, "", map[string]string{"live": ""})
-	e := startEdge(t, "", o)
-	direct := "rtmp://" + o.srv.RTMPAddr().String() + "/live"
-	pub := dial(t, direct, rtmpclient.Options{})
-	sid, err := pub.CreateStream(ctx5(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pub.Publish(ctx5(t), sid, "burst", "live"); err != nil {
-		t.Fatal(err)
-	}
+	o, e, direct, pub, sid := publishDirect(t, "burst")
 	if err := pub.WriteMedia(sid, 9, 0, []byte{0x17, 0, 0, 0, 0, 1, 0x42, 0, 0x1e, 0xff}); err != nil {
 		t.Fatal(err)
 	}
