@@ -92,6 +92,7 @@ type Conn struct {
 
 	done      chan struct{}
 	closeOnce sync.Once
+	closing   atomic.Bool // set by Close before its shutdown frame, so the peer's answering EOF reads as ErrClosed
 	errMu     sync.Mutex
 	err       error
 	wdone     chan struct{}
@@ -170,6 +171,7 @@ func (c *Conn) Serve(ctx context.Context) error {
 // Close ends the trunk: a trunk-level Error frame (CodeShutdown) is attempted, then the socket is
 // closed. Serve returns ErrClosed.
 func (c *Conn) Close() error {
+	c.closing.Store(true)
 	_ = c.sendCtrl(0, ErrorMsg{Code: CodeShutdown, Message: "closing"})
 	c.fail(ErrClosed)
 	return nil
@@ -219,6 +221,9 @@ func (c *Conn) readLoop() error {
 }
 
 func (c *Conn) readError(err error) error {
+	if c.closing.Load() {
+		return ErrClosed
+	}
 	select {
 	case <-c.done:
 		return ErrClosed
