@@ -71,7 +71,7 @@ func checkLive(next Config) error {
 }
 
 // applyConnLimits configures new client connections with next's connection limits, keeping the
-// edge's inbound budget (inbound_buffer_bytes needs a restart).
+// edge's inbound budget and connection runtime (inbound_buffer_bytes needs a restart).
 func (s *Server) applyConnLimits(run *Limits, next Limits) {
 	if run.MaxMessageBytes == next.MaxMessageBytes && run.ConnectTimeout == next.ConnectTimeout &&
 		run.HandshakeTimeout == next.HandshakeTimeout {
@@ -80,5 +80,6 @@ func (s *Server) applyConnLimits(run *Limits, next Limits) {
 	run.MaxMessageBytes, run.ConnectTimeout, run.HandshakeTimeout = next.MaxMessageBytes, next.ConnectTimeout, next.HandshakeTimeout
 	conn := run.Apply(run.Conn) // from the connection settings New was given, with the new keys
 	conn.InboundBudget = s.conn.Load().InboundBudget
+	conn.Runtime = s.conn.Load().Runtime // the same ids, ticks and counters
 	s.conn.Store(&conn)
 }

@@ -72,6 +72,7 @@ func (s *Server) Metrics() []admin.Metric {
 	ms = append(ms, edgeMetrics(s.edges.snapshot())...)
 	b := s.cfg.Limits.Conn.InboundBudget
 	ms = append(ms, admin.InboundBudgetMetrics(b.Held(), b.Limit(), b.Evictions())...)
+	ms = append(ms, admin.RTMPWriteMetrics(s.cfg.Limits.Conn.Runtime.Totals())...)
 	ms = append(ms, rtmp.RefusedMetric("rtmp"))
 	return append(ms, admin.ProcessMetrics()...)
 }

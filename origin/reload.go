@@ -62,7 +62,7 @@ func (s *Server) applyLive(running *Config, next Config) {
 }
 
 // applyConnLimits configures new client connections with next's connection limits, keeping the
-// server's inbound budget (inbound_buffer_bytes needs a restart).
+// server's inbound budget and connection runtime (inbound_buffer_bytes needs a restart).
 func (s *Server) applyConnLimits(run *Limits, next Limits) {
 	if run.MaxMessageBytes == next.MaxMessageBytes && run.ConnectTimeout == next.ConnectTimeout &&
 		run.HandshakeTimeout == next.HandshakeTimeout && run.MediaFlushInterval == next.MediaFlushInterval &&
@@ -73,6 +73,7 @@ func (s *Server) applyConnLimits(run *Limits, next Limits) {
 	run.MediaFlushInterval, run.MaxMediaFlushInterval = next.MediaFlushInterval, next.MaxMediaFlushInterval
 	conn := run.clientConn() // from the connection settings New was given, with the new keys
 	conn.InboundBudget = s.conn.Load().InboundBudget
+	conn.Runtime = s.conn.Load().Runtime // the same ids, ticks and counters
 	s.conn.Store(&conn)
 }
 

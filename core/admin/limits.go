@@ -14,6 +14,18 @@ func InboundBudgetMetrics(held, limit int64, evictions uint64) []Metric {
 	}
 }
 
+// RTMPWriteMetrics are fmsgo_rtmp_writes_total and fmsgo_rtmp_messages_out_total: the socket
+// writes made to RTMP clients and the messages they carried (rtmpconn.Runtime.Totals); their
+// ratio is how well media writes are coalesced.
+func RTMPWriteMetrics(writes, messages uint64) []Metric {
+	return []Metric{
+		{Name: "fmsgo_rtmp_writes_total", Help: "Socket writes to RTMP clients.", Kind: Counter,
+			Samples: []Sample{{Value: float64(writes)}}},
+		{Name: "fmsgo_rtmp_messages_out_total", Help: "RTMP messages written to clients (many per write when coalesced).", Kind: Counter,
+			Samples: []Sample{{Value: float64(messages)}}},
+	}
+}
+
 // Refusals are one listener's connections closed at accept, by reason (core/netserver).
 type Refusals struct {
 	Listener                 string

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,6 +54,9 @@ type Config struct {
 	// MediaFlushInterval, up to this (DefaultMaxMediaFlushInterval when 0; at or below
 	// MediaFlushInterval every player gets MediaFlushInterval).
 	MaxMediaFlushInterval time.Duration
+	// Runtime is what the connections of a server share (ids, media ticks, write counters); one
+	// per server (ServerLimits.Apply makes it). Nil gives each connection a runtime of its own.
+	Runtime *Runtime
 }
 
 // DefaultConfig is what a server uses when nothing is configured.
@@ -114,23 +116,6 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// lastConfig remembers the last configuration a connection was made with and its effective form:
-// a server makes all its connections with one configuration, so they share one copy instead of
-// carrying it in every connection.
-var lastConfig atomic.Pointer[configPair]
-
-type configPair struct{ given, effective Config }
-
-// sharedConfig returns cfg with its defaults, shared with the previous connection's when equal.
-func sharedConfig(cfg Config) *Config {
-	if p := lastConfig.Load(); p != nil && p.given == cfg {
-		return &p.effective
-	}
-	p := &configPair{given: cfg, effective: cfg.withDefaults()}
-	lastConfig.Store(p)
-	return &p.effective
-}
-
 // ErrSlowConsumer closes a client that leaves more than MaxQueuedBytes unread.
 var ErrSlowConsumer = errors.New("slow consumer: outbound queue over its limit")
 
@@ -140,14 +125,14 @@ var ErrNoConnect = errors.New("no connect accepted in time after the handshake")
 // ErrClosed is returned by sends on a closed connection.
 var ErrClosed = errors.New("connection closed")
 
-var connSeq atomic.Uint64
-
 // Conn is one RTMP connection (server side).
 type Conn struct {
 	id      string
+	rt      *Runtime // the server's (Config.Runtime)
+	shard   int      // the runtime's tick shard this connection belongs to
 	nc      net.Conn
 	qa      *quickAckReader // the read source at the start (readSource); read goroutine only
-	cfg     *Config         // effective configuration, shared by the connections of a server (sharedConfig)
+	cfg     *Config         // effective configuration, shared by the connections of a server (Runtime.config)
 	log     connLog
 	handler Handler
 
@@ -178,6 +163,7 @@ type Conn struct {
 type Stats struct {
 	BytesIn, BytesOut   atomic.Uint64
 	MsgIn, MsgOut       atomic.Uint64
+	Writes              atomic.Uint64 // write system calls: MsgOut/Writes is how many messages a write carried
 	UnknownTypes        atomic.Uint64
 	LastPingRTT         atomic.Int64 // nanoseconds
 	ConnectedAtUnixNano int64
@@ -185,22 +171,28 @@ type Stats struct {
 
 // New wraps an accepted TCP connection. Serve runs it.
 func New(nc net.Conn, cfg Config, h Handler, log zerolog.Logger) *Conn {
-	id := strconv.FormatUint(connSeq.Add(1), 36)
+	rt := cfg.Runtime
+	if rt == nil {
+		rt = newRuntime(1)
+	}
+	id, shard := rt.nextID()
 	c := &Conn{
 		id:      id,
+		rt:      rt,
+		shard:   shard,
 		nc:      nc,
-		cfg:     sharedConfig(cfg),
+		cfg:     rt.config(cfg),
 		handler: h,
 	}
 	c.log = connLog{l: log, c: c}
 	c.Stats.ConnectedAtUnixNano = time.Now().UnixNano()
 	c.out.init(c.cfg.MaxQueuedBytes)
 	c.initWriteSide()
-	c.tick.Store(tickFor(c.cfg.MediaFlushInterval))
+	c.tick.Store(rt.tickFor(c.cfg.MediaFlushInterval, shard))
 	return c
 }
 
-// ID is the server's identifier of this connection, unique in the process.
+// ID is the server's identifier of this connection, unique among its runtime's connections.
 func (c *Conn) ID() string { return c.id }
 
 // Log is the connection's sub-logger: every line carries the connection's id ("conn") and the
@@ -279,8 +271,8 @@ func (c *Conn) Serve(ctx context.Context) error {
 // cost an idle connection a map of children and a done channel besides.
 func (c *Conn) start(ctx context.Context) (*readState, error) {
 	c.ctx, c.cancel = context.WithCancelCause(context.WithoutCancel(ctx))
-	pool := readBufPool(c.cfg.ReadBufferSize)
-	rs := &readState{pool: pool, br: c.getReadBuffer(pool), unwatch: neverWatched}
+	pool := c.rt.readBufPool(c.cfg.ReadBufferSize)
+	rs := &readState{pool: pool, br: c.getReadBuffer(pool), unwatch: neverWatched, busy: c.rt.busyMessages}
 	if ctx.Done() != nil {
 		rs.unwatch = context.AfterFunc(ctx, func() { c.Close(context.Cause(ctx)) })
 	}

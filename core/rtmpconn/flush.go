@@ -29,7 +29,6 @@ type writeSide struct {
 	sc         *writeScratch // buffer lists of the write under way (nil between writes)
 	closeAfter bool          // close once batch is fully written
 	raw        syscall.RawConn
-	writes     uint64 // write system calls made (tests count them)
 }
 
 // writeScratch holds the buffer and iovec lists of one write. They live only for that write (a
@@ -211,6 +210,7 @@ func (c *Conn) build(b net.Buffers) net.Buffers {
 		ws.closeAfter = ws.closeAfter || m.closeConn
 	}
 	c.Stats.MsgOut.Add(uint64(len(items)))
+	c.rt.shards[c.shard].msgs.Add(uint64(len(items)))
 	return b
 }
 
@@ -245,7 +245,7 @@ func (c *Conn) writeBlocking(bufs *net.Buffers) error {
 	_ = c.nc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout))
 	var err error
 	if c.ws.raw == nil {
-		c.ws.writes++
+		c.countWrite()
 		var n int64
 		n, err = bufs.WriteTo(c.nc)
 		c.Stats.BytesOut.Add(uint64(n))
@@ -268,7 +268,7 @@ func (c *Conn) writevAll(bufs *net.Buffers) error {
 			*bufs = nil // only empty buffers were left
 			return nil
 		}
-		ws.writes++
+		c.countWrite()
 		var n uintptr
 		var errno syscall.Errno
 		err := ws.raw.Write(func(fd uintptr) bool {
@@ -286,6 +286,12 @@ func (c *Conn) writevAll(bufs *net.Buffers) error {
 		*bufs = advance(*bufs, int(n))
 	}
 	return nil
+}
+
+// countWrite counts one write system call, on the connection and its runtime's shard.
+func (c *Conn) countWrite() {
+	c.Stats.Writes.Add(1)
+	c.rt.shards[c.shard].writes.Add(1)
 }
 
 // writev makes one writev system call, repeated when a signal interrupts it.
@@ -323,7 +329,7 @@ func (c *Conn) writevNow(bufs net.Buffers, scratch *[]syscall.Iovec) (int, error
 	if len(iov) == 0 {
 		return 0, nil
 	}
-	ws.writes++
+	c.countWrite()
 	var n uintptr
 	var errno syscall.Errno
 	err := ws.raw.Write(func(fd uintptr) bool {

@@ -15,26 +15,25 @@ import (
 // memory. So when the chunk reader is between messages with nothing buffered, and the connection
 // has not been busy lately, the read loop waits for readability without a buffer: the poller
 // parks it in syscall.RawConn.Read with a callback that peeks one byte (MSG_PEEK|MSG_DONTWAIT);
-// only when that finds nothing is the buffer handed back to a pool shared by every connection
+// only when that finds nothing is the buffer handed back to a pool shared by the server's connections
 // (and the chunk reader's reassembly buffers with it). A parked read loop is also shallow, so the
 // garbage collector can shrink its stack. Read deadlines and Close still end the wait.
 //
 // Busy connections (publishers, chatty RPC clients) never take this path: the extra peek per
 // socket read would cost them a syscall for nothing.
 
-// busyMessages: a connection that received at least this many messages in the current and the
-// previous deadline window (about one to two seconds) is busy and reads the ordinary way. (A
-// variable only so that a benchmark can hold a connection on the idle path.)
-var busyMessages uint32 = 16
+// defaultBusyMessages: a connection that received at least this many messages in the current
+// and the previous deadline window (about one to two seconds) is busy and reads the ordinary way
+// (Runtime.busyMessages, which a benchmark raises to hold a connection on the idle path).
+const defaultBusyMessages = 16
 
-// readBufPools pools buffered readers by size (Config.ReadBufferSize), shared by connections.
-var readBufPools sync.Map // int → *sync.Pool of *bufio.Reader
-
-func readBufPool(size int) *sync.Pool {
-	if p, ok := readBufPools.Load(size); ok {
+// readBufPool is the runtime's pool of buffered readers of size (Config.ReadBufferSize), shared
+// by its connections.
+func (r *Runtime) readBufPool(size int) *sync.Pool {
+	if p, ok := r.readBufs.Load(size); ok {
 		return p.(*sync.Pool)
 	}
-	p, _ := readBufPools.LoadOrStore(size, &sync.Pool{})
+	p, _ := r.readBufs.LoadOrStore(size, &sync.Pool{})
 	return p.(*sync.Pool)
 }
 
@@ -81,7 +80,7 @@ func (c *Conn) newIdleWait(rs *readState) *idleWait {
 
 // quiet says whether the read loop should wait without its buffer before the next message.
 func (rs *readState) quiet() bool {
-	return rs.idle != nil && rs.br.Buffered() == 0 && rs.msgs+rs.prevMsgs < busyMessages
+	return rs.idle != nil && rs.br.Buffered() == 0 && rs.msgs+rs.prevMsgs < rs.busy
 }
 
 // The read loop waits by calling raw.Read(check) itself (one frame less on a parked stack):

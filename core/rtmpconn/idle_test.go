@@ -42,6 +42,12 @@ func (h *recvHandler) Closed(_ *Conn, reason error) { h.closed <- reason }
 // handshake done.
 func servedPair(t testing.TB, h Handler) (*Conn, net.Conn) {
 	t.Helper()
+	return servedPairWith(t, h, Config{})
+}
+
+// servedPairWith is servedPair with the connection made with cfg.
+func servedPairWith(t testing.TB, h Handler, cfg Config) (*Conn, net.Conn) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +66,7 @@ func servedPair(t testing.TB, h Handler) (*Conn, net.Conn) {
 	if sc == nil {
 		t.Fatal("accept failed")
 	}
-	c := New(sc, Config{}, h, zerolog.Nop())
+	c := New(sc, cfg, h, zerolog.Nop())
 	c.admit() // a connected session: the full limits and the idle deadline
 	done := make(chan struct{})
 	go func() { _ = c.Serve(context.Background()); close(done) }()
@@ -221,7 +227,7 @@ func TestStreamingPublisherStaysOnTheFastPath(t *testing.T) {
 			t.Fatalf("frame %d missing", i)
 		}
 	}
-	if n := c.idleWaits.Load(); n > uint64(busyMessages)+1 {
+	if n := c.idleWaits.Load(); n > uint64(c.rt.busyMessages)+1 {
 		t.Fatalf("a streaming connection parked %d times without its buffer", n)
 	}
 }

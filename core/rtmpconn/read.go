@@ -43,6 +43,7 @@ type readState struct {
 	prevMsgs   uint32 // ...and in the previous one: how busy the connection is (see quiet)
 	pinged     bool   // a ping went out for the current silence (see pingSilent)
 	admitted   bool   // the reader has the full limits (see Conn.admit)
+	busy       uint32 // messages per two windows from which the connection is busy (see quiet)
 }
 
 // readLoop reads and dispatches messages until the connection ends. Its frame stays small and

@@ -53,10 +53,10 @@ func BenchmarkReaderLoopback(b *testing.B) {
 // wakes for every message (the path of players' acknowledgements and of RPC clients). It must
 // not allocate either.
 func BenchmarkReaderIdleWake(b *testing.B) {
-	defer func(v uint32) { busyMessages = v }(busyMessages)
-	busyMessages = math.MaxUint32
+	rt := newRuntime(1)
+	rt.busyMessages = math.MaxUint32
 	h := &countHandler{recvHandler: *newRecvHandler(), done: make(chan struct{}, 1)}
-	c, cc := servedPair(b, h)
+	c, cc := servedPairWith(b, h, Config{Runtime: rt})
 	w := wire{chunk.NewWriter()}
 	one := w.message(chunk.Header{CSID: 4, TypeID: rtmpmsg.TypeAudio, StreamID: 1}, make([]byte, 100))
 	b.ReportAllocs()

@@ -39,9 +39,7 @@ func newPair(t testing.TB, cfg Config) *pair {
 func heldTick() *tick { return &tick{interval: time.Hour, running: true} }
 
 func (p *pair) writes() uint64 {
-	p.c.ws.mu.Lock()
-	defer p.c.ws.mu.Unlock()
-	return p.c.ws.writes
+	return p.c.Stats.Writes.Load()
 }
 
 func videoPacket(key bool, n int) *media.Packet {

@@ -40,40 +40,20 @@ func (c *Conn) adaptMediaFlush(buffer time.Duration) {
 	}
 	d := flushIntervalFor(buffer, c.cfg.MediaFlushInterval, c.cfg.MaxMediaFlushInterval)
 	if t := c.tick.Load(); t.interval != d {
-		c.tick.Store(tickFor(d))
+		c.tick.Store(c.rt.tickFor(d, c.shard))
 	}
 }
 
-// tick coalesces the media writes of many connections: a connection that was handed media by a
-// producer batch joins the tick's list once, and the tick's goroutine flushes every listed
-// connection once per interval. The goroutine runs only while some connection waits, so an
-// idle process holds no ticker. One tick exists per distinct interval (in practice one per
-// process): its list is the only shared state and has its own lock.
+// tick coalesces the media writes of many connections: a connection that was handed media joins
+// the tick's list once, and the tick's goroutine flushes every listed connection once per
+// interval. The goroutine runs only while some connection waits, so an idle server holds no
+// ticker. A server's Runtime has one tick per distinct interval and shard: its list is the only
+// shared state and has its own lock.
 type tick struct {
 	interval time.Duration
 	mu       sync.Mutex
 	pending  []*Conn
 	running  bool
-}
-
-var (
-	ticksMu sync.Mutex
-	ticks   = map[time.Duration]*tick{}
-)
-
-// tickFor returns the shared tick of interval d (nil when d <= 0: no coalescing).
-func tickFor(d time.Duration) *tick {
-	if d <= 0 {
-		return nil
-	}
-	ticksMu.Lock()
-	defer ticksMu.Unlock()
-	t := ticks[d]
-	if t == nil {
-		t = &tick{interval: d}
-		ticks[d] = t
-	}
-	return t
 }
 
 // add lists c for the next flush (the caller made sure it is listed at most once).

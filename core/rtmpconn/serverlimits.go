@@ -32,8 +32,8 @@ func (l ServerLimits) Accept() netserver.Limits {
 		AcceptRate: l.AcceptRate, AcceptBurst: l.AcceptBurst}.OrDefaults()
 }
 
-// Apply returns cfg with l applied and, unless l disables it, a new inbound budget: call it once
-// per server, so that the budget is that server's alone.
+// Apply returns cfg with l applied, a new Runtime and, unless l disables it, a new inbound
+// budget: call it once per server, so that the runtime and the budget are that server's alone.
 func (l ServerLimits) Apply(cfg Config) Config {
 	if l.MaxMessageBytes > 0 {
 		if cfg.Limits == (chunk.Limits{}) {
@@ -49,6 +49,7 @@ func (l ServerLimits) Apply(cfg Config) Config {
 	if l.HandshakeTimeout > 0 {
 		cfg.HandshakeTimeout = l.HandshakeTimeout
 	}
+	cfg.Runtime = NewRuntime()
 	budget := l.InboundBufferBytes
 	if budget == 0 {
 		budget = DefaultInboundBufferBytes
