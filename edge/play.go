@@ -109,9 +109,7 @@ func (st *trunkState) onStreamFrame(f trunk.Frame) {
 			p.pub.SetMetadata(pkt)
 			return
 		}
-		var b media.FlushBatch // viewers coalesce their writes on their connection's media tick
-		p.pub.WriteBatch(pkt, &b)
-		b.Run()
+		p.pub.Write(pkt)
 	case trunk.KindStreamStatus:
 		m, err := trunk.DecodeStreamStatus(f.Body)
 		if err != nil {
@@ -184,11 +182,8 @@ func (v *viewer) Deliver(pkt *media.Packet, ts uint32) bool {
 	return v.conn.SendMedia(v.streamID, pkt, ts, v.budget)
 }
 
-// DeliverBatch implements live.BatchSubscriber: the viewer's connection writes the media with
-// what follows it on its media tick (several messages per write) instead of once per message.
-func (v *viewer) DeliverBatch(pkt *media.Packet, ts uint32, b *media.FlushBatch) bool {
-	return v.conn.SendMediaBatch(v.streamID, pkt, ts, v.budget, b)
-}
+// Flush implements live.Flusher: the viewer's start goes out at once.
+func (v *viewer) Flush() { v.conn.Flush() }
 
 // Notify implements live.Subscriber.
 func (v *viewer) Notify(ev live.Event) {

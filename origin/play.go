@@ -24,11 +24,8 @@ func (p *player) Deliver(pkt *media.Packet, ts uint32) bool {
 	return p.conn.SendMedia(p.streamID, pkt, ts, p.budget)
 }
 
-// DeliverBatch implements live.BatchSubscriber: the publisher's read goroutine flushes this
-// player once per socket read.
-func (p *player) DeliverBatch(pkt *media.Packet, ts uint32, b *media.FlushBatch) bool {
-	return p.conn.SendMediaBatch(p.streamID, pkt, ts, p.budget, b)
-}
+// Flush implements live.Flusher: the player's start goes out at once.
+func (p *player) Flush() { p.conn.Flush() }
 
 // Notify implements live.Subscriber: publish/unpublish notifications as FMS sends them.
 func (p *player) Notify(ev live.Event) {
@@ -158,7 +155,7 @@ func (s *session) HandleMedia(_ *rtmpconn.Conn, streamID uint32, typeID uint8, t
 	if ns == nil || ns.pub == nil || len(payload) == 0 {
 		return nil
 	}
-	ns.pub.WriteBatch(media.NewPacket(typeID, ts, payload), s.conn.Batch())
+	ns.pub.Write(media.NewPacket(typeID, ts, payload))
 	return nil
 }
 

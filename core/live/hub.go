@@ -113,6 +113,15 @@ type Subscriber interface {
 	CutOff(reason error)
 }
 
+// Flusher is a Subscriber whose deliveries wait to be written with later ones (an RTMP
+// connection coalesces media on its media tick). The hub calls Flush, without the stream's
+// lock, after it delivered a player's start (the keyframe a player waits for and the frames of
+// JoinVideoFrames after it), so that the start goes out at once and is not written under the
+// lock.
+type Flusher interface {
+	Flush()
+}
+
 // ErrTooSlow is the reason given to a subscriber that is cut off.
 var ErrTooSlow = errors.New("live: subscriber stayed behind the live stream too long")
 

@@ -14,7 +14,7 @@ type stream struct {
 	log     zerolog.Logger
 	mu      streamMutex
 	removed bool
-	batch   *media.FlushBatch // the producer's batch while WriteBatch runs, else nil
+	urgent  []*Subscription // delivered a start: flushed once the lock is released (takeUrgent)
 
 	pub       *Publication
 	lastWrite time.Time
@@ -80,36 +80,32 @@ func (pb *Publication) Close() {
 func (pb *Publication) SetMetadata(p *media.Packet) {
 	st := pb.st
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	if pb.closed {
+		st.mu.Unlock()
 		if p != nil {
 			p.Release()
 		}
 		return
 	}
 	setPacket(&st.meta, p)
-	if p == nil {
-		return
+	if p != nil {
+		for _, s := range st.subs {
+			s.offer(p, st.lastTS, st)
+		}
 	}
-	for _, s := range st.subs {
-		s.offer(p, st.lastTS, st)
-	}
+	urgent := st.takeUrgent()
+	st.mu.Unlock()
+	flush(urgent)
 }
 
 // Write publishes one audio, video or data message; the hub takes over the caller's reference.
-// It never blocks on subscribers.
-func (pb *Publication) Write(p *media.Packet) { pb.WriteBatch(p, nil) }
-
-// WriteBatch is Write for a producer that flushes its subscribers once per batch of messages
-// (see media.FlushBatch): subscribers that implement BatchSubscriber queue the packet and join
-// b instead of writing at once.
-func (pb *Publication) WriteBatch(p *media.Packet, b *media.FlushBatch) {
+// It never blocks on subscribers, and writes to none of them under the stream's lock: they
+// queue the message (an RTMP player's connection writes it on its media tick), and a player
+// whose start it is gets flushed once the lock is released (Flusher).
+func (pb *Publication) Write(p *media.Packet) {
 	st := pb.st
 	st.mu.Lock()
-	st.batch = b
-
 	if pb.closed {
-		st.batch = nil
 		st.mu.Unlock()
 		p.Release()
 		return
@@ -132,12 +128,38 @@ func (pb *Publication) WriteBatch(p *media.Packet, b *media.FlushBatch) {
 	for _, s := range cut {
 		st.removeSub(s)
 	}
-	st.batch = nil
+	urgent := st.takeUrgent()
 	st.mu.Unlock()
 	p.Release()
+	flush(urgent)
 	for _, s := range cut {
 		st.log.Warn().Uint64("dropped", s.drops).Msg("subscriber cut off: it stayed behind the live stream")
 		s.sub.CutOff(ErrTooSlow)
+	}
+}
+
+// markUrgent lists s for a flush once the stream's lock is released (s delivered a start).
+func (st *stream) markUrgent(s *Subscription) {
+	if s.flusher != nil && !s.flushListed {
+		s.flushListed = true
+		st.urgent = append(st.urgent, s)
+	}
+}
+
+// takeUrgent hands over the subscribers to flush (under the lock; nil when none).
+func (st *stream) takeUrgent() []*Subscription {
+	l := st.urgent
+	st.urgent = nil
+	for _, s := range l {
+		s.flushListed = false
+	}
+	return l
+}
+
+// flush writes the starts delivered to l (without the stream's lock).
+func flush(l []*Subscription) {
+	for _, s := range l {
+		s.flusher.Flush()
 	}
 }
 

@@ -12,8 +12,11 @@ type streamMutex = sync.Mutex
 
 // Subscription is a subscriber's handle on its stream. Its state is guarded by the stream's lock.
 type Subscription struct {
-	st  *stream
-	sub Subscriber
+	st      *stream
+	sub     Subscriber
+	flusher Flusher // sub, when its deliveries wait for a flush
+
+	flushListed bool // in the stream's urgent list
 
 	closed    bool
 	paused    bool
@@ -35,14 +38,15 @@ type Subscription struct {
 // Subscribe adds sub to the stream name. Before any publisher it waits (and gets
 // EventPublishNotify when one starts); with a live publisher it gets metadata, video and audio
 // sequence headers and the cached GOPs at once (see gopCache: enough video frames for ffmpeg to
-// start at once, when cached), so playback starts on a keyframe.
+// start at once, when cached), so playback starts on a keyframe. The burst is queued under the
+// stream's lock and flushed (Flusher) after it is released.
 func (h *Hub) Subscribe(name string, sub Subscriber) (*Subscription, error) {
 	st, err := h.lockStream(name)
 	if err != nil {
 		return nil, err
 	}
-	defer st.mu.Unlock()
 	s := &Subscription{st: st, sub: sub, wantKey: true, joinLeft: h.cfg.JoinVideoFrames}
+	s.flusher, _ = sub.(Flusher)
 	if st.pub != nil {
 		// the headers carry the timestamp the player starts at, so its clock does not jump
 		burst := st.gop.joinBurst()
@@ -65,6 +69,9 @@ func (h *Hub) Subscribe(name string, sub Subscriber) (*Subscription, error) {
 		}
 	}
 	st.subs = append(st.subs, s)
+	urgent := st.takeUrgent()
+	st.mu.Unlock()
+	flush(urgent) // the burst was only queued under the lock
 	return s, nil
 }
 
@@ -117,16 +124,13 @@ func (s *Subscription) offer(p *media.Packet, pubTS uint32, st *stream) (behind 
 		return true
 	}
 	ts := s.mapTS(pubTS, isMedia)
-	b := st.batch
-	if key && s.wantKey || !s.wantKey && s.joinLeft > 0 {
-		// The keyframe a player waits for, and the frames up to JoinVideoFrames after it, go out
-		// at once, not on the batch's terms: a player that joined before its burst reached the
-		// hub (an edge's first viewer of a pull) gets the burst as live media, and a batched
-		// tail waits for the connection's media tick (up to 200 ms for a player that announced a
-		// long buffer, as ffmpeg does) while ffmpeg's probe waits for it.
-		b = nil
-	}
-	if !s.deliver(p, ts, b) {
+	// The keyframe a player waits for, and the frames up to JoinVideoFrames after it, go out at
+	// once, not on the media tick's terms: a player that joined before its burst reached the hub
+	// (an edge's first viewer of a pull) gets the burst as live media, and a coalesced tail
+	// waits for the connection's media tick (up to 200 ms for a player that announced a long
+	// buffer, as ffmpeg does) while ffmpeg's probe waits for it.
+	start := key && s.wantKey || !s.wantKey && s.joinLeft > 0
+	if !s.deliver(p, ts) {
 		s.drops++
 		st.drops++
 		if !s.skipping {
@@ -135,6 +139,9 @@ func (s *Subscription) offer(p *media.Packet, pubTS uint32, st *stream) (behind 
 		return true
 	}
 	s.lastTS, s.anyTS = ts, true
+	if start {
+		st.markUrgent(s)
+	}
 	if key {
 		s.wantKey = false
 	}
@@ -187,20 +194,9 @@ func (s *Subscription) SetReceiveVideo(on bool) {
 	s.noVideo = !on
 }
 
-// BatchSubscriber is a Subscriber that can queue a packet and be flushed with the producer's
-// batch (media.FlushBatch) instead of writing it at once.
-type BatchSubscriber interface {
-	DeliverBatch(p *media.Packet, ts uint32, b *media.FlushBatch) bool
-}
-
 // deliver hands one reference of p to the subscriber; false (reference released) if refused.
-func (s *Subscription) deliver(p *media.Packet, ts uint32, b *media.FlushBatch) bool {
-	var ok bool
-	if bs, isBatch := s.sub.(BatchSubscriber); isBatch && b != nil {
-		ok = bs.DeliverBatch(p.Retain(), ts, b)
-	} else {
-		ok = s.sub.Deliver(p.Retain(), ts)
-	}
+func (s *Subscription) deliver(p *media.Packet, ts uint32) bool {
+	ok := s.sub.Deliver(p.Retain(), ts)
 	if !ok {
 		p.Release()
 	}

@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/fmsgo/fmsgo/core/chunk"
-	"github.com/fmsgo/fmsgo/core/media"
 	"github.com/rs/zerolog"
 )
 
@@ -45,9 +44,9 @@ type Config struct {
 	// InboundBudget, when set, bounds the reassembly buffers of all the connections sharing it
 	// (one per server); past it the connection holding the most is closed.
 	InboundBudget *chunk.Budget
-	// MediaFlushInterval: live media handed over in producer batches is written at most this
-	// late, many messages per write (DefaultMediaFlushInterval when 0; negative writes at the
-	// end of each producer batch instead).
+	// MediaFlushInterval: live media (SendMedia) is written at most this late, many messages
+	// per write, whoever produced it (DefaultMediaFlushInterval when 0; negative: no
+	// coalescing, the connection's writer goroutine writes as media arrives).
 	MediaFlushInterval time.Duration
 	// MaxMediaFlushInterval caps how far a player that announces a long buffer (SetBufferLength)
 	// lets its media wait: such a player gets a fifth of its buffer, in steps of
@@ -143,10 +142,8 @@ type Conn struct {
 	out            outQueue
 	ws             writeSide
 	corked         atomic.Int32         // Cork depth: writes held back while > 0
-	inBatch        atomic.Bool          // this connection waits in some producer's flush batch
 	inTick         atomic.Bool          // this connection waits in its tick's list
-	tick           atomic.Pointer[tick] // coalesces media writes (nil: flush per producer batch)
-	batch          media.FlushBatch     // owned by the read goroutine
+	tick           atomic.Pointer[tick] // coalesces media writes (nil: coalescing off)
 	writers        sync.WaitGroup       // writer goroutines (started on demand)
 	writerRunning  atomic.Bool
 	draining       atomic.Bool // write side shut after a final answer; reading until the peer goes

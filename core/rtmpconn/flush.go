@@ -15,10 +15,11 @@ import (
 
 // writeSide is the socket's write side: the chunk writer, the buffers being written and what a
 // non-blocking write left unwritten. It is guarded by mu, held only by whoever is writing: the
-// connection's writer goroutine, or a producer (a stream hub delivering media) that finds the
-// socket idle and writes at once. Writing from the producer saves a goroutine wake-up and
-// switch per message per player — the main cost of fan-out — and a socket that cannot take the
-// bytes at once is handed to the writer goroutine, so a producer never blocks on a slow client.
+// connection's writer goroutine, its media tick's goroutine (many players' coalesced media, one
+// write each), or a goroutine that finds the socket idle and writes at once (Uncork, Flush: a
+// connect answer, a player's start). Writing from those saves a goroutine wake-up and switch per
+// write, and a socket that cannot take the bytes at once is handed to the writer goroutine, so
+// none of them blocks on a slow client.
 //
 // Between writes it holds nothing but the chunk writer: the batch being written and the buffer
 // lists of its write come from pools and go back when the write is complete.

@@ -26,9 +26,6 @@ type Handler interface {
 	Closed(c *Conn, reason error)
 }
 
-// maxBatchWriters bounds how many players wait in a batch before it is flushed anyway.
-const maxBatchWriters = 4096
-
 // readState is owned by the read goroutine.
 type readState struct {
 	br         *bufio.Reader // nil while an idle wait has handed it back
@@ -112,9 +109,8 @@ func (c *Conn) readFailed(rs *readState, err error) error {
 	return err
 }
 
-// endRead flushes the players fed by the last messages and gives the buffers back to the pools.
+// endRead gives the read buffers back to the pools.
 func (c *Conn) endRead(rs *readState) {
-	c.batch.Run()
 	if rs.cr != nil {
 		rs.cr.Release() // reassembly buffers back to the shared pools
 	}
@@ -136,15 +132,7 @@ func (c *Conn) readOne(rs *readState) error {
 	if err := c.dispatch(rs, h, payload); err != nil {
 		return err
 	}
-	if err := c.maybeAck(rs); err != nil {
-		return err
-	}
-	// Everything read so far is handled: flush the players fed from it before the next read
-	// may block (one writev per player per socket read, not per message).
-	if rs.br.Buffered() == 0 || c.batch.Len() >= maxBatchWriters {
-		c.batch.Run()
-	}
-	return nil
+	return c.maybeAck(rs)
 }
 
 // refreshReadDeadline moves the read deadline (half the idle timeout: see pingSilent) forward at

@@ -52,22 +52,18 @@ func videoPacket(key bool, n int) *media.Packet {
 	return media.NewPacket(9, 0, b)
 }
 
-// TestTickCoalescesBatchedMedia: media handed over in producer batches waits for the tick and
-// then leaves in one write, in order, with each player's own timestamps.
-func TestTickCoalescesBatchedMedia(t *testing.T) {
+// TestTickCoalescesMedia: media waits for the tick and then leaves in one write, in order, with
+// each player's own timestamps: every SendMedia, whoever calls it.
+func TestTickCoalescesMedia(t *testing.T) {
 	t.Parallel()
 	p := newPair(t, Config{MediaFlushInterval: -1})
 	p.c.tick.Store(heldTick())
-	var fb media.FlushBatch
 	sizes := []int{300, 20, 5000, 7, 129}
 	for i, n := range sizes {
 		pkt := videoPacket(i == 0, n)
-		if !p.c.SendMediaBatch(1, pkt, uint32(40*i), 0, &fb) {
+		if !p.c.SendMedia(1, pkt, uint32(40*i), 0) {
 			t.Fatal("refused")
 		}
-	}
-	if fb.Len() != 0 {
-		t.Fatalf("with a tick the producer's batch must stay empty, has %d", fb.Len())
 	}
 	if w := p.writes(); w != 0 {
 		t.Fatalf("%d writes before the tick", w)
@@ -90,17 +86,26 @@ func TestTickCoalescesBatchedMedia(t *testing.T) {
 	}
 }
 
-// TestImmediateMediaSkipsTick: b == nil (a player's first keyframe) is written at once.
-func TestImmediateMediaSkipsTick(t *testing.T) {
+// TestFlushSkipsTick: Flush (a player's first keyframe) writes what is queued at once, in one
+// write from the caller.
+func TestFlushSkipsTick(t *testing.T) {
 	t.Parallel()
 	p := newPair(t, Config{MediaFlushInterval: -1})
 	p.c.tick.Store(heldTick())
-	if !p.c.SendMediaBatch(1, videoPacket(true, 50), 7, 0, nil) {
+	if !p.c.SendMedia(1, videoPacket(true, 50), 7, 0) || !p.c.SendMedia(1, videoPacket(false, 50), 8, 0) {
 		t.Fatal("refused")
 	}
-	h, _, err := p.rd.ReadMessage()
-	if err != nil || h.Timestamp != 7 {
-		t.Fatalf("%+v %v", h, err)
+	if w := p.writes(); w != 0 {
+		t.Fatalf("%d writes before the flush", w)
+	}
+	p.c.Flush()
+	for _, want := range []uint32{7, 8} {
+		if h, _, err := p.rd.ReadMessage(); err != nil || h.Timestamp != want {
+			t.Fatalf("%+v %v", h, err)
+		}
+	}
+	if w := p.writes(); w != 1 {
+		t.Fatalf("%d writes for one flush, want 1", w)
 	}
 }
 
@@ -108,9 +113,8 @@ func TestImmediateMediaSkipsTick(t *testing.T) {
 func TestTickRuns(t *testing.T) {
 	t.Parallel()
 	p := newPair(t, Config{MediaFlushInterval: 5 * time.Millisecond})
-	var fb media.FlushBatch
 	for i := range 3 {
-		p.c.SendMediaBatch(1, videoPacket(i == 0, 100), uint32(i), 0, &fb)
+		p.c.SendMedia(1, videoPacket(i == 0, 100), uint32(i), 0)
 	}
 	for i := range 3 {
 		h, _, err := p.rd.ReadMessage()
@@ -120,17 +124,13 @@ func TestTickRuns(t *testing.T) {
 	}
 }
 
-// TestTickDisabledUsesProducerBatch: a negative interval keeps the per-batch flush.
-func TestTickDisabledUsesProducerBatch(t *testing.T) {
+// TestTickDisabledWritesAsMediaArrives: with a negative interval the writer goroutine writes
+// media as it arrives, with no tick.
+func TestTickDisabledWritesAsMediaArrives(t *testing.T) {
 	t.Parallel()
 	p := newPair(t, Config{MediaFlushInterval: -1})
-	var fb media.FlushBatch
-	p.c.SendMediaBatch(1, videoPacket(true, 100), 1, 0, &fb)
-	p.c.SendMediaBatch(1, videoPacket(false, 100), 2, 0, &fb)
-	if fb.Len() != 1 {
-		t.Fatalf("batch holds %d writers, want 1", fb.Len())
-	}
-	fb.Run()
+	p.c.SendMedia(1, videoPacket(true, 100), 1, 0)
+	p.c.SendMedia(1, videoPacket(false, 100), 2, 0)
 	for i := range 2 {
 		if h, _, err := p.rd.ReadMessage(); err != nil || h.Timestamp != uint32(i+1) {
 			t.Fatalf("%+v %v", h, err)
@@ -144,13 +144,12 @@ func TestTickDisabledUsesProducerBatch(t *testing.T) {
 func TestBudgetStillRefusesWhileWaiting(t *testing.T) {
 	p := newPair(t, Config{MediaFlushInterval: -1})
 	p.c.tick.Store(heldTick())
-	var fb media.FlushBatch
 	before := media.LivePackets()
-	if !p.c.SendMediaBatch(1, videoPacket(true, 200), 0, 1000, &fb) { // under a quarter: waits
+	if !p.c.SendMedia(1, videoPacket(true, 200), 0, 1000) { // under a quarter: waits
 		t.Fatal("first refused")
 	}
 	pkt := videoPacket(false, 900)
-	if p.c.SendMediaBatch(1, pkt, 40, 1000, &fb) {
+	if p.c.SendMedia(1, pkt, 40, 1000) {
 		t.Fatal("over budget accepted")
 	}
 	pkt.Release() // refused: the caller keeps its reference
@@ -174,12 +173,11 @@ func BenchmarkSendMediaTick(b *testing.B) {
 	go func() { _, _ = io.Copy(io.Discard, p.client) }()
 	_ = p.client.SetDeadline(time.Time{})
 	pkt := videoPacket(false, 2000)
-	var fb media.FlushBatch
 	var batch []*Conn
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		p.c.SendMediaBatch(1, pkt.Retain(), uint32(i), 0, &fb)
+		p.c.SendMedia(1, pkt.Retain(), uint32(i), 0)
 		if i%4 == 3 {
 			batch, _ = p.c.tick.Load().flushOnce(batch)
 		}
@@ -190,7 +188,7 @@ func BenchmarkSendMediaTick(b *testing.B) {
 }
 
 // TestLargeQueueSkipsTick: once a tick's worth of media reaches tickFlushBytes (or a quarter of
-// the budget) it is written at once, so a high-bitrate stream never fills a player's budget
+// the budget) the writer goroutine writes it at once, so a high-bitrate stream never fills a player's budget
 // while waiting for the tick.
 func TestLargeQueueSkipsTick(t *testing.T) {
 	t.Parallel()
@@ -206,9 +204,8 @@ func TestLargeQueueSkipsTick(t *testing.T) {
 			t.Parallel()
 			p := newPair(t, Config{MediaFlushInterval: -1})
 			p.c.tick.Store(heldTick())
-			var fb media.FlushBatch
 			for i, n := range tc.sizes {
-				if !p.c.SendMediaBatch(1, videoPacket(i == 0, n), uint32(i), tc.budget, &fb) {
+				if !p.c.SendMedia(1, videoPacket(i == 0, n), uint32(i), tc.budget) {
 					t.Fatal("refused")
 				}
 			}

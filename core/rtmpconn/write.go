@@ -35,10 +35,10 @@ func (m *outMsg) bytes() []byte {
 	return m.payload
 }
 
-// tickFlushBytes is the queue size at which batched media is written without waiting for the
-// tick: a write this large already spreads its fixed cost over many bytes, and a high-bitrate
-// stream's tick then never holds more than a fraction of a player's budget (which would make
-// the hub skip a player that reads perfectly well).
+// tickFlushBytes is the queue size at which media is written without waiting for the tick: a
+// write this large already spreads its fixed cost over many bytes, and a high-bitrate stream's
+// tick then never holds more than a fraction of a player's budget (which would make the hub
+// skip a player that reads perfectly well).
 const tickFlushBytes = 64 << 10
 
 // outQueue sits between the producers and the writer goroutine. It is bounded in bytes: media
@@ -157,19 +157,14 @@ func releaseAll(items []outMsg) {
 	}
 }
 
-// SendMedia queues a shared media packet for stream streamID with this subscriber's timestamp
-// and writes it at once if the socket is free. It never blocks: false means the queue holds more
-// than budget bytes (the caller skips ahead). On true the connection owns one reference of p.
+// SendMedia queues a shared media packet for stream streamID with this subscriber's timestamp.
+// It never blocks and never writes on the caller's goroutine (a stream hub delivering under its
+// lock): the connection's media tick writes it with what follows at most
+// Config.MediaFlushInterval later (the player's flush interval, see adaptMediaFlush), and the
+// writer goroutine at once when the queue reaches tickFlushBytes or a quarter of budget. Flush
+// writes what is queued at once. False means the queue holds more than budget bytes (the
+// caller skips ahead); on true the connection owns one reference of p.
 func (c *Conn) SendMedia(streamID uint32, p *media.Packet, ts uint32, budget int) bool {
-	return c.SendMediaBatch(streamID, p, ts, budget, nil)
-}
-
-// SendMediaBatch is SendMedia for a producer working through a batch (a publisher's socket
-// read): the packet is queued and written with what follows it — by the connection's media tick
-// at most Config.MediaFlushInterval later (or at once when the queue reaches tickFlushBytes or a
-// quarter of budget), or, with the tick disabled, when b runs. b == nil writes at once (a
-// player's first keyframe must not wait).
-func (c *Conn) SendMediaBatch(streamID uint32, p *media.Packet, ts uint32, budget int, b *media.FlushBatch) bool {
 	csid := uint32(csidVideo)
 	if p.TypeID == 8 {
 		csid = csidAudio
@@ -184,27 +179,18 @@ func (c *Conn) SendMediaBatch(streamID uint32, p *media.Packet, ts uint32, budge
 	t := c.tick.Load()
 	switch {
 	case !ok:
-	case b == nil, t != nil && queued >= min(tickFlushBytes, budget/4):
-		c.writeSoon()
-	case t != nil:
-		if !c.inTick.Swap(true) {
-			t.add(c)
-		}
-	case !c.inBatch.Swap(true):
-		b.Add(c)
+	case t == nil, queued >= min(tickFlushBytes, budget/4):
+		c.wakeWriter()
+	case !c.inTick.Swap(true):
+		t.add(c)
 	}
 	return ok
 }
 
-// Flush writes what batched deliveries queued (media.Flusher).
-func (c *Conn) Flush() {
-	c.inBatch.Store(false)
-	c.writeSoon()
-}
-
-// Batch is the flush batch of this connection's read goroutine: a publisher's media fans out
-// through it, and it is run whenever the reader has consumed everything it read.
-func (c *Conn) Batch() *media.FlushBatch { return &c.batch }
+// Flush writes what is queued now, from the caller when the socket takes it at once: a
+// player's start (its first keyframe) must not wait for the media tick. Call it outside any
+// lock a producer holds.
+func (c *Conn) Flush() { c.writeSoon() }
 
 // send queues an owned payload; exceeding the hard limit closes the connection. Unless corked it
 // wakes the writer goroutine rather than writing from the caller: senders that fan out (a shared
