@@ -162,6 +162,7 @@ type edgeOptions struct {
 	idleClients int
 	idleProcs   int
 	heapDir     string
+	pubPlayers  int // origin players of the publish-through-the-edge comparison (0: skip)
 }
 
 // edgeFlags registers the edge sections' flags on fs.
@@ -173,6 +174,7 @@ func edgeFlags(fs *flag.FlagSet) *edgeOptions {
 	fs.IntVar(&o.idleClients, "idle-clients", 19000, "idle clients held on the edge for its memory per client (0: skip)")
 	fs.IntVar(&o.idleProcs, "idle-procs", 4, "load processes holding the idle clients, each from its own 127.0.0.x")
 	fs.StringVar(&o.heapDir, "heap-profiles", "", "write the origin's heap profile here while the idle clients are connected")
+	fs.IntVar(&o.pubPlayers, "edge-publish-players", 1000, "origin players of the publish through the edge vs direct comparison (0: skip)")
 	return o
 }
 
@@ -195,6 +197,11 @@ func runEdge(dir string, o *edgeOptions, direct []result, counts string, dur, ra
 	}
 	if err := edgeFanout(dir, ns, dur, ramp, bitrate, direct); err != nil {
 		return err
+	}
+	if o.pubPlayers > 0 {
+		if err := edgePublish(dir, o.pubPlayers, dur, ramp, bitrate); err != nil {
+			return err
+		}
 	}
 	if o.rpcClients >= 0 {
 		rpcClients = o.rpcClients
