@@ -75,23 +75,16 @@ func (cs *clientSession) HandleMedia(_ *rtmpconn.Conn, streamID uint32, typeID u
 	return nil
 }
 
-// HandleData implements rtmpconn.Handler: a publisher's @setDataFrame becomes the stream's
-// onMetaData; other data messages are relayed as they are.
+// HandleData implements rtmpconn.Handler: a publisher's data messages go to the origin as the
+// client sent them (re-encoded as AMF0); the origin's session decides what they mean
+// (@setDataFrame onMetaData becomes the stream's metadata).
 func (cs *clientSession) HandleData(_ *rtmpconn.Conn, streamID uint32, ts uint32, d *rtmpmsg.Data) error {
 	ch := cs.publishChannel(streamID)
 	if ch == 0 {
 		return nil
 	}
-	name, args := d.Name, d.Args
-	if name == "@setDataFrame" {
-		if len(args) == 0 {
-			return nil
-		}
-		name, _ = args[0].(string)
-		args = args[1:]
-	}
 	var e amf.Encoder
-	p, err := rtmpmsg.AppendData(nil, &e, name, args...)
+	p, err := rtmpmsg.AppendData(nil, &e, d.Name, d.Args...)
 	if err != nil {
 		return nil // not re-encodable: dropped, the stream goes on
 	}

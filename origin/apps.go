@@ -1,15 +1,15 @@
 package origin
 
 import (
-	"errors"
 	"sync"
 
 	"github.com/fmsgo/fmsgo/core/live"
+	"github.com/fmsgo/fmsgo/origin/session"
 	"github.com/rs/zerolog"
 )
 
 // errUnknownApp rejects a connect to an app with no folder.
-var errUnknownApp = errors.New("application is not defined")
+var errUnknownApp = session.ErrUnknownApp
 
 // instance is one running application instance (APP/INSTANCE): its stream hub, and the count of
 // sessions using it so that an empty instance can be unloaded.
@@ -53,6 +53,16 @@ func (r *appRegistry) acquire(t Target) (*instance, error) {
 	}
 	in.users++
 	return in, nil
+}
+
+// Acquire implements session.Apps.
+func (r *appRegistry) Acquire(t Target) (*live.Hub, func(), error) {
+	in, err := r.acquire(t)
+	if err != nil {
+		return nil, nil, err
+	}
+	var once sync.Once
+	return in.hub, func() { once.Do(func() { r.release(in) }) }, nil
 }
 
 // release drops one user; the last one unloads the instance.

@@ -43,7 +43,7 @@ func TestClientPanicClosesOnlyThatConnection(t *testing.T) {
 		return strings.Contains(o.logs.String(), "panic while serving the connection")
 	})
 	logs := o.logs.String()
-	for _, want := range []string{`"level":"error"`, "assignment to entry in nil map", "origin.(*session).HandleCommand"} {
+	for _, want := range []string{`"level":"error"`, "assignment to entry in nil map", "origin.(*direct).HandleCommand"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs lack %q", want)
 		}

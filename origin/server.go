@@ -18,6 +18,7 @@ import (
 	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/netserver"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
+	"github.com/fmsgo/fmsgo/origin/session"
 	"github.com/fmsgo/fmsgo/scripting"
 	"github.com/rs/zerolog"
 )
@@ -113,6 +114,8 @@ type Server struct {
 	log    zerolog.Logger
 	apps   *appRegistry
 	engine *scripting.Engine
+	// sessionEnv is what every client session shares (origin/session).
+	sessionEnv *session.Env
 
 	mu    sync.Mutex
 	rtmp  *netserver.Server
@@ -169,6 +172,7 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	s.engine = eng
 	s.conn.Store(&s.cfg.Limits.Conn)
 	s.apps.exists = eng.AppExists
+	s.sessionEnv = &session.Env{Apps: s.apps, Engine: eng, MaxStreams: cfg.Limits.MaxStreamsPerConn}
 	return s, nil
 }
 
@@ -278,9 +282,9 @@ func (s *Server) waitEngine() {
 }
 
 func (s *Server) serveRTMP(ctx context.Context, nc net.Conn) {
-	sess := newSession(s)
-	c := rtmpconn.New(nc, *s.conn.Load(), sess, s.log)
-	sess.conn = c
+	d := newDirect(s)
+	c := rtmpconn.New(nc, *s.conn.Load(), d, s.log)
+	d.conn = c
 	c.Log().Debug().Msg("accepted")
 	err := c.Serve(ctx)
 	logClose(c, err)

@@ -218,21 +218,15 @@ func (p *trunkPeer) route(f trunk.Frame) error {
 	return nil // closes of sessions already gone, errors on gone targets, unsubscribes
 }
 
-// open registers the session before anything else can arrive for it, then connects it to its
-// app on the session's own goroutine.
+// open registers the session before anything else can arrive for it, then hands it its own
+// SessionOpen: the connect runs on the session's goroutine, ahead of what follows.
 func (p *trunkPeer) open(f trunk.Frame) error {
-	m, err := trunk.DecodeSessionOpen(f.Body)
-	if err != nil {
-		return fmt.Errorf("origin: session %d: %w", f.ID, err)
-	}
-	m.Command = append([]byte(nil), m.Command...)
-	m.Args = append([]byte(nil), m.Args...)
-	ts := newTrunkSession(p, f.ID, m)
+	ts := newTrunkSession(p, f.ID)
 	if err := p.mux.Open(f.ID, trunk.SessionFuncs{OnFrame: ts.onFrame, OnClose: ts.onClose}); err != nil {
 		return p.conn.Send(f.ID, trunk.SessionClose{Code: trunk.CodeProtocol, Reason: err.Error()})
 	}
 	p.counters.sessions.Add(1)
 	p.counters.sessionsTotal.Add(1)
-	go ts.connect()
+	p.mux.Deliver(f.ID, f)
 	return nil
 }

@@ -44,7 +44,8 @@ func (tp *trunkPlays) accepted(k playKey) bool {
 // so the edge's subscribe, which follows Play.Start, finds it.
 func (ts *trunkSession) notePlay(streamID uint32, name string) {
 	ts.dropPlay(streamID)
-	k := playKey{app: ts.target.App, instance: ts.target.Instance, stream: name}
+	t := ts.core.Target()
+	k := playKey{app: t.App, instance: t.Instance, stream: name}
 	if ts.plays == nil {
 		ts.plays = map[uint32]playKey{}
 	}

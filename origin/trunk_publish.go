@@ -1,7 +1,6 @@
 package origin
 
 import (
-	"bytes"
 	"sync"
 
 	"github.com/fmsgo/fmsgo/core/amf"
@@ -9,18 +8,16 @@ import (
 	"github.com/fmsgo/fmsgo/core/media"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
 	"github.com/fmsgo/fmsgo/core/trunk"
-	"github.com/fmsgo/fmsgo/scripting"
+	"github.com/fmsgo/fmsgo/origin/session"
 )
 
 // trunkPub is an edge client's accepted publish: the hub publication exists from the app's
-// verdict on; the edge then binds a channel to it (StreamPublish) and sends the media there.
+// verdict on (the session owns it); the edge then binds a channel to it (StreamPublish) and
+// sends the media there.
 type trunkPub struct {
-	ts   *trunkSession
-	key  pubKey
-	inst *instance
-	pub  *live.Publication
-	ref  scripting.StreamRef
-	ch   uint32 // 0 until bound
+	key pubKey
+	pub *live.Publication
+	ch  uint32 // 0 until bound
 }
 
 type pubKey struct{ session, stream uint32 }
@@ -33,81 +30,30 @@ type trunkPubs struct {
 	byChan map[uint32]*trunkPub
 }
 
-// Kick implements live.Publisher: a newer publisher took the name over; the edge client is closed.
-func (tp *trunkPub) Kick(reason error) {
-	tp.ts.p.log.Info().Str("stream", tp.ref.Name).Err(reason).Msg("edge publisher replaced by a new one")
-	tp.ts.Close("Closed", "publisher replaced")
-}
-
-// onPublish asks the app, then opens the hub publication the edge's channel will feed.
-func (ts *trunkSession) onPublish(streamID uint32, cmd *rtmpmsg.Command) {
-	name, query := SplitStreamName(argString(cmd.Args, 0))
-	if name == "" {
-		ts.streamStatus(streamID, nil, "error", "NetStream.Publish.BadName", "No stream name given.", name)
-		return
-	}
-	ts.closePublish(streamID, true)
-	inst, err := ts.p.srv.apps.acquire(ts.target)
-	if err != nil {
-		ts.streamStatus(streamID, nil, "error", "NetStream.Publish.Failed", err.Error(), name)
-		return
-	}
-	ref, claim := publishClaim(inst.hub, ts.js, name, query)
-	ok, info := ts.askApp(func(v func(bool, *amf.Object)) { ts.js.Publish(ref, v) })
-	if !ok {
-		ts.p.srv.apps.release(inst)
-		ts.streamStatus(streamID, info, "error", "NetStream.Publish.BadName", "The application refused to publish "+name+".", name)
-		return
-	}
-	tp := &trunkPub{ts: ts, key: pubKey{ts.id, streamID}, inst: inst, ref: ref}
-	if tp.pub, err = inst.hub.PublishAs(name, tp, claim); err != nil {
-		ts.p.srv.apps.release(inst)
-		ts.js.Unpublish(ref)
-		ts.streamStatus(streamID, nil, "error", "NetStream.Publish.BadName", name+" is already being published.", name)
-		return
-	}
+// PublishStarted implements session.Transport: the publication waits for the edge's channel,
+// which the edge binds once it has relayed NetStream.Publish.Start.
+func (ts *trunkSession) PublishStarted(streamID uint32, _ string, pub *live.Publication, status *amf.Object) error {
+	tp := &trunkPub{key: pubKey{ts.id, streamID}, pub: pub}
 	pubs := &ts.p.pubs
 	pubs.mu.Lock()
 	pubs.byKey[tp.key] = tp
 	pubs.mu.Unlock()
-	ts.p.log.Info().Str("edge", ts.p.edgeID).Uint32("session", ts.id).Str("stream", name).Msg("publish")
-	ts.streamStatus(streamID, nil, "status", "NetStream.Publish.Start", name+" is now published.", name)
+	return ts.StreamStatus(streamID, status)
 }
 
-// closePublish ends a session stream's publish (a new publish on it, or the session's end).
-func (ts *trunkSession) closePublish(streamID uint32, notify bool) {
+// PublishStopped implements session.Transport: the channel no longer feeds the publication.
+func (ts *trunkSession) PublishStopped(streamID uint32, status *amf.Object) {
 	pubs := &ts.p.pubs
 	pubs.mu.Lock()
-	tp := pubs.byKey[pubKey{ts.id, streamID}]
-	if tp != nil {
+	if tp := pubs.byKey[pubKey{ts.id, streamID}]; tp != nil {
 		delete(pubs.byKey, tp.key)
-		delete(pubs.byChan, tp.ch)
-	}
-	pubs.mu.Unlock()
-	if tp == nil {
-		return
-	}
-	tp.pub.Close()
-	ts.js.Unpublish(tp.ref)
-	ts.p.srv.apps.release(tp.inst)
-	if notify {
-		ts.streamStatus(streamID, nil, "status", "NetStream.Unpublish.Success", tp.ref.Name+" is now unpublished.", tp.ref.Name)
-	}
-}
-
-// closeAllPublishes runs when the session ends.
-func (ts *trunkSession) closeAllPublishes() {
-	pubs := &ts.p.pubs
-	var ids []uint32
-	pubs.mu.Lock()
-	for k := range pubs.byKey {
-		if k.session == ts.id {
-			ids = append(ids, k.stream)
+		if pubs.byChan[tp.ch] == tp {
+			delete(pubs.byChan, tp.ch)
 		}
 	}
 	pubs.mu.Unlock()
-	for _, id := range ids {
-		ts.closePublish(id, false)
+	if status != nil {
+		_ = ts.StreamStatus(streamID, status)
 	}
 }
 
@@ -130,7 +76,9 @@ func (p *trunkPeer) bindPublish(f trunk.Frame) error {
 	return p.conn.Send(f.ID, trunk.StreamStatus{Code: trunk.StreamOK, Description: m.Stream})
 }
 
-// publishMedia writes an edge publisher's message into its hub (which only queues).
+// publishMedia writes an edge publisher's message into its hub (which only queues); a data
+// message, which the edge forwards as the client sent it, is handled as a direct publisher's
+// (session.WriteData: @setDataFrame onMetaData becomes the stream's metadata).
 func (p *trunkPeer) publishMedia(f trunk.Frame) {
 	p.pubs.mu.Lock()
 	tp := p.pubs.byChan[f.ID]
@@ -142,25 +90,26 @@ func (p *trunkPeer) publishMedia(f trunk.Frame) {
 	if err != nil || len(m.Payload) == 0 {
 		return
 	}
-	pkt := media.NewPacket(m.Type, m.Timestamp, m.Payload)
-	if m.Type == rtmpmsg.TypeDataAMF0 && bytes.HasPrefix(m.Payload, onMetaDataName) {
-		tp.pub.SetMetadata(pkt)
+	if m.Type == rtmpmsg.TypeDataAMF0 || m.Type == rtmpmsg.TypeDataAMF3 {
+		var dec amf.Decoder // data messages are rare: metadata, cue points
+		if d, err := rtmpmsg.DecodeData(m.Type, m.Payload, &dec); err == nil {
+			session.WriteData(tp.pub, m.Timestamp, &d)
+		}
 		return
 	}
-	tp.pub.Write(pkt)
+	tp.pub.Write(media.NewPacket(m.Type, m.Timestamp, m.Payload))
 }
 
-// onMetaDataName is the AMF0 string "onMetaData" that starts a metadata message.
-var onMetaDataName = []byte{2, 0, 10, 'o', 'n', 'M', 'e', 't', 'a', 'D', 'a', 't', 'a'}
-
-// unbindPublish: the edge's publisher stopped sending on this channel (closeStream, left).
+// unbindPublish: the edge's publisher stopped sending on this channel (closeStream, a new
+// publish, the client left); the session ends the publish itself when it hears of it.
 func (p *trunkPeer) unbindPublish(ch uint32) bool {
 	p.pubs.mu.Lock()
+	defer p.pubs.mu.Unlock()
 	tp := p.pubs.byChan[ch]
-	p.pubs.mu.Unlock()
 	if tp == nil {
 		return false
 	}
-	tp.ts.closePublish(tp.key.stream, true)
+	delete(p.pubs.byChan, ch)
+	tp.ch = 0
 	return true
 }

@@ -1,18 +1,12 @@
 package origin
 
 import (
-	"strings"
-	"sync"
-	"time"
-
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/media"
 	"github.com/fmsgo/fmsgo/core/netstream"
-	"github.com/fmsgo/fmsgo/core/rtmpconn"
-	"github.com/fmsgo/fmsgo/core/rtmpmsg"
 	"github.com/fmsgo/fmsgo/core/trunk"
-	"github.com/fmsgo/fmsgo/scripting"
+	"github.com/fmsgo/fmsgo/origin/session"
 )
 
 // trunkSub is one stream an edge pulls on a channel: one hub subscription for all the edge's
@@ -32,12 +26,8 @@ func (p *trunkPeer) subscribe(f trunk.Frame) error {
 	if p.subs[f.ID] != nil {
 		return p.conn.Send(f.ID, trunk.StreamStatus{Code: trunk.StreamRejected, Description: "channel already subscribed"})
 	}
-	app, inst, _ := strings.Cut(m.App, "/")
-	t := Target{App: app, Instance: inst}
-	if t.Instance == "" {
-		t.Instance = DefaultInstance
-	}
-	if !validSegment(t.App) || !validInstance(t.Instance) || m.Stream == "" {
+	t, err := session.ParseInstanceName(m.App)
+	if err != nil || m.Stream == "" {
 		return p.conn.Send(f.ID, trunk.StreamStatus{Code: trunk.StreamRejected, Description: "invalid stream " + m.App + "/" + m.Stream})
 	}
 	if !p.plays.accepted(playKey{app: t.App, instance: t.Instance, stream: m.Stream}) {
@@ -108,87 +98,34 @@ func (s *trunkSubscriber) CutOff(reason error) {
 	_ = s.conn.Send(s.ch, trunk.StreamStatus{Code: trunk.StreamEnded, Description: reason.Error()})
 }
 
-// onStreamCommand answers an edge client's NetStream commands. Plays are decided by the app like
-// a direct client's; the media then comes from the edge's one subscription per stream.
-func (ts *trunkSession) onStreamCommand(streamID uint32, cmd *rtmpmsg.Command) bool {
-	switch cmd.Name {
-	case "createStream":
-		ts.nextStream++
-		ts.commandOn(0, "_result", cmd.TxnID, float64(ts.nextStream))
-	case "releaseStream", "FCPublish", "FCUnpublish", "FCSubscribe", "FCUnsubscribe":
-		if cmd.TxnID != 0 {
-			ts.commandOn(0, "_result", cmd.TxnID, amf.Undefined{})
-		}
-	case "_checkbw":
-		ts.commandOn(0, "_result", cmd.TxnID, nil)
-	case "getStreamLength":
-		ts.commandOn(0, "_result", cmd.TxnID, float64(0))
-	case "play", "play2":
-		ts.onPlay(streamID, cmd)
-	case "publish":
-		ts.onPublish(streamID, cmd)
-	case "closeStream":
-		ts.dropPlay(streamID)
-		ts.closePublish(streamID, true)
-	case "deleteStream":
-		ts.dropPlay(uint32(argNumber(cmd.Args, 0, 0)))
-		ts.closePublish(uint32(argNumber(cmd.Args, 0, 0)), true)
-	case "pause", "pauseRaw", "seek", "receiveAudio", "receiveVideo":
-		// the edge serves these from its local subscription
-	default:
-		return false
-	}
-	return true
-}
-
-// onPlay asks the app, then sends what a direct player gets before the first frame; the edge
-// starts its local delivery on NetStream.Play.Start.
-func (ts *trunkSession) onPlay(streamID uint32, cmd *rtmpmsg.Command) {
-	name, query := SplitStreamName(argString(cmd.Args, 0))
-	ts.dropPlay(streamID) // a new play replaces the NetStream's last, accepted or not
-	if name == "" {
-		ts.streamStatus(streamID, nil, "error", "NetStream.Play.StreamNotFound", "No stream name given.", name)
-		return
-	}
-	ok, info := ts.askApp(func(v func(bool, *amf.Object)) { ts.js.Play(scripting.StreamRef{Name: name, Query: query}, v) })
-	if !ok {
-		ts.streamStatus(streamID, info, "error", "NetStream.Play.Failed", "The application refused to play "+name+".", name)
-		return
-	}
+// StartPlay implements session.Transport: the play is noted (the edge's subscribe needs it), then
+// the edge gets what a direct player gets before the first frame; it starts its local delivery
+// on NetStream.Play.Start.
+func (ts *trunkSession) StartPlay(streamID uint32, name string, reset bool, _ *live.Hub) (session.Play, error) {
 	ts.notePlay(streamID, name)
-	for _, m := range netstream.PlayStart(name, argBool(cmd.Args, 3, true), ts.enc == 3) {
+	for _, m := range netstream.PlayStart(name, reset, ts.amf3) {
 		switch m.Kind {
 		case netstream.Status:
-			ts.streamStatus(streamID, nil, m.Level, m.Code, m.Description, name)
+			_ = ts.StreamStatus(streamID, netstream.StatusInfo(m.Level, m.Code, m.Description, name, ts.ID()))
 		case netstream.Data:
-			ts.send(trunk.SessionMessage{Type: m.Type, StreamID: streamID, Payload: m.Payload})
+			_ = ts.send(trunk.SessionMessage{Type: m.Type, StreamID: streamID, Payload: m.Payload})
 		}
 		// StreamBegin: the edge owns the client's connection and sends it before the first Play
 		// status it relays
 	}
+	return &trunkPlay{ts: ts, streamID: streamID}, nil
 }
 
-// streamStatus sends the app's own status object when it gave one, else FMS's default.
-func (ts *trunkSession) streamStatus(streamID uint32, info *amf.Object, level, code, desc, name string) {
-	if info == nil || info.String("code") == "" {
-		info = rtmpconn.StatusInfo(level, code, desc, amf.Prop{Key: "details", Value: name}, amf.Prop{Key: "clientid", Value: ts.ID()})
-	}
-	ts.commandOn(streamID, "onStatus", 0, info)
+// trunkPlay is an edge client's accepted play: the edge delivers it from its local hub and
+// serves its controls (pause, receiveAudio/Video) itself.
+type trunkPlay struct {
+	ts       *trunkSession
+	streamID uint32
 }
 
-// askApp waits, on the session's goroutine, for the app's publish or play verdict.
-func (ts *trunkSession) askApp(ask func(verdict func(bool, *amf.Object))) (bool, *amf.Object) {
-	type answer struct {
-		ok   bool
-		info *amf.Object
-	}
-	ch := make(chan answer, 1)
-	var once sync.Once
-	ask(func(ok bool, info *amf.Object) { once.Do(func() { ch <- answer{ok, info} }) })
-	select {
-	case a := <-ch:
-		return a.ok, a.info
-	case <-time.After(appVerdictWait):
-		return false, rtmpconn.StatusInfo("error", "NetStream.Failed", "the application gave no decision in time")
-	}
-}
+func (p *trunkPlay) Pause(bool)        {}
+func (p *trunkPlay) ReceiveAudio(bool) {}
+func (p *trunkPlay) ReceiveVideo(bool) {}
+
+// Stop forgets the play; the edge stops its local delivery and tells the client.
+func (p *trunkPlay) Stop(*amf.Object) { p.ts.dropPlay(p.streamID) }

@@ -210,8 +210,8 @@ func FuzzTrunkConnectDecode(f *testing.F) {
 	f.Add(obj, args)
 	f.Add([]byte{0xff}, []byte{0x03, 0x00})
 	f.Fuzz(func(t *testing.T, cmd, rest []byte) {
-		var ts trunkSession
-		o, a := ts.decodeConnect(cmd, rest)
+		var dec amf.Decoder
+		o, a := decodeConnect(&dec, cmd, rest)
 		if o == nil || len(a) > 64 {
 			t.Fatalf("object %v, %d args", o, len(a))
 		}

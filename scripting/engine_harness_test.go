@@ -51,7 +51,7 @@ func newFake(args ...any) *fakeSession {
 
 func (f *fakeSession) ID() string               { return f.id }
 func (f *fakeSession) Info() ClientInfo         { return f.info }
-func (f *fakeSession) Accept()                  { f.events <- event{kind: "accept"} }
+func (f *fakeSession) Accept(bool)              { f.events <- event{kind: "accept"} }
 func (f *fakeSession) Reject(info *amf.Object)  { f.events <- event{kind: "reject", info: info} }
 func (f *fakeSession) Reply(txn float64, v any) { f.events <- event{kind: "reply", txn: txn, value: v} }
 func (f *fakeSession) ReplyError(txn float64, i *amf.Object) {

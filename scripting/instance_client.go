@@ -158,7 +158,7 @@ func (inst *instance) decide(c *Client, d jsapi.Decision) {
 		jc := g.objIn(c)
 		g.app.AddClient(jc)
 		inst.afterVerdict(c, "onConnectAccept") // queued before the client can see the verdict and call
-		c.sess.Accept()
+		c.sess.Accept(inst.sendBWDone.Load())
 	case jsapi.Reject:
 		st := status("error", "NetConnection.Connect.Rejected", "connection rejected by the application")
 		inst.finishReject(c, st, d.Info)

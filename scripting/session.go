@@ -7,8 +7,9 @@ import "github.com/fmsgo/fmsgo/core/amf"
 type Session interface {
 	ID() string
 	Info() ClientInfo
-	// Accept sends the connect _result (NetConnection.Connect.Success).
-	Accept()
+	// Accept sends the connect _result (NetConnection.Connect.Success), followed by onBWDone
+	// when sendBWDone (the app's application.sendBWDone, on by default).
+	Accept(sendBWDone bool)
 	// Reject sends _error with info, the whole status object (code NetConnection.Connect.Rejected,
 	// description, and "application" when the app gave one), then closes.
 	Reject(info *amf.Object)

@@ -185,3 +185,7 @@ func (g *generation) clientOf(v goja.Value) *Client {
 	c, _ := jc.Peer.(*Client)
 	return c
 }
+
+// Gone is closed once the client's app instance has stopped (unloaded, restarted after a fatal
+// error, or the engine closed): a connect still waiting for its verdict then never gets one.
+func (c *Client) Gone() <-chan struct{} { return c.inst.loop.Done() }

@@ -12,7 +12,7 @@ import (
 // goroutine of the session's own (started while frames are pending, gone while the session is
 // idle), so a session's handler needs no locking and a slow one delays only itself.
 type SessionFuncs struct {
-	OnFrame func(f Frame)        // SessionVerdict, SessionMessage, or Error for the session; Body is a private copy
+	OnFrame func(f Frame)        // SessionVerdict, SessionMessage, or Error for the session (or what Deliver queued); Body is a private copy
 	OnClose func(m SessionClose) // exactly once, after the last OnFrame
 }
 
@@ -120,6 +120,18 @@ func (m *Mux) Dispatch(f Frame) bool {
 	default:
 		m.push(s, copyFrame(f), 0)
 	}
+	return true
+}
+
+// Deliver queues f for session id's handler as if it had arrived for it (the origin hands a
+// session its own SessionOpen, so that the connect runs on the session's goroutine, ahead of
+// everything else the edge sends for it). It costs no credit. False if the session is not open.
+func (m *Mux) Deliver(id uint32, f Frame) bool {
+	s := m.lookup(id)
+	if s == nil {
+		return false
+	}
+	m.push(s, copyFrame(f), 0)
 	return true
 }
 

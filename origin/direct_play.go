@@ -1,0 +1,98 @@
+package origin
+
+import (
+	"github.com/fmsgo/fmsgo/core/amf"
+	"github.com/fmsgo/fmsgo/core/live"
+	"github.com/fmsgo/fmsgo/core/media"
+	"github.com/fmsgo/fmsgo/core/netstream"
+	"github.com/fmsgo/fmsgo/core/rtmpconn"
+	"github.com/fmsgo/fmsgo/core/rtmpmsg"
+	"github.com/fmsgo/fmsgo/origin/session"
+)
+
+// StartPlay implements session.Transport: what players need before the first frame, then the
+// subscription. Corked: Play.Start leaves once the subscription is in the hub, so that a client
+// that has it gets everything published after it (data messages are not cached for late joiners).
+func (d *direct) StartPlay(streamID uint32, name string, reset bool, hub *live.Hub) (session.Play, error) {
+	d.conn.Cork()
+	defer d.conn.Uncork()
+	if err := d.sendPlayStart(streamID, name, reset); err != nil {
+		return nil, err
+	}
+	pl := &player{conn: d.conn, streamID: streamID, name: name, budget: d.srv.cfg.Limits.PlayerQueueBytes}
+	sub, err := hub.Subscribe(name, pl)
+	if err != nil {
+		return nil, err
+	}
+	d.conn.SetNoDelay(false) // a player: let the kernel coalesce media segments (see SetNoDelay)
+	return &directPlay{conn: d.conn, streamID: streamID, sub: sub}, nil
+}
+
+// sendPlayStart sends netstream.PlayStart's messages.
+func (d *direct) sendPlayStart(streamID uint32, name string, reset bool) error {
+	for _, m := range netstream.PlayStart(name, reset, d.conn.ObjectEncoding() == 3) {
+		var err error
+		switch m.Kind {
+		case netstream.StreamBegin:
+			err = d.conn.SendUserControl(rtmpmsg.EventStreamBegin, streamID)
+		case netstream.Status:
+			err = d.conn.SendStatus(streamID, netstream.StatusInfo(m.Level, m.Code, m.Description, name, d.conn.ID()))
+		case netstream.Data:
+			err = d.conn.SendMessage(streamID, m.Type, 0, m.Payload)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// directPlay is a running play of a direct client: its own hub subscription.
+type directPlay struct {
+	conn     *rtmpconn.Conn
+	streamID uint32
+	sub      *live.Subscription
+}
+
+func (p *directPlay) Pause(on bool)        { p.sub.Pause(on) }
+func (p *directPlay) ReceiveAudio(on bool) { p.sub.SetReceiveAudio(on) }
+func (p *directPlay) ReceiveVideo(on bool) { p.sub.SetReceiveVideo(on) }
+
+func (p *directPlay) Stop(status *amf.Object) {
+	p.sub.Close()
+	if status == nil {
+		return
+	}
+	_ = p.conn.SendUserControl(rtmpmsg.EventStreamEOF, p.streamID)
+	_ = p.conn.SendStatus(p.streamID, status)
+}
+
+// player delivers a hub's media to one NetStream of a connection. Its methods are called by the
+// hub's goroutine and only use the connection's thread-safe queue.
+type player struct {
+	conn     *rtmpconn.Conn
+	streamID uint32
+	name     string
+	budget   int
+}
+
+// Deliver implements live.Subscriber.
+func (p *player) Deliver(pkt *media.Packet, ts uint32) bool {
+	return p.conn.SendMedia(p.streamID, pkt, ts, p.budget)
+}
+
+// Flush implements live.Flusher: the player's start goes out at once.
+func (p *player) Flush() { p.conn.Flush() }
+
+// Notify implements live.Subscriber: publish/unpublish notifications as FMS sends them.
+func (p *player) Notify(ev live.Event) {
+	if st := netstream.NotifyStatus(ev, p.name, p.conn.ID()); st != nil {
+		_ = p.conn.SendStatus(p.streamID, st)
+	}
+}
+
+// CutOff implements live.Subscriber: a player that stayed behind is disconnected.
+func (p *player) CutOff(reason error) {
+	p.conn.Log().Warn().Str("stream", p.name).Err(reason).Msg("player cut off: too slow")
+	p.conn.Close(reason)
+}

@@ -1,0 +1,89 @@
+package session
+
+import (
+	"github.com/fmsgo/fmsgo/core/amf"
+	"github.com/fmsgo/fmsgo/core/rtmpmsg"
+	"github.com/fmsgo/fmsgo/scripting"
+)
+
+// onPlay starts a live play once the app accepts it. Every start value plays live: recorded
+// media is not served yet, and a live server answering start=0 with the live stream is what
+// players expect (nginx-rtmp too).
+func (s *Session) onPlay(streamID uint32, cmd *rtmpmsg.Command) error {
+	ns := s.stream(streamID)
+	if ns == nil {
+		return nil
+	}
+	name, query := SplitStreamName(argString(cmd.Args, 0))
+	reset := argBool(cmd.Args, 3, true)
+	ns.stopPlay(true)
+	if name == "" {
+		return s.refuse(streamID, nil, "NetStream.Play.StreamNotFound", "No stream name given.", name)
+	}
+	ref := scripting.StreamRef{Name: name, Query: query}
+	if ok, info := s.askApp(func(v func(bool, *amf.Object)) { s.js.Play(ref, v) }); !ok {
+		return s.refuse(streamID, info, "NetStream.Play.Failed", "The application refused to play "+name+".", name)
+	}
+	pl, err := s.t.StartPlay(streamID, name, reset, s.hub)
+	if err != nil {
+		return s.refuse(streamID, nil, "NetStream.Play.Failed", err.Error(), name)
+	}
+	ns.play, ns.playing = pl, name
+	s.t.Log().Info().Str("stream", name).Msg("play")
+	return nil
+}
+
+func (ns *netStream) stopPlay(notify bool) {
+	if ns.play == nil {
+		return
+	}
+	var st *amf.Object
+	if notify {
+		st = ns.s.status("status", "NetStream.Play.Stop", "Stopped playing "+ns.playing+".", ns.playing)
+	}
+	ns.play.Stop(st)
+	ns.play = nil
+}
+
+// playing returns the NetStream's running play, or nil.
+func (s *Session) playing(streamID uint32) *netStream {
+	if ns := s.streams[streamID]; ns != nil && ns.play != nil {
+		return ns
+	}
+	return nil
+}
+
+func (s *Session) onPause(streamID uint32, cmd *rtmpmsg.Command) error {
+	ns := s.playing(streamID)
+	if ns == nil {
+		return nil
+	}
+	pause := argBool(cmd.Args, 0, true)
+	ns.play.Pause(pause)
+	if pause {
+		return s.t.StreamStatus(streamID, s.status("status", "NetStream.Pause.Notify", "Pausing "+ns.playing+".", ns.playing))
+	}
+	return s.t.StreamStatus(streamID, s.status("status", "NetStream.Unpause.Notify", "Unpausing "+ns.playing+".", ns.playing))
+}
+
+func (s *Session) onSeek(streamID uint32, _ *rtmpmsg.Command) error {
+	ns := s.streams[streamID]
+	if ns == nil {
+		return nil
+	}
+	return s.t.StreamStatus(streamID, s.status("status", "NetStream.Seek.Notify", "Seeking "+ns.playing+" (live: no effect).", ns.playing))
+}
+
+func (s *Session) onReceiveAudio(streamID uint32, cmd *rtmpmsg.Command) error {
+	if ns := s.playing(streamID); ns != nil {
+		ns.play.ReceiveAudio(argBool(cmd.Args, 0, true))
+	}
+	return nil
+}
+
+func (s *Session) onReceiveVideo(streamID uint32, cmd *rtmpmsg.Command) error {
+	if ns := s.playing(streamID); ns != nil {
+		ns.play.ReceiveVideo(argBool(cmd.Args, 0, true))
+	}
+	return nil
+}
