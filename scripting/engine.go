@@ -11,6 +11,8 @@ import (
 
 	"github.com/dop251/goja"
 	"github.com/rs/zerolog"
+
+	"github.com/fmsgo/fmsgo/scripting/jsloop"
 )
 
 // ServerName is what application.server reports.
@@ -43,6 +45,8 @@ type Engine struct {
 	cfg      EngineConfig
 	log      zerolog.Logger
 	cache    *ProgramCache
+	tops     topLevels          // entry files' top-level names by content
+	sampler  *jsloop.MemSampler // the heap sampler of every instance's loop
 	watcher  *Watcher
 	hostname string
 
@@ -78,7 +82,7 @@ func NewEngine(cfg EngineConfig, log zerolog.Logger) (*Engine, error) {
 	host, _ := os.Hostname()
 	cfg.Instances.setDefaults()
 	cfg.Contain.setDefaults()
-	return &Engine{cfg: cfg, log: log.With().Str("component", "scripting").Logger(), cache: NewProgramCache(),
+	return &Engine{cfg: cfg, log: log.With().Str("component", "scripting").Logger(), cache: NewProgramCache(), sampler: jsloop.NewMemSampler(),
 		watcher: w, hostname: host, instances: map[string]*instance{}, perApp: map[string]int{},
 		creations: newBuckets(cfg.Instances.CreateRate, cfg.Instances.CreateBurst)}, nil
 }

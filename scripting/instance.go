@@ -86,6 +86,7 @@ func (e *Engine) startInstance(app *App, instName string) *instance {
 	inst.loop = jsloop.New(jsloop.Options{
 		HandlerBudget:      cfg.HandlerTimeout(),
 		MemoryLimitBytes:   uint64(cfg.MemoryLimitMB) << 20,
+		Sampler:            e.sampler,
 		RetainedLimitBytes: retained,
 		CPUShare:           share,
 		CPUWindow:          window,
@@ -139,7 +140,7 @@ func (inst *instance) build(rt *goja.Runtime, prg *goja.Program, reload bool) (*
 		return nil, err
 	}
 	wrapTimers(rt)
-	g := &generation{rt: rt, objs: map[*Client]*jsapi.Client{}, top: entryTopLevel(inst.app)}
+	g := &generation{rt: rt, objs: map[*Client]*jsapi.Client{}, top: inst.e.tops.entry(inst.app)}
 	app, err := jsapi.NewApp(rt, jsapi.AppOptions{
 		Name: inst.name, Dir: inst.app.Dir, LibDir: inst.e.cfg.ScriptLibDir, Config: inst.app.Config.Config,
 		Server: ServerName, Hostname: inst.e.hostname, Log: inst.e.log, ReadSource: readSource,

@@ -19,19 +19,20 @@ import (
 // unsharedKeys are properties of application that belong to each generation.
 var unsharedKeys = map[string]bool{"clients": true, "name": true, "server": true, "hostname": true, "config": true}
 
-// topLevelCache remembers the top-level lexical names of entry files by content, so that the
-// instances of an app parse each version once. It is cleared when it grows past topLevelCacheMax.
-var topLevelCache struct {
-	sync.Mutex
-	m map[[sha256.Size]byte]jsapi.TopLevel
+// topLevels remembers the top-level lexical names of entry files by content, so that the
+// instances of an app parse each version once. One per engine (Engine.tops); it is cleared when
+// it grows past topLevelCacheMax.
+type topLevels struct {
+	mu sync.Mutex
+	m  map[[sha256.Size]byte]jsapi.TopLevel
 }
 
 const topLevelCacheMax = 256
 
-// entryTopLevel lists the top-level let, const and class names of the app's entry file. The
-// file is read again (the compiled program does not keep its syntax tree); an edit in between
-// only means a reload follows.
-func entryTopLevel(app *App) jsapi.TopLevel {
+// entry lists the top-level let, const and class names of the app's entry file. The file is
+// read again (the compiled program does not keep its syntax tree); an edit in between only
+// means a reload follows.
+func (c *topLevels) entry(app *App) jsapi.TopLevel {
 	if app.Entry == "" {
 		return jsapi.TopLevel{}
 	}
@@ -40,9 +41,9 @@ func entryTopLevel(app *App) jsapi.TopLevel {
 		return jsapi.TopLevel{}
 	}
 	sum := sha256.Sum256([]byte(src))
-	topLevelCache.Lock()
-	tl, ok := topLevelCache.m[sum]
-	topLevelCache.Unlock()
+	c.mu.Lock()
+	tl, ok := c.m[sum]
+	c.mu.Unlock()
 	if ok {
 		return tl
 	}
@@ -51,12 +52,12 @@ func entryTopLevel(app *App) jsapi.TopLevel {
 		return jsapi.TopLevel{}
 	}
 	tl = jsapi.TopLevelNames(tree)
-	topLevelCache.Lock()
-	if topLevelCache.m == nil || len(topLevelCache.m) >= topLevelCacheMax {
-		topLevelCache.m = map[[sha256.Size]byte]jsapi.TopLevel{}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= topLevelCacheMax {
+		c.m = map[[sha256.Size]byte]jsapi.TopLevel{}
 	}
-	topLevelCache.m[sum] = tl
-	topLevelCache.Unlock()
+	c.m[sum] = tl
+	c.mu.Unlock()
 	return tl
 }
 

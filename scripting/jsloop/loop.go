@@ -2,7 +2,8 @@
 // instance's goja runtime. Everything else (connections, the trunk, Go code finishing async work)
 // talks to JavaScript by posting jobs onto a bounded FIFO queue. Each job and each timer callback
 // runs under recover and a watchdog that interrupts it after its budget, and, when a memory limit
-// is set, under a process-wide heap sampler that interrupts a callback whose allocations run away.
+// is set, under its server's heap sampler (MemSampler), which interrupts a callback whose
+// allocations run away.
 // Across callbacks, an instance that keeps too much (its estimated retained heap) or holds a core
 // too long (its CPU share over a window, throttled first) is ended (contain.go).
 //
@@ -42,6 +43,9 @@ type Options struct {
 	MaxCallStackSize int           // goja call depth before an uncatchable stack overflow
 	MaxTimers        int           // live timers per loop; setTimeout beyond it throws RangeError
 	MemoryLimitBytes uint64        // heap growth allowed during one callback (see memwatch.go)
+	// Sampler watches the callbacks' heap growth for MemoryLimitBytes: the server's, shared by
+	// all its loops (nil: the loop makes one of its own).
+	Sampler *MemSampler
 	// RetainedLimitBytes is the estimated heap the instance may keep across callbacks, and
 	// CPUShare the fraction of one core its callbacks may hold over CPUWindow (contain.go);
 	// zero disables each.
@@ -59,6 +63,9 @@ type Options struct {
 }
 
 func (o *Options) setDefaults() {
+	if o.Sampler == nil && o.MemoryLimitBytes > 0 {
+		o.Sampler = NewMemSampler()
+	}
 	if o.QueueSize <= 0 {
 		o.QueueSize = DefaultQueueSize
 	}

@@ -8,9 +8,10 @@ import (
 )
 
 // The memory sampler: goja has no memory accounting, so while a callback of an instance with a
-// memory limit runs, ONE process-wide goroutine reads runtime/metrics every SampleInterval and
-// interrupts the callback (ErrMemoryLimit) once the heap has grown by more than the limit since
-// the callback began. It sleeps while no callback is watched.
+// memory limit runs, ONE goroutine per server (its MemSampler, shared by every loop in
+// Options.Sampler) reads runtime/metrics every SampleInterval and interrupts the callback
+// (ErrMemoryLimit) once the heap has grown by more than the limit since the callback began. It
+// sleeps while no callback is watched, and exits after samplerIdle without one.
 //
 // The heap is the process's, so growth is attributed to whichever callbacks are running. Two
 // measures keep garbage from counting as growth: the live heap marked by the last GC, and the
@@ -51,7 +52,7 @@ type memWatch struct {
 	limit                uint64
 	baseLive, baseObject uint64 // baseObject = max(objects, goal) at start
 	loop                 *Loop
-	fired                bool // guarded by sampler.mu
+	fired                bool // guarded by the sampler's mu
 }
 
 // exceeded decides from one sample whether the callback has grown past its limit.
@@ -59,17 +60,26 @@ func (w *memWatch) exceeded(objects, live uint64) bool {
 	return live > w.baseLive+w.limit || objects > w.baseObject+w.limit
 }
 
-type memSampler struct {
+// MemSampler is the memory sampler of one server's loops (see above). Make one per server with
+// NewMemSampler and give it to every loop in Options.Sampler: one goroutine then samples for
+// all of them.
+type MemSampler struct {
 	mu      sync.Mutex
 	watches map[*memWatch]struct{}
+	running bool // the sampler goroutine runs (started on demand, see samplerIdle)
 	kick    chan struct{}
 	lastGC  time.Time // sampler goroutine only
 }
 
-var (
-	sampler     memSampler
-	samplerOnce sync.Once
-)
+// NewMemSampler makes a sampler; its goroutine starts with the first watched callback.
+func NewMemSampler() *MemSampler {
+	return &MemSampler{watches: make(map[*memWatch]struct{}), kick: make(chan struct{}, 1)}
+}
+
+// samplerIdle is how long the sampler goroutine waits for a watched callback before it exits
+// (the next one starts it again): a server whose apps have no memory limit, or are quiet, keeps
+// no sampler goroutine.
+const samplerIdle = time.Second
 
 // startMemWatch registers the callback about to run; nil when the loop has no limit.
 //
@@ -81,28 +91,33 @@ func (l *Loop) startMemWatch() *memWatch {
 	if l.opts.MemoryLimitBytes == 0 {
 		return nil
 	}
-	samplerOnce.Do(func() {
-		sampler.watches = make(map[*memWatch]struct{})
-		sampler.kick = make(chan struct{}, 1)
-		go sampler.run()
-	})
 	if now := time.Now(); now.Sub(l.memBase.at) >= baseReuse {
 		objects, live, goal := l.memBuf.read()
 		l.memBase = memBaseline{at: now, live: live, objects: max(objects, goal)}
 	}
 	w := &l.watch
 	*w = memWatch{limit: l.opts.MemoryLimitBytes, baseLive: l.memBase.live, baseObject: l.memBase.objects, loop: l}
-	sampler.mu.Lock()
-	sampler.watches[w] = struct{}{}
-	first := len(sampler.watches) == 1
-	sampler.mu.Unlock()
-	if first {
+	l.opts.Sampler.watch(w)
+	return w
+}
+
+// watch registers w and wakes (or starts) the sampler goroutine for the first watch.
+func (s *MemSampler) watch(w *memWatch) {
+	s.mu.Lock()
+	s.watches[w] = struct{}{}
+	first := len(s.watches) == 1
+	start := !s.running
+	s.running = true
+	s.mu.Unlock()
+	switch {
+	case start:
+		go s.run()
+	case first:
 		select {
-		case sampler.kick <- struct{}{}:
+		case s.kick <- struct{}{}:
 		default:
 		}
 	}
-	return w
 }
 
 // baseReuse is how long a loop reuses a heap baseline (see startMemWatch).
@@ -117,24 +132,48 @@ type memBaseline struct {
 // stop unregisters w; after it returns the sampler will not interrupt for w. It reports whether
 // the limit was hit.
 func (w *memWatch) stop() bool {
-	sampler.mu.Lock()
-	delete(sampler.watches, w)
+	s := w.loop.opts.Sampler
+	s.mu.Lock()
+	delete(s.watches, w)
 	fired := w.fired
-	sampler.mu.Unlock()
+	s.mu.Unlock()
 	return fired
 }
 
-func (s *memSampler) run() {
+// run is the sampler goroutine: it samples while callbacks are watched, waits for a kick while
+// none is, and exits after samplerIdle without one.
+func (s *MemSampler) run() {
 	var buf memSamples
 	tick := time.NewTicker(SampleInterval)
-	tick.Stop()
-	for range s.kick {
-		tick.Reset(SampleInterval)
+	defer tick.Stop()
+	idle := time.NewTimer(samplerIdle)
+	defer idle.Stop()
+	for {
 		for s.sample(&buf) {
 			<-tick.C
 		}
 		tick.Stop()
+		idle.Reset(samplerIdle)
+		select {
+		case <-s.kick:
+		case <-idle.C:
+			if s.exitIfIdle() {
+				return
+			}
+		}
+		tick.Reset(SampleInterval)
 	}
+}
+
+// exitIfIdle marks the goroutine stopped unless a watch arrived meanwhile (then it samples on).
+func (s *MemSampler) exitIfIdle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.watches) > 0 {
+		return false
+	}
+	s.running = false
+	return true
 }
 
 // confirmGap is the least time between two collections the sampler forces to confirm a
@@ -148,7 +187,7 @@ const confirmGap = 20 * time.Millisecond
 // watch that looks exceeded is confirmed by forcing collections and reading again: what they
 // leave is live, and only that interrupts. Forced collections are at least confirmGap apart;
 // a suspicion in between waits for the next sample.
-func (s *memSampler) sample(buf *memSamples) bool {
+func (s *MemSampler) sample(buf *memSamples) bool {
 	objects, live, _ := buf.read()
 	if s.suspects(objects, live) {
 		if time.Since(s.lastGC) < confirmGap {
@@ -173,14 +212,14 @@ func (s *memSampler) sample(buf *memSamples) bool {
 }
 
 // watching reports whether any callback is still watched.
-func (s *memSampler) watching() bool {
+func (s *MemSampler) watching() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.watches) > 0
 }
 
 // suspects reports whether some watch looks over its limit on this sample.
-func (s *memSampler) suspects(objects, live uint64) bool {
+func (s *MemSampler) suspects(objects, live uint64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for w := range s.watches {

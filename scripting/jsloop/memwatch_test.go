@@ -80,3 +80,47 @@ func TestMemoryWatchIgnoresGarbage(t *testing.T) {
 	default:
 	}
 }
+
+// TestMemSamplerIsTheServers: loops given one sampler (a server's) register their callbacks
+// with it, so one goroutine samples for all of them; a loop given none gets its own; and the
+// sampler's goroutine ends once no callback has been watched for samplerIdle.
+func TestMemSamplerIsTheServers(t *testing.T) {
+	t.Parallel()
+	s := NewMemSampler()
+	a, b := New(Options{MemoryLimitBytes: 1 << 30, Sampler: s}), New(Options{MemoryLimitBytes: 1 << 30, Sampler: s})
+	own := New(Options{MemoryLimitBytes: 1 << 30})
+	for _, l := range []*Loop{a, b, own} {
+		l.Start()
+		t.Cleanup(l.Close)
+	}
+	if own.opts.Sampler == nil || own.opts.Sampler == s {
+		t.Fatal("a loop without a sampler did not get one of its own")
+	}
+	for _, l := range []*Loop{a, b} {
+		watched := make(chan int, 1)
+		if err := l.Post(func(*goja.Runtime) error {
+			s.mu.Lock()
+			watched <- len(s.watches)
+			s.mu.Unlock()
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if n := <-watched; n != 1 {
+			t.Fatalf("the server's sampler watched %d callbacks during one, want 1", n)
+		}
+	}
+	deadline := time.Now().Add(samplerIdle + 5*time.Second)
+	for {
+		s.mu.Lock()
+		running := s.running
+		s.mu.Unlock()
+		if !running {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the sampler goroutine still runs with nothing to watch")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
