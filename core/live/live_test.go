@@ -86,6 +86,37 @@ func write(pb *Publication, typeID uint8, ts uint32, b []byte) {
 	pb.Write(media.NewPacket(typeID, ts, b))
 }
 
+// tracker keeps a reference of every packet it makes, to check at the end that the hub released
+// all of its own.
+type tracker struct{ pkts []*media.Packet }
+
+func (tr *tracker) pkt(typeID uint8, ts uint32, b []byte) *media.Packet {
+	p := media.NewPacket(typeID, ts, b)
+	tr.pkts = append(tr.pkts, p.Retain())
+	return p
+}
+
+func (tr *tracker) write(pb *Publication, typeID uint8, ts uint32, b []byte) {
+	pb.Write(tr.pkt(typeID, ts, b))
+}
+
+// released fails for each packet the hub still references, then drops the tracker's own.
+func (tr *tracker) released(t *testing.T) {
+	t.Helper()
+	held := 0
+	for _, p := range tr.pkts {
+		if p.Refs() != 1 {
+			held++
+		}
+	}
+	if held > 0 {
+		t.Fatalf("%d of %d packets still referenced", held, len(tr.pkts))
+	}
+	for _, p := range tr.pkts {
+		p.Release()
+	}
+}
+
 func TestLateJoinerOrder(t *testing.T) {
 	t.Parallel()
 	c := &clock{t: time.Unix(1000, 0)}
@@ -299,17 +330,18 @@ func TestGOPCacheBounded(t *testing.T) {
 }
 
 func TestPacketsReleased(t *testing.T) {
+	t.Parallel()
 	c := &clock{t: time.Unix(1000, 0)}
-	before := media.LivePackets()
+	var tr tracker
 	h := newHub(c)
 	pb, _ := h.Publish("s", &fakePub{})
 	sub := &fakeSub{}
 	s, _ := h.Subscribe("s", sub)
-	pb.SetMetadata(media.NewPacket(18, 0, []byte("m")))
-	write(pb, 9, 0, avcSeq)
+	pb.SetMetadata(tr.pkt(18, 0, []byte("m")))
+	tr.write(pb, 9, 0, avcSeq)
 	for i := 0; i < 10; i++ {
-		write(pb, 9, uint32(i*40), key(byte(i)))
-		write(pb, 8, uint32(i*40), audio(byte(i)))
+		tr.write(pb, 9, uint32(i*40), key(byte(i)))
+		tr.write(pb, 8, uint32(i*40), audio(byte(i)))
 	}
 	slow := &fakeSub{cap: 3} // refuses, skips, gets cut off
 	h.Subscribe("s", slow)
@@ -318,21 +350,19 @@ func TestPacketsReleased(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	write(pb2, 9, 0, avcSeq)
-	write(pb2, 9, 0, key(1))
+	tr.write(pb2, 9, 0, avcSeq)
+	tr.write(pb2, 9, 0, key(1))
 	c.add(11 * time.Second)
-	write(pb2, 9, 40, inter(2))
+	tr.write(pb2, 9, 40, inter(2))
 	if slow.cut == nil {
 		t.Fatal("slow subscriber not cut off")
 	}
-	write(pb, 9, 0, key(9)) // the replaced publisher's late write
+	tr.write(pb, 9, 0, key(9)) // the replaced publisher's late write
 	h.Subscribe("s", &fakeSub{})
 	s.Close()
 	pb.Close()
 	h.Close()
-	if n := media.LivePackets(); n != before {
-		t.Fatalf("%d packets still referenced", n-before)
-	}
+	tr.released(t)
 }
 
 func TestTimestampsNeverGoBackwards(t *testing.T) {
@@ -442,7 +472,8 @@ func TestHubCloseEndsEverything(t *testing.T) {
 // TestConcurrentChurn runs players joining and leaving while a publisher writes and another
 // stream comes and goes; -race checks the locking, and every packet must be released at the end.
 func TestConcurrentChurn(t *testing.T) {
-	before := media.LivePackets()
+	t.Parallel()
+	var tr tracker
 	h := newHub(&clock{t: time.Unix(1000, 0)})
 	pb, _ := h.Publish("s", &fakePub{})
 	var wg sync.WaitGroup
@@ -466,15 +497,13 @@ func TestConcurrentChurn(t *testing.T) {
 	}
 	for i := 0; i < 2000; i++ {
 		if i%30 == 0 {
-			write(pb, 9, uint32(i), key(1))
+			tr.write(pb, 9, uint32(i), key(1))
 		} else {
-			write(pb, 9, uint32(i), inter(2))
+			tr.write(pb, 9, uint32(i), inter(2))
 		}
 	}
 	wg.Wait()
 	pb.Close()
 	h.Close()
-	if n := media.LivePackets(); n != before {
-		t.Fatalf("%d packets still referenced", n-before)
-	}
+	tr.released(t)
 }

@@ -81,19 +81,21 @@ func TestHelpersAgreeWithClassify(t *testing.T) {
 
 func TestPacketRefcount(t *testing.T) {
 	src := []byte("hello")
-	before := LivePackets()
 	p := NewPacket(9, 40, src)
 	src[0] = 'X' // the packet owns a copy
 	if string(p.Payload) != "hello" {
 		t.Fatal("payload not copied")
 	}
 	p.Retain()
+	if p.Refs() != 2 {
+		t.Fatalf("%d references after a Retain, want 2", p.Refs())
+	}
 	p.Release()
-	if LivePackets() != before+1 {
+	if p.Refs() != 1 || p.Payload == nil {
 		t.Fatal("released too early")
 	}
 	p.Release()
-	if LivePackets() != before {
+	if p.Payload != nil {
 		t.Fatal("not released")
 	}
 	defer func() {

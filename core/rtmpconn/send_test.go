@@ -139,13 +139,13 @@ func TestTickDisabledWritesAsMediaArrives(t *testing.T) {
 }
 
 // TestBudgetStillRefusesWhileWaiting: what waits for the tick counts against the player's
-// budget, so a slow player is still skipped ahead by the hub. Not parallel: it counts the
-// process's live packets, which other tests make and release.
+// budget, so a slow player is still skipped ahead by the hub, and a written packet is released.
 func TestBudgetStillRefusesWhileWaiting(t *testing.T) {
+	t.Parallel()
 	p := newPair(t, Config{MediaFlushInterval: -1})
 	p.c.tick.Store(heldTick())
-	before := media.LivePackets()
-	if !p.c.SendMedia(1, videoPacket(true, 200), 0, 1000) { // under a quarter: waits
+	first := videoPacket(true, 200)
+	if !p.c.SendMedia(1, first.Retain(), 0, 1000) { // under a quarter: waits (the test keeps a reference)
 		t.Fatal("first refused")
 	}
 	pkt := videoPacket(false, 900)
@@ -158,11 +158,12 @@ func TestBudgetStillRefusesWhileWaiting(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The client can read the bytes before the writer has released the packet: wait for it.
-	for deadline := time.Now().Add(5 * time.Second); media.LivePackets() != before; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); first.Refs() != 1; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d packets still referenced after the write", media.LivePackets()-before)
+			t.Fatalf("%d references left after the write, want the test's own", first.Refs())
 		}
 	}
+	first.Release()
 }
 
 // BenchmarkSendMediaTick: one delivered message through the coalesced path, a tick every 4

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"slices"
-	"sync/atomic"
 	"time"
 )
 
@@ -15,11 +14,15 @@ type pendingWrite struct {
 	data []byte
 }
 
-// updateSeq numbers updates process-wide, so that a store can tell a newer write of an object
-// from an older one even after the object was dropped and reloaded, or its registry replaced.
-var updateSeq atomic.Uint64
-
-func (r *Registry) nextSeq() uint64 { return updateSeq.Add(1) }
+// nextSeq numbers an update, so that a store can tell a newer write of an object from an older
+// one even after the object was dropped and reloaded: from the store's sequence when there is a
+// store (every registry writing through it draws from it), else from the registry's own.
+func (r *Registry) nextSeq() uint64 {
+	if st := r.cfg.Store; st != nil {
+		return st.seq.Add(1)
+	}
+	return r.seq.Add(1)
+}
 
 // markDirty schedules o to be written within FlushDelay: one debounced timer per registry.
 func (r *Registry) markDirty(o *Object) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
@@ -100,6 +101,7 @@ type Config struct {
 // the OnSync/OnMessage hooks run outside it.
 type Registry struct {
 	cfg Config
+	seq atomic.Uint64 // numbers updates when there is no store (nextSeq)
 
 	mu      sync.Mutex
 	objects map[string]*Object

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/fmsgo/fmsgo/core/amf"
 )
@@ -56,6 +57,7 @@ type Store struct {
 
 	mu      sync.Mutex        // serialises writes
 	written map[string]uint64 // newest update sequence written per object
+	seq     atomic.Uint64     // numbers the updates of the objects written through this store
 	swept   map[string]bool   // folders cleared of temporary files left by a crash
 }
 
