@@ -2,61 +2,59 @@ package edge
 
 import (
 	"errors"
-	"strings"
 
-	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/netstream"
-	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
 	"github.com/fmsgo/fmsgo/core/trunk"
 )
 
 // localPlay is one NetStream of a client playing from the edge's local hub.
 type localPlay struct {
-	name  string
-	sub   *live.Subscription
-	p     *pulled
-	begun bool // StreamBegin sent
+	name string
+	sub  *live.Subscription
+	p    *pulled
 }
 
-// localStreamCommand serves what the edge answers itself (NetStream controls of a local play);
-// it records plays so that the origin's NetStream.Play.Start can start the local delivery.
-func (cs *clientSession) localStreamCommand(streamID uint32, cmd *rtmpmsg.Command) bool {
-	switch cmd.Name {
-	case "play", "play2":
-		name, _, _ := strings.Cut(argString(cmd.Args, 0), "?")
-		cs.stopPlay(streamID)
-		cs.mu.Lock()
-		if cs.pending == nil {
-			cs.pending = map[uint32]string{}
+// onStreamVerdict performs what the origin's session decided about one of the client's
+// NetStreams (trunk.StreamVerdict): the edge never reads a status to learn it. It runs on the
+// trunk session's goroutine, corked, so that the client gets the verdict's messages and the
+// step's own user control event in one write, and Play.Start before any media.
+func (cs *clientSession) onStreamVerdict(v trunk.StreamVerdict) {
+	cs.conn.Cork()
+	defer cs.conn.Uncork()
+	switch v.Op {
+	case trunk.OpPlayStart:
+		cs.stopPlay(v.StreamID)
+		_ = cs.conn.SendUserControl(rtmpmsg.EventStreamBegin, v.StreamID)
+		cs.writeVerdict(v)
+		cs.startPlay(v.StreamID, v.Stream)
+	case trunk.OpPlayStop:
+		if cs.stopPlay(v.StreamID) {
+			_ = cs.conn.SendUserControl(rtmpmsg.EventStreamEOF, v.StreamID)
 		}
-		cs.pending[streamID] = name
-		cs.mu.Unlock()
-		return false // the app decides: forwarded
-	case "publish":
-		cs.notePublish(streamID, cmd)
-		return false
-	case "closeStream":
-		cs.stopPlay(streamID)
-		cs.stopPublish(streamID)
-		return false // the origin ends the app's publish and answers Unpublish.Success
-	case "deleteStream":
-		if f, ok := argAt(cmd.Args, 0).(float64); ok {
-			cs.stopPlay(uint32(f))
-			cs.stopPublish(uint32(f))
-		}
-		return false
-	case "pause", "pauseRaw", "receiveAudio", "receiveVideo":
-		cs.control(streamID, cmd)
-	case "seek":
-	default:
-		return false
+		cs.writeVerdict(v)
+	case trunk.OpPublishStart:
+		cs.startPublish(v.StreamID, v.Stream)
+		_ = cs.conn.SendUserControl(rtmpmsg.EventStreamBegin, v.StreamID)
+		cs.writeVerdict(v)
+	case trunk.OpPublishStop:
+		cs.stopPublish(v.StreamID)
+		cs.writeVerdict(v)
+	case trunk.OpPause, trunk.OpReceiveAudio, trunk.OpReceiveVideo:
+		cs.control(v.StreamID, v.Op, v.Flags&trunk.StreamFlagOn != 0)
 	}
-	return true
 }
 
-func (cs *clientSession) control(streamID uint32, cmd *rtmpmsg.Command) {
+// writeVerdict writes a verdict's messages to the client as the origin encoded them (in the
+// client's object encoding); the payloads are copied, the frame's body is not ours to keep.
+func (cs *clientSession) writeVerdict(v trunk.StreamVerdict) {
+	for _, m := range v.Messages {
+		_ = cs.conn.SendMessage(v.StreamID, m.Type, 0, append([]byte(nil), m.Payload...))
+	}
+}
+
+func (cs *clientSession) control(streamID uint32, op trunk.StreamOp, on bool) {
 	cs.mu.Lock()
 	var sub *live.Subscription
 	if lp := cs.plays[streamID]; lp != nil {
@@ -66,104 +64,27 @@ func (cs *clientSession) control(streamID uint32, cmd *rtmpmsg.Command) {
 	if sub == nil {
 		return
 	}
-	switch cmd.Name {
-	case "pause", "pauseRaw":
-		on, _ := argAt(cmd.Args, 0).(bool)
+	switch op {
+	case trunk.OpPause:
 		sub.Pause(on)
-	case "receiveAudio":
-		on, ok := argAt(cmd.Args, 0).(bool)
-		sub.SetReceiveAudio(on || !ok)
-	case "receiveVideo":
-		on, ok := argAt(cmd.Args, 0).(bool)
-		sub.SetReceiveVideo(on || !ok)
+	case trunk.OpReceiveAudio:
+		sub.SetReceiveAudio(on)
+	case trunk.OpReceiveVideo:
+		sub.SetReceiveVideo(on)
 	}
 }
 
-func argAt(args []any, i int) any {
-	if i < len(args) {
-		return args[i]
-	}
-	return nil
-}
-
-func argString(args []any, i int) string {
-	s, _ := argAt(args, i).(string)
-	return s
-}
-
-// playStatus looks at an onStatus the origin sends on a stream with a pending play: StreamBegin
-// goes out before the first Play status (FMS's order); true means Play.Start, i.e. the app
-// accepted and the local delivery must start once the status is relayed.
-func (cs *clientSession) playStatus(streamID uint32, cmd *rtmpmsg.Command) bool {
-	info, _ := argAt(cmd.Args, 0).(*amf.Object)
-	if info == nil {
-		return false
-	}
-	code := info.String("code")
+// startPlay attaches an accepted play to the local hub (pulling the stream on first use).
+func (cs *clientSession) startPlay(streamID uint32, name string) {
+	lp := &localPlay{name: name}
 	cs.mu.Lock()
-	name, ok := cs.pending[streamID]
-	lp := cs.plays[streamID]
-	if ok && lp == nil && (code == "NetStream.Play.Reset" || code == "NetStream.Play.Start") {
-		lp = &localPlay{name: name}
-		if cs.plays == nil {
-			cs.plays = map[uint32]*localPlay{}
-		}
-		cs.plays[streamID] = lp
+	if cs.plays == nil {
+		cs.plays = map[uint32]*localPlay{}
 	}
-	begin := lp != nil && !lp.begun
-	if begin {
-		lp.begun = true
-	}
-	if code == "NetStream.Play.Start" || strings.HasPrefix(code, "NetStream.Play.Failed") || code == "NetStream.Play.StreamNotFound" {
-		delete(cs.pending, streamID)
-	}
+	cs.plays[streamID] = lp
 	cs.mu.Unlock()
-	if begin {
-		_ = cs.conn.SendUserControl(rtmpmsg.EventStreamBegin, streamID)
-	}
-	return ok && code == "NetStream.Play.Start"
-}
-
-// sendPlayStartData sends the data messages that end the play-start sequence
-// (netstream.PlayStart) right after Play.Start, before the local delivery starts: the origin's
-// own copies travel on the session's trunk channel while the media comes on the stream's, so
-// relayed they could reach the client after the first frames.
-func (cs *clientSession) sendPlayStartData(streamID uint32) {
-	for _, m := range netstream.PlayStart("", false, cs.conn.ObjectEncoding() == 3) {
-		if m.Kind == netstream.Data {
-			_ = cs.conn.SendMessage(streamID, m.Type, 0, m.Payload)
-		}
-	}
-}
-
-// ownPlayStartData reports whether d, from the origin, is one of the play-start data messages
-// the edge sent itself on this stream (sendPlayStartData): the origin's copy is dropped. An
-// origin still sends them, for edges that relay them.
-func (cs *clientSession) ownPlayStartData(streamID uint32, d *rtmpmsg.Data) bool {
-	switch d.Name {
-	case "|RtmpSampleAccess":
-	case "onStatus":
-		if o, _ := argAt(d.Args, 0).(*amf.Object); o == nil || o.String("code") != "NetStream.Data.Start" {
-			return false
-		}
-	default:
-		return false
-	}
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	return cs.plays[streamID] != nil
-}
-
-// startPlay attaches the accepted play to the local hub (pulling the stream on first use).
-func (cs *clientSession) startPlay(streamID uint32) {
-	cs.mu.Lock()
-	lp := cs.plays[streamID]
-	cs.mu.Unlock()
-	if lp == nil || lp.sub != nil {
-		return
-	}
-	v := &viewer{conn: cs.conn, streamID: streamID, name: lp.name, budget: 4 << 20}
-	sub, p, err := cs.st.play(cs.srv, cs.key, lp.name, v)
+	v := &viewer{conn: cs.conn, streamID: streamID, name: name, budget: 4 << 20}
+	sub, p, err := cs.st.play(cs.srv, cs.key, name, v)
 	if errors.Is(err, live.ErrClosed) || errors.Is(err, trunk.ErrClosed) {
 		// The trunk went down while this play was attaching: the client already has Play.Start,
 		// so it is told what the attached players are, that the stream ended (its session is
@@ -172,7 +93,7 @@ func (cs *clientSession) startPlay(streamID uint32) {
 		return
 	}
 	if err != nil {
-		_ = cs.conn.SendStatus(streamID, rtmpconn.StatusInfo("error", "NetStream.Play.Failed", err.Error()))
+		_ = cs.conn.SendStatus(streamID, netstream.StatusInfo("error", "NetStream.Play.Failed", err.Error(), name, cs.conn.ID()))
 		return
 	}
 	cs.mu.Lock()
@@ -187,28 +108,21 @@ func (cs *clientSession) startPlay(streamID uint32) {
 		return
 	}
 	cs.conn.SetNoDelay(false)
-	cs.conn.Log().Info().Str("stream", lp.name).Msg("play")
+	cs.conn.Log().Info().Str("stream", name).Msg("play")
 }
 
-// stopPlay ends a local play (closeStream, deleteStream, a new play on the same stream).
-func (cs *clientSession) stopPlay(streamID uint32) {
+// stopPlay ends a local play; false if the stream had none.
+func (cs *clientSession) stopPlay(streamID uint32) bool {
 	cs.mu.Lock()
 	lp := cs.plays[streamID]
 	delete(cs.plays, streamID)
-	delete(cs.pending, streamID)
-	var sub *live.Subscription
-	if lp != nil {
-		sub = lp.sub
-	}
 	cs.mu.Unlock()
-	if sub == nil {
-		return
+	if lp == nil || lp.sub == nil {
+		return lp != nil
 	}
-	sub.Close()
+	lp.sub.Close()
 	cs.st.stop(lp.p)
-	_ = cs.conn.SendUserControl(rtmpmsg.EventStreamEOF, streamID)
-	_ = cs.conn.SendStatus(streamID, rtmpconn.StatusInfo("status", "NetStream.Play.Stop", "Stopped playing "+lp.name+".",
-		amf.Prop{Key: "details", Value: lp.name}, amf.Prop{Key: "clientid", Value: cs.conn.ID()}))
+	return true
 }
 
 // stopAll ends every local play when the client leaves.

@@ -1,56 +1,31 @@
 package edge
 
 import (
-	"strings"
-
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
 	"github.com/fmsgo/fmsgo/core/trunk"
 )
 
-// localPublish is a client's publish through the edge: once the app accepted it (the origin's
-// NetStream.Publish.Start), its media goes to the origin on its own trunk channel.
+// localPublish is a client's publish through the edge that the app accepted: its media goes to
+// the origin on its own trunk channel.
 type localPublish struct {
-	name, mode string
-	ch         uint32 // 0 until accepted
+	name string
+	ch   uint32
 }
 
-// notePublish records a publish command before it is forwarded to the app.
-func (cs *clientSession) notePublish(streamID uint32, cmd *rtmpmsg.Command) {
+// startPublish opens the channel of an accepted publish before the status reaches the client:
+// its media, sent after it, then finds the channel open.
+func (cs *clientSession) startPublish(streamID uint32, name string) {
 	cs.stopPublish(streamID)
-	name, _, _ := strings.Cut(argString(cmd.Args, 0), "?")
-	mode := argString(cmd.Args, 1)
-	if mode == "" {
-		mode = "live"
-	}
+	lp := &localPublish{name: name, ch: cs.srv.newSessionID()}
 	cs.mu.Lock()
 	if cs.pubs == nil {
 		cs.pubs = map[uint32]*localPublish{}
 	}
-	cs.pubs[streamID] = &localPublish{name: name, mode: mode}
+	cs.pubs[streamID] = lp
 	cs.mu.Unlock()
-}
-
-// publishStatus opens the channel when the origin says the publish started, before the status
-// reaches the client: its media, sent after it, then finds the channel open.
-func (cs *clientSession) publishStatus(streamID uint32, cmd *rtmpmsg.Command) {
-	info, _ := argAt(cmd.Args, 0).(*amf.Object)
-	if info == nil || info.String("code") != "NetStream.Publish.Start" {
-		return
-	}
-	cs.mu.Lock()
-	lp := cs.pubs[streamID]
-	open := lp != nil && lp.ch == 0
-	if open {
-		lp.ch = cs.srv.newSessionID()
-	}
-	cs.mu.Unlock()
-	if !open {
-		return
-	}
-	_ = cs.st.conn.Send(lp.ch, trunk.StreamPublish{Session: cs.id, StreamID: streamID, App: cs.key, Stream: lp.name, Mode: lp.mode})
-	_ = cs.conn.SendUserControl(rtmpmsg.EventStreamBegin, streamID)
+	_ = cs.st.conn.Send(lp.ch, trunk.StreamPublish{Session: cs.id, StreamID: streamID, App: cs.key, Stream: name, Mode: "live"})
 }
 
 func (cs *clientSession) publishChannel(streamID uint32) uint32 {
@@ -92,13 +67,13 @@ func (cs *clientSession) HandleData(_ *rtmpconn.Conn, streamID uint32, ts uint32
 	return nil
 }
 
-// stopPublish ends a publish on the edge side; the origin unpublishes when the channel closes.
+// stopPublish stops sending a publish's media; the origin's session has ended the publish.
 func (cs *clientSession) stopPublish(streamID uint32) {
 	cs.mu.Lock()
 	lp := cs.pubs[streamID]
 	delete(cs.pubs, streamID)
 	cs.mu.Unlock()
-	if lp != nil && lp.ch != 0 {
+	if lp != nil {
 		_ = cs.st.conn.Send(lp.ch, trunk.StreamUnsubscribe{})
 	}
 }

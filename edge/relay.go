@@ -14,12 +14,21 @@ func (cs *clientSession) onFrame(f trunk.Frame) {
 	}
 	switch f.Kind {
 	case trunk.KindSessionVerdict:
-		v, err := trunk.DecodeSessionVerdictVersion(f.Body, cs.st.conn.Version())
+		v, err := trunk.DecodeSessionVerdict(f.Body)
 		if err != nil {
 			_ = cs.st.mux.Close(cs.id, trunk.CodeProtocol, err.Error())
 			return
 		}
 		cs.onVerdict(v)
+	case trunk.KindStreamVerdict:
+		v, err := trunk.DecodeStreamVerdict(f.Body)
+		if err != nil {
+			_ = cs.st.mux.Close(cs.id, trunk.CodeProtocol, err.Error())
+			return
+		}
+		if cs.accept.Load() {
+			cs.onStreamVerdict(v)
+		}
 	case trunk.KindSessionMessage:
 		m, err := trunk.DecodeSessionMessage(f.Body)
 		if err != nil {
@@ -59,7 +68,7 @@ func (cs *clientSession) onVerdict(v trunk.SessionVerdict) {
 	if cs.enc == 3 {
 		cs.conn.SetObjectEncoding(3)
 	}
-	if v.Flags&trunk.VerdictNoBWDone == 0 { // the app's sendBWDone (a version 1 origin: always)
+	if v.Flags&trunk.VerdictNoBWDone == 0 { // the app's sendBWDone
 		_ = cs.conn.SendCommand(0, "onBWDone", 0, nil)
 	}
 	cs.accept.Store(true)
@@ -77,63 +86,25 @@ func (cs *clientSession) decodeInfo(b []byte) *amf.Object {
 	return o
 }
 
-// relay re-sends a command or data message to the client in the client's own encoding, and a
-// shared-object message as it is. Commands on stream 0 (answers to calls, the app's calls) are
-// written as the origin encoded them: it used this client's object encoding, so the bytes are
-// what SendCommand would produce, and decoding only to re-encode cost a tenth of the edge's CPU
-// per relayed call.
+// relay writes a command or shared-object message to the client as the origin encoded it: it
+// used this client's object encoding (commands) or the type the client used (shared objects), so
+// the bytes are what the edge would produce, and decoding only to re-encode cost a tenth of the
+// edge's CPU per relayed call. A data message is re-sent as AMF0 data, the only kind rtmpconn
+// sends. Corked, it is written here, on the session's own goroutine, instead of waking the
+// connection's writer for each answer.
 func (cs *clientSession) relay(m trunk.SessionMessage) {
 	switch m.Type {
-	case rtmpmsg.TypeCommandAMF0, rtmpmsg.TypeCommandAMF3:
-		if m.StreamID == 0 {
-			// The payload is handed over to the connection's queue: a copy of our own, whatever
-			// the frame's body aliases. Corked, it is written here, on the session's own
-			// goroutine, instead of waking the connection's writer for each answer.
-			cs.conn.Cork()
-			_ = cs.conn.SendMessage(0, m.Type, 0, append([]byte(nil), m.Payload...))
-			cs.conn.Uncork()
-			return
-		}
-		cs.relayStreamCommand(m)
+	case rtmpmsg.TypeCommandAMF0, rtmpmsg.TypeCommandAMF3, rtmpmsg.TypeSharedObjectAMF0, rtmpmsg.TypeSharedObjectAMF3:
+		// The payload is handed over to the connection's queue: a copy of our own, whatever the
+		// frame's body aliases.
+		cs.conn.Cork()
+		_ = cs.conn.SendMessage(m.StreamID, m.Type, 0, append([]byte(nil), m.Payload...))
+		cs.conn.Uncork()
 	case rtmpmsg.TypeDataAMF0, rtmpmsg.TypeDataAMF3:
-		cs.relayData(m)
-	case rtmpmsg.TypeSharedObjectAMF0, rtmpmsg.TypeSharedObjectAMF3:
-		// Written unchanged: the origin encoded it for this client, in the type it used.
-		_ = cs.conn.SendMessage(m.StreamID, m.Type, 0, m.Payload)
-	}
-}
-
-// relayData re-sends a data message as AMF0 data, the only kind rtmpconn sends.
-func (cs *clientSession) relayData(m trunk.SessionMessage) {
-	defer cs.rdec.Reset(nil) // drop the decoded message: a quiet session would keep it alive
-	d, err := rtmpmsg.DecodeData(m.Type, m.Payload, &cs.rdec)
-	if err != nil || cs.ownPlayStartData(m.StreamID, &d) {
-		return
-	}
-	_ = cs.conn.SendData(m.StreamID, d.Name, d.Args...)
-}
-
-// relayStreamCommand re-sends a NetStream command, decoded because a play or publish status
-// starts or ends local delivery on this edge.
-func (cs *clientSession) relayStreamCommand(m trunk.SessionMessage) {
-	defer cs.rdec.Reset(nil) // drop the decoded message: a quiet session would keep it alive
-	cmd, err := rtmpmsg.DecodeCommand(m.Type, m.Payload, &cs.rdec)
-	if err != nil {
-		cs.conn.Log().Debug().Err(err).Msg("bad command from the origin")
-		return
-	}
-	begin := cmd.Name == "onStatus" && cs.playStatus(m.StreamID, &cmd)
-	if cmd.Name == "onStatus" {
-		cs.publishStatus(m.StreamID, &cmd)
-	}
-	// Corked: the client gets Play.Start once its viewer is attached to the local hub, so that
-	// everything published after it reaches the client (as on the origin).
-	cs.conn.Cork()
-	defer cs.conn.Uncork()
-	_ = cs.conn.SendCommand(m.StreamID, cmd.Name, cmd.TxnID, cmd.Object, cmd.Args...)
-	if begin {
-		cs.sendPlayStartData(m.StreamID)
-		cs.startPlay(m.StreamID)
+		defer cs.rdec.Reset(nil) // drop the decoded message: a quiet session would keep it alive
+		if d, err := rtmpmsg.DecodeData(m.Type, m.Payload, &cs.rdec); err == nil {
+			_ = cs.conn.SendData(m.StreamID, d.Name, d.Args...)
+		}
 	}
 }
 

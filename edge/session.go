@@ -31,10 +31,9 @@ type clientSession struct {
 	key     string      // app/instance
 	rdec    amf.Decoder // trunk session goroutine
 
-	mu      sync.Mutex
-	pending map[uint32]string     // stream id → name of a play the origin has not answered yet
-	plays   map[uint32]*localPlay // stream id → local delivery
-	pubs    map[uint32]*localPublish
+	mu    sync.Mutex
+	plays map[uint32]*localPlay // stream id → local delivery
+	pubs  map[uint32]*localPublish
 }
 
 // maxVerdictWait bounds a connect waiting for its app's decision (the app's own pending-connect
@@ -52,10 +51,7 @@ func (cs *clientSession) HandleCommand(c *rtmpconn.Conn, streamID uint32, cmd *r
 	if !cs.accept.Load() {
 		return fmt.Errorf("command %q before connect", cmd.Name)
 	}
-	if cs.localStreamCommand(streamID, cmd) {
-		return nil
-	}
-	return cs.forward(streamID, cmd)
+	return cs.forward(streamID, cmd) // the origin's session decides everything, NetStream commands too
 }
 
 // originWait is the context of a connect's wait for its origin's trunk: the connection's context

@@ -31,14 +31,15 @@ type trunkPubs struct {
 }
 
 // PublishStarted implements session.Transport: the publication waits for the edge's channel,
-// which the edge binds once it has relayed NetStream.Publish.Start.
-func (ts *trunkSession) PublishStarted(streamID uint32, _ string, pub *live.Publication, status *amf.Object) error {
+// which the edge binds (StreamPublish) when it gets the verdict.
+func (ts *trunkSession) PublishStarted(streamID uint32, name string, pub *live.Publication, status *amf.Object) error {
 	tp := &trunkPub{key: pubKey{ts.id, streamID}, pub: pub}
 	pubs := &ts.p.pubs
 	pubs.mu.Lock()
 	pubs.byKey[tp.key] = tp
 	pubs.mu.Unlock()
-	return ts.StreamStatus(streamID, status)
+	ts.streamVerdict(trunk.StreamVerdict{StreamID: streamID, Op: trunk.OpPublishStart, Stream: name}, status)
+	return nil
 }
 
 // PublishStopped implements session.Transport: the channel no longer feeds the publication.
@@ -53,7 +54,7 @@ func (ts *trunkSession) PublishStopped(streamID uint32, status *amf.Object) {
 	}
 	pubs.mu.Unlock()
 	if status != nil {
-		_ = ts.StreamStatus(streamID, status)
+		ts.streamVerdict(trunk.StreamVerdict{StreamID: streamID, Op: trunk.OpPublishStop}, status)
 	}
 }
 

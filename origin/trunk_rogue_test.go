@@ -25,6 +25,7 @@ import (
 const (
 	rkServerHello, rkHello, rkHelloAck, rkError              = 0x01, 0x02, 0x03, 0x06
 	rkSessionOpen, rkSessionVerdict, rkSessionMessage        = 0x10, 0x11, 0x13
+	rkStreamVerdict                                          = 0x15
 	rkStreamSubscribe, rkStreamStatus, rkStreamMedia         = 0x20, 0x22, 0x23
 	rcAuth, rsOK, rsRejected                          uint16 = 2, 0, 4
 )
@@ -91,7 +92,7 @@ func (r *rogue) serverHello(t *testing.T) {
 		t.Fatalf("server hello: %+v %v", f, err)
 	}
 	b := f.body
-	r.version = min(binary.BigEndian.Uint16(b[6:]), 2)
+	r.version = min(binary.BigEndian.Uint16(b[6:]), 3)
 	r.secretNeeded = b[8]&1 != 0
 	copy(r.originNonce[:], b[13:45])
 	r.originID = b[45:] // u16 length + bytes, as the MACs cover it
@@ -267,7 +268,11 @@ func TestRogueTrunkPeer(t *testing.T) {
 			t.Fatal(err)
 		}
 		for {
-			f := r.until(t, media, func(f rframe) bool { return f.kind == rkSessionMessage && f.id == 1 })
+			// a refusal is a session-message (onStatus), an accepted play a stream-verdict
+			// carrying the play-start statuses
+			f := r.until(t, media, func(f rframe) bool {
+				return (f.kind == rkSessionMessage || f.kind == rkStreamVerdict) && f.id == 1
+			})
 			for _, code := range []string{"NetStream.Play.Failed", "NetStream.Play.Start"} {
 				if bytes.Contains(f.body, []byte(code)) {
 					return code

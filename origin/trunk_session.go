@@ -190,17 +190,44 @@ func (ts *trunkSession) Kill(reason error) {
 
 // SendCommand encodes a command in the client's object encoding; the edge writes it as it is.
 func (ts *trunkSession) SendCommand(streamID uint32, name string, txn float64, args ...any) error {
+	m, err := ts.encodeCommand(name, txn, args...)
+	if err != nil {
+		return err
+	}
+	return ts.send(trunk.SessionMessage{Type: m.Type, StreamID: streamID, Payload: m.Payload})
+}
+
+// encodeCommand encodes a command as the client's connection would (AMF3 for an AMF3 client).
+func (ts *trunkSession) encodeCommand(name string, txn float64, args ...any) (trunk.VerdictMessage, error) {
 	var e amf.Encoder
 	p, err := rtmpmsg.AppendCommand(nil, &e, ts.amf3, name, txn, nil, args...)
 	if err != nil {
 		ts.log.Warn().Err(err).Str("command", name).Msg("cannot encode a command for an edge client")
-		return err
+		return trunk.VerdictMessage{}, err
 	}
 	typ := uint8(rtmpmsg.TypeCommandAMF0)
 	if ts.amf3 {
 		typ = rtmpmsg.TypeCommandAMF3
 	}
-	return ts.send(trunk.SessionMessage{Type: typ, StreamID: streamID, Payload: p})
+	return trunk.VerdictMessage{Type: typ, Payload: p}, nil
+}
+
+// streamVerdict tells the edge what the session decided about a NetStream, with the statuses
+// the client gets once the edge has done its part (trunk.StreamVerdict).
+func (ts *trunkSession) streamVerdict(v trunk.StreamVerdict, statuses ...*amf.Object) {
+	for _, st := range statuses {
+		if st == nil {
+			continue
+		}
+		if m, err := ts.encodeCommand("onStatus", 0, st); err == nil {
+			v.Messages = append(v.Messages, m)
+		}
+	}
+	if err := ts.p.conn.Send(ts.id, v); err != nil {
+		ts.log.Debug().Err(err).Msg("stream verdict to an edge client dropped")
+		return
+	}
+	ts.msgOut.Add(1)
 }
 
 // StreamStatus sends a NetStream status.

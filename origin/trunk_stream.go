@@ -99,33 +99,54 @@ func (s *trunkSubscriber) CutOff(reason error) {
 }
 
 // StartPlay implements session.Transport: the play is noted (the edge's subscribe needs it), then
-// the edge gets what a direct player gets before the first frame; it starts its local delivery
-// on NetStream.Play.Start.
+// the edge is told to start it, with what a direct player gets before the first frame
+// (netstream.PlayStart, in its order; the edge sends StreamBegin itself, as it owns the
+// connection).
 func (ts *trunkSession) StartPlay(streamID uint32, name string, reset bool, _ *live.Hub) (session.Play, error) {
 	ts.notePlay(streamID, name)
+	v := trunk.StreamVerdict{StreamID: streamID, Op: trunk.OpPlayStart, Stream: name}
+	if reset {
+		v.Flags |= trunk.StreamFlagReset
+	}
 	for _, m := range netstream.PlayStart(name, reset, ts.amf3) {
 		switch m.Kind {
 		case netstream.Status:
-			_ = ts.StreamStatus(streamID, netstream.StatusInfo(m.Level, m.Code, m.Description, name, ts.ID()))
+			if cm, err := ts.encodeCommand("onStatus", 0, netstream.StatusInfo(m.Level, m.Code, m.Description, name, ts.ID())); err == nil {
+				v.Messages = append(v.Messages, cm)
+			}
 		case netstream.Data:
-			_ = ts.send(trunk.SessionMessage{Type: m.Type, StreamID: streamID, Payload: m.Payload})
+			v.Messages = append(v.Messages, trunk.VerdictMessage{Type: m.Type, Payload: m.Payload})
 		}
-		// StreamBegin: the edge owns the client's connection and sends it before the first Play
-		// status it relays
 	}
-	return &trunkPlay{ts: ts, streamID: streamID}, nil
+	ts.streamVerdict(v)
+	return &trunkPlay{ts: ts, streamID: streamID, name: name}, nil
 }
 
-// trunkPlay is an edge client's accepted play: the edge delivers it from its local hub and
-// serves its controls (pause, receiveAudio/Video) itself.
+// trunkPlay is an edge client's accepted play: the edge delivers it from its local hub, and
+// applies the controls the session decides.
 type trunkPlay struct {
 	ts       *trunkSession
 	streamID uint32
+	name     string
 }
 
-func (p *trunkPlay) Pause(bool)        {}
-func (p *trunkPlay) ReceiveAudio(bool) {}
-func (p *trunkPlay) ReceiveVideo(bool) {}
+func (p *trunkPlay) Pause(on bool)        { p.control(trunk.OpPause, on) }
+func (p *trunkPlay) ReceiveAudio(on bool) { p.control(trunk.OpReceiveAudio, on) }
+func (p *trunkPlay) ReceiveVideo(on bool) { p.control(trunk.OpReceiveVideo, on) }
 
-// Stop forgets the play; the edge stops its local delivery and tells the client.
-func (p *trunkPlay) Stop(*amf.Object) { p.ts.dropPlay(p.streamID) }
+func (p *trunkPlay) control(op trunk.StreamOp, on bool) {
+	v := trunk.StreamVerdict{StreamID: p.streamID, Op: op, Stream: p.name}
+	if on {
+		v.Flags |= trunk.StreamFlagOn
+	}
+	p.ts.streamVerdict(v)
+}
+
+// Stop forgets the play and has the edge stop its local delivery; at the session's end
+// (status nil) the edge stops it itself.
+func (p *trunkPlay) Stop(status *amf.Object) {
+	p.ts.dropPlay(p.streamID)
+	if status != nil {
+		p.ts.streamVerdict(trunk.StreamVerdict{StreamID: p.streamID, Op: trunk.OpPlayStop, Stream: p.name}, status)
+	}
+}

@@ -130,8 +130,7 @@ func NewConn(link *Link, cfg Config, h Handler) *Conn {
 // PeerID is the id the peer gave in the handshake (edge id or origin id).
 func (c *Conn) PeerID() string { return c.link.PeerID }
 
-// Version is the protocol version negotiated in the handshake: it decides the layout of the
-// kinds that changed between versions (DecodeSessionVerdictVersion).
+// Version is the protocol version negotiated in the handshake.
 func (c *Conn) Version() uint16 { return c.link.Version }
 
 // RemoteAddr is the peer's address, e.g. for the app's client.edge.address.

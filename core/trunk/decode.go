@@ -41,19 +41,10 @@ func DecodeSessionOpen(b []byte) (SessionOpen, error) {
 	return m, r.end()
 }
 
-// DecodeSessionVerdict decodes a SessionVerdict body in the current protocol version's layout.
+// DecodeSessionVerdict decodes a SessionVerdict body.
 func DecodeSessionVerdict(b []byte) (SessionVerdict, error) {
-	return DecodeSessionVerdictVersion(b, ProtocolVersion)
-}
-
-// DecodeSessionVerdictVersion decodes a SessionVerdict body in the layout of the version the
-// trunk negotiated (Conn.Version): version 1 has no flags byte.
-func DecodeSessionVerdictVersion(b []byte, version uint16) (SessionVerdict, error) {
 	r := body{b: b, kind: KindSessionVerdict}
-	m := SessionVerdict{Window: r.u32("window"), Status: r.u8("status")}
-	if version >= 2 {
-		m.Flags = r.u8("flags")
-	}
+	m := SessionVerdict{Window: r.u32("window"), Status: r.u8("status"), Flags: r.u8("flags")}
 	if r.err == nil {
 		m.Info = r.rest()
 	}
@@ -166,6 +157,8 @@ func decodeSessionOrStream(f Frame) (Message, error) {
 		return DecodeStreamMedia(f.Body)
 	case KindStreamPublish:
 		return DecodeStreamPublish(f.Body)
+	case KindStreamVerdict:
+		return DecodeStreamVerdict(f.Body)
 	}
 	return nil, nil
 }

@@ -54,6 +54,9 @@ var fixtures = []fixture{
 	{"stream-media", 3, StreamMedia{Type: 9, Timestamp: 0x01020304, Payload: []byte{0x17, 0x01}}, "0000000c 23 00000003 09 01020304 1701"},
 	{"stream-publish", 4, StreamPublish{Session: 7, StreamID: 1, App: "live/i", Stream: "s", Mode: "live"},
 		"0000001e 24 00000004 00000007 00000001 0006 6c6976652f69 0001 73 0004 6c697665"},
+	{"stream-verdict play", 7, StreamVerdict{StreamID: 1, Op: OpPlayStart, Flags: StreamFlagReset, Stream: "s",
+		Messages: []VerdictMessage{{Type: 20, Payload: []byte{0x05}}}}, "00000015 15 00000007 00000001 01 01 0001 73 01 14 00000001 05"},
+	{"stream-verdict pause", 7, StreamVerdict{StreamID: 2, Op: OpPause, Flags: StreamFlagOn}, "0000000e 15 00000007 00000002 05 01 0000 00"},
 }
 
 func TestFixturesEncode(t *testing.T) {
@@ -131,7 +134,11 @@ func TestBodyRejects(t *testing.T) {
 		{"blob past end", KindSessionOpen, "00010000 0000 0000 0000 0000 0000 0000 ffffffff 03"},
 		{"media without timestamp", KindStreamMedia, "09 0102"},
 		{"verdict without status", KindSessionVerdict, "00000400"},
-		{"verdict without flags (version 2)", KindSessionVerdict, "00000400 01"},
+		{"verdict without flags", KindSessionVerdict, "00000400 01"},
+		{"stream verdict, unknown op", KindStreamVerdict, "00000001 09 00 0000 00"},
+		{"stream verdict, too many messages", KindStreamVerdict, "00000001 01 00 0000 09"},
+		{"stream verdict, message past end", KindStreamVerdict, "00000001 01 00 0000 01 14 00000005 05"},
+		{"stream verdict without count", KindStreamVerdict, "00000001 01 00 0000"},
 		{"hello short mac", KindHello, "464d544b 0001 01 00001000" + strings.Repeat("00", 32) + "0000 aa"},
 		{"unsubscribe with body", KindStreamUnsubscribe, "00"},
 	}

@@ -34,6 +34,7 @@ const (
 	KindSessionClose      Kind = 0x12 // either way
 	KindSessionMessage    Kind = 0x13 // either way, credit-controlled
 	KindSessionAck        Kind = 0x14 // either way, returns credit
+	KindStreamVerdict     Kind = 0x15 // origin → edge, on a session: a NetStream's play/publish verdict or control
 	KindStreamSubscribe   Kind = 0x20 // edge → origin
 	KindStreamUnsubscribe Kind = 0x21 // edge → origin
 	KindStreamStatus      Kind = 0x22 // either way
@@ -49,6 +50,7 @@ var kindNames = map[Kind]string{
 	KindSessionAck: "session-ack", KindStreamSubscribe: "stream-subscribe",
 	KindStreamUnsubscribe: "stream-unsubscribe", KindStreamStatus: "stream-status",
 	KindStreamMedia: "stream-media", KindStreamPublish: "stream-publish",
+	KindStreamVerdict: "stream-verdict",
 }
 
 // String names the kind for logs and errors.

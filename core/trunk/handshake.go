@@ -15,10 +15,11 @@ import (
 )
 
 // ProtocolVersion is the trunk protocol version this package speaks; MinProtocolVersion the
-// oldest it still accepts.
+// oldest it still accepts. Version 3 changed what a session means (typed stream verdicts: the
+// edge no longer reads statuses), so an older peer is refused with CodeVersion.
 const (
-	ProtocolVersion    uint16 = 2
-	MinProtocolVersion uint16 = 1
+	ProtocolVersion    uint16 = 3
+	MinProtocolVersion uint16 = 3
 )
 
 // Magic opens ServerHello and Hello so that a wrong peer (an RTMP client on the trunk port, an

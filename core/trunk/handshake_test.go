@@ -66,8 +66,7 @@ func TestHandshake(t *testing.T) {
 		{"edge lacks secret", HandshakeConfig{ID: "e1"}, HandshakeConfig{ID: "o1", Secret: secret}, ErrAuth, ErrAuth},
 		{"origin lacks secret (downgrade)", HandshakeConfig{ID: "e1", Secret: secret}, HandshakeConfig{ID: "o1"}, ErrAuth, ErrAuth},
 		{"version mismatch", HandshakeConfig{ID: "e1"}, HandshakeConfig{ID: "o1", MinVersion: ProtocolVersion + 1, MaxVersion: ProtocolVersion + 2}, ErrVersion, ErrVersion},
-		{"version 1 edge", HandshakeConfig{ID: "e1", MaxVersion: 1}, HandshakeConfig{ID: "o1"}, nil, nil},
-		{"version 1 origin", HandshakeConfig{ID: "e1"}, HandshakeConfig{ID: "o1", MaxVersion: 1}, nil, nil},
+		{"older peer that speaks version 3 too", HandshakeConfig{ID: "e1", MinVersion: 1}, HandshakeConfig{ID: "o1"}, nil, nil},
 		{"version negotiated down", HandshakeConfig{ID: "e1", MaxVersion: 5}, HandshakeConfig{ID: "o1"}, nil, nil},
 	}
 	for _, c := range cases {

@@ -53,24 +53,19 @@ const (
 	VerdictAccept uint8 = 1
 )
 
-// Verdict flags (version 2): how the edge must finish an accepted connect so that its client
-// sees what a direct client of the same app sees. Zero is the default behaviour, which is also
-// what a version 1 verdict means.
+// Verdict flags: how the edge must finish an accepted connect so that its client sees what a
+// direct client of the same app sees. Zero is the default behaviour.
 const (
 	VerdictNoBWDone uint8 = 1 << 0 // app.json "sendBWDone": false — no onBWDone call after connect
 )
 
-// SessionVerdict is the app's answer to SessionOpen. Flags travel from protocol version 2 on: a
-// Conn whose peer speaks version 1 sends the version 1 layout (no flags) instead.
+// SessionVerdict is the app's answer to SessionOpen.
 type SessionVerdict struct {
 	Window uint32 // bytes of session messages the origin will buffer from this session
 	Status uint8  // VerdictAccept or VerdictReject
-	Flags  uint8  // Verdict* flags; version 2
+	Flags  uint8  // Verdict* flags
 	Info   []byte // AMF0 info object for _result/_error
 }
-
-// sessionVerdictV1 is SessionVerdict in the version 1 layout, for a peer that negotiated it.
-type sessionVerdictV1 SessionVerdict
 
 // SessionClose ends a session from either side; no frame for the id follows it.
 type SessionClose struct {
@@ -165,13 +160,6 @@ func (m SessionOpen) AppendBody(dst []byte) []byte {
 func (m SessionVerdict) AppendBody(dst []byte) []byte {
 	dst = binary.BigEndian.AppendUint32(dst, m.Window)
 	return append(append(dst, m.Status, m.Flags), m.Info...)
-}
-
-func (sessionVerdictV1) Kind() Kind { return KindSessionVerdict }
-
-func (m sessionVerdictV1) AppendBody(dst []byte) []byte {
-	dst = binary.BigEndian.AppendUint32(dst, m.Window)
-	return append(append(dst, m.Status), m.Info...)
 }
 
 func (m SessionClose) AppendBody(dst []byte) []byte {

@@ -12,7 +12,7 @@ import (
 // goroutine of the session's own (started while frames are pending, gone while the session is
 // idle), so a session's handler needs no locking and a slow one delays only itself.
 type SessionFuncs struct {
-	OnFrame func(f Frame)        // SessionVerdict, SessionMessage, or Error for the session (or what Deliver queued); Body is a private copy
+	OnFrame func(f Frame)        // SessionVerdict, StreamVerdict, SessionMessage, or Error for the session (or what Deliver queued); Body is a private copy
 	OnClose func(m SessionClose) // exactly once, after the last OnFrame
 }
 
@@ -104,7 +104,7 @@ func (m *Mux) Open(id uint32, fns SessionFuncs) error {
 // an open session (stream frames, SessionOpen, unknown ids): the caller handles those.
 func (m *Mux) Dispatch(f Frame) bool {
 	switch f.Kind {
-	case KindSessionMessage, KindSessionVerdict, KindSessionClose, KindError:
+	case KindSessionMessage, KindSessionVerdict, KindStreamVerdict, KindSessionClose, KindError:
 	default:
 		return false
 	}

@@ -28,9 +28,6 @@ func (c *Conn) Send(id uint32, m Message) error {
 			c.credits.forget(id)
 		}
 		m = v
-		if c.link.Version < 2 {
-			m = sessionVerdictV1(v)
-		}
 	case SessionClose:
 		c.credits.forget(id)
 	case StreamMedia:
