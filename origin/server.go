@@ -66,7 +66,7 @@ type Limits struct {
 	DrainTimeout      time.Duration `toml:"drain_timeout"`
 	PlayerQueueBytes  int           `toml:"player_queue_bytes"` // media a player may have waiting before it skips to the next keyframe
 	// MediaFlushInterval is how long a player's live media may wait so that several messages
-	// leave in one write ("40ms" when empty; negative: a write per publisher read);
+	// leave in one write ("40ms" when empty; negative: no coalescing, media written as it arrives);
 	// MaxMediaFlushInterval is how long for a player that announces a long buffer ("200ms").
 	MediaFlushInterval    time.Duration `toml:"media_flush_interval"`
 	MaxMediaFlushInterval time.Duration `toml:"max_media_flush_interval"`

@@ -1,12 +1,16 @@
 // Package rtmpconn is one RTMP connection: the handshake under a deadline, a read loop that turns
 // chunks into typed events for a Handler, the protocol-control replies that need no application
-// (acknowledgements, ping responses, chunk size), and an outbound queue drained by one writer
-// goroutine that puts small per-connection chunk headers around shared payloads and flushes many
-// messages in one writev. Both the origin and the edge build their sessions on it.
+// (acknowledgements, ping responses, chunk size), and an outbound queue whose writes put small
+// per-connection chunk headers around shared payloads and carry many messages in one writev.
+// Live media is coalesced here, whoever produces it: it waits for the connection's media tick
+// (one of a server's sharded ticks, see Runtime), so a player gets a few writes a second
+// rather than one per message. Both the origin and the edge build their sessions on it.
 //
-// Ownership: the read goroutine (Serve) owns the chunk reader and everything decoded from it; the
-// writer goroutine owns the chunk writer; the outbound queue between producers (the read goroutine,
-// stream hubs, JS loops) and the writer is a small bounded queue guarded by its own lock.
+// Ownership: the read goroutine (Serve) owns the chunk reader and everything decoded from it;
+// whoever holds the write side's lock (the writer goroutine, a media tick, an uncorking or
+// flushing caller) owns the chunk writer; the outbound queue between producers (the read
+// goroutine, stream hubs, JS loops) and the writers is a small bounded queue guarded by its own
+// lock.
 package rtmpconn
 
 import (

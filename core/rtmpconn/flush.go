@@ -69,7 +69,7 @@ func (c *Conn) initWriteSide() {
 }
 
 // writerIdle is how long a writer goroutine waits for more work before it exits: idle
-// connections (most players write through their producers' direct writes) then hold no writer
+// connections (most players' media is written by their media tick) then hold no writer
 // goroutine and no stack for it.
 const writerIdle = 2 * time.Second
 
