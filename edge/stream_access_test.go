@@ -36,7 +36,7 @@ application.onPublish = function (c, s) { return s.publishQueryString === "key=K
 		t.Fatalf("publish with the right key through the edge: %s", code)
 	}
 	c.Close()
-	waitFor(t, "the origin to see the edge client go", func() bool { return strings.Contains(o.logs.String(), "instance unloaded") })
+	waitFor(t, "the origin to see the edge client go", func() bool { return strings.Contains(o.logs.String(), `"message":"unpublish"`) })
 	for name, logs := range map[string]string{"edge": e.logs.String(), "origin": o.logs.String()} {
 		for _, line := range strings.Split(logs, "\n") {
 			var rec map[string]any

@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"github.com/fmsgo/fmsgo/core/admin"
+	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/scripting"
 )
 
@@ -17,18 +18,12 @@ type instanceStats struct {
 	drops   uint64
 }
 
-// snapshot lists every running instance's stream figures, sorted by name.
-func (r *appRegistry) snapshot() []instanceStats {
-	r.mu.Lock()
-	list := make([]*instance, 0, len(r.instances))
-	for _, in := range r.instances {
-		list = append(list, in)
-	}
-	r.mu.Unlock()
-	out := make([]instanceStats, 0, len(list))
-	for _, in := range list {
-		st := instanceStats{name: in.target.Name()}
-		for _, s := range in.hub.Streams() {
+// instanceSnapshot lists every running instance's stream figures, sorted by name.
+func instanceSnapshot(hubs map[string]*live.Hub) []instanceStats {
+	out := make([]instanceStats, 0, len(hubs))
+	for name, hub := range hubs {
+		st := instanceStats{name: name}
+		for _, s := range hub.Streams() {
 			st.streams++
 			if s.Publishing {
 				st.publish++
@@ -68,7 +63,7 @@ func (s *Server) Metrics() []admin.Metric {
 		admin.Metric{Name: "fmsgo_trunk_auth_failures_total", Help: "Trunk handshakes that failed authentication (wrong or missing secret).",
 			Kind: admin.Counter, Samples: []admin.Sample{{Value: float64(authFailed)}}})
 	ms = append(ms, engineMetrics(s.engine.Stats())...)
-	ms = append(ms, instanceMetrics(s.apps.snapshot())...)
+	ms = append(ms, instanceMetrics(instanceSnapshot(s.engine.Hubs()))...)
 	ms = append(ms, edgeMetrics(s.edges.snapshot())...)
 	b := s.cfg.Limits.Conn.InboundBudget
 	ms = append(ms, admin.InboundBudgetMetrics(b.Held(), b.Limit(), b.Evictions())...)

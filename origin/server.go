@@ -112,7 +112,6 @@ func DefaultConfig() Config {
 type Server struct {
 	cfg    Config
 	log    zerolog.Logger
-	apps   *appRegistry
 	engine *scripting.Engine
 	// sessionEnv is what every client session shares (origin/session).
 	sessionEnv *session.Env
@@ -158,21 +157,19 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, trunkSecret: secret, trunkGate: newTrunkGate(), reload: config.NewReloader(given)}
-	s.apps = newAppRegistry(cfg.Apps, cfg.Limits.ApplyJoin(cfg.Limits.Live), log)
 	eng, err := scripting.NewEngine(scripting.EngineConfig{AppsDir: cfg.Apps, ScriptLibDir: cfg.ScriptLib, DataDir: cfg.Data,
 		Instances: scripting.InstanceLimits{Max: cfg.Limits.MaxInstances, MaxPerApp: cfg.Limits.MaxInstancesPerApp,
 			CreateRate: cfg.Limits.InstanceCreateRate, CreateBurst: cfg.Limits.InstanceCreateBurst},
 		SharedObjectDiskQuotaMB: cfg.Limits.SharedObjectDiskQuotaMB,
 		Contain: scripting.Containment{InstanceMemoryLimitMB: cfg.Limits.InstanceMemoryMB,
 			CPUShare: cfg.Limits.InstanceCPUShare, CPUWindow: cfg.Limits.InstanceCPUWindow},
-		NoFileEvents: !cfg.AppsEvents, RescanEvery: cfg.AppsPoll}, log)
+		NoFileEvents: !cfg.AppsEvents, RescanEvery: cfg.AppsPoll, Live: cfg.Limits.ApplyJoin(cfg.Limits.Live)}, log)
 	if err != nil {
 		return nil, fmt.Errorf("origin: %w", err)
 	}
 	s.engine = eng
 	s.conn.Store(&s.cfg.Limits.Conn)
-	s.apps.exists = eng.AppExists
-	s.sessionEnv = &session.Env{Apps: s.apps, Engine: eng, MaxStreams: cfg.Limits.MaxStreamsPerConn}
+	s.sessionEnv = &session.Env{Engine: eng, MaxStreams: cfg.Limits.MaxStreamsPerConn}
 	return s, nil
 }
 
@@ -257,8 +254,7 @@ func (s *Server) Shutdown() {
 		tr.CloseAll()
 		tr.Wait()
 	}
-	s.apps.closeAll()
-	s.waitEngine()
+	s.waitEngine() // unloading the instances closes their hubs
 }
 
 // engineStopWait bounds Shutdown's wait for the engine; the engine itself gives each instance's

@@ -12,8 +12,8 @@ import (
 // trunkSub is one stream an edge pulls on a channel: one hub subscription for all the edge's
 // viewers of that stream.
 type trunkSub struct {
-	inst *instance
-	sub  *live.Subscription
+	sub     *live.Subscription
+	release func() // gives the instance's hub back (scripting.Engine.Hub)
 }
 
 // subscribe serves a StreamSubscribe on the trunk's read goroutine (it only takes locks that are
@@ -34,16 +34,16 @@ func (p *trunkPeer) subscribe(f trunk.Frame) error {
 		return p.conn.Send(f.ID, trunk.StreamStatus{Code: trunk.StreamRejected,
 			Description: "no accepted play of " + t.Name() + "/" + m.Stream + " on this trunk"})
 	}
-	in, err := p.srv.apps.acquire(t)
+	hub, release, err := p.srv.engine.Hub(t.Name())
 	if err != nil {
 		return p.conn.Send(f.ID, trunk.StreamStatus{Code: trunk.StreamNotFound, Description: err.Error()})
 	}
-	sub, err := in.hub.Subscribe(m.Stream, &trunkSubscriber{conn: p.conn, ch: f.ID})
+	sub, err := hub.Subscribe(m.Stream, &trunkSubscriber{conn: p.conn, ch: f.ID})
 	if err != nil {
-		p.srv.apps.release(in)
+		release()
 		return p.conn.Send(f.ID, trunk.StreamStatus{Code: trunk.StreamRejected, Description: err.Error()})
 	}
-	p.subs[f.ID] = &trunkSub{inst: in, sub: sub}
+	p.subs[f.ID] = &trunkSub{sub: sub, release: release}
 	p.srv.trunkSubs.Add(1)
 	p.counters.pulled.Add(1)
 	return p.conn.Send(f.ID, trunk.StreamStatus{Code: trunk.StreamOK, Description: m.Stream})
@@ -56,7 +56,7 @@ func (p *trunkPeer) unsubscribe(ch uint32) {
 	}
 	delete(p.subs, ch)
 	ts.sub.Close()
-	p.srv.apps.release(ts.inst)
+	ts.release()
 	p.srv.trunkSubs.Add(-1)
 	p.counters.pulled.Add(-1)
 }

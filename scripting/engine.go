@@ -12,6 +12,7 @@ import (
 	"github.com/dop251/goja"
 	"github.com/rs/zerolog"
 
+	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/scripting/jsloop"
 )
 
@@ -36,6 +37,8 @@ type EngineConfig struct {
 	// by Rescan and every RescanEvery only (file systems without events: NFS, SMB, FUSE).
 	NoFileEvents bool
 	RescanEvery  time.Duration // period of an automatic Rescan (0: none)
+	// Live configures each instance's live stream hub.
+	Live live.Config
 }
 
 // Engine runs the apps of one apps folder: it starts an instance on its first connection,

@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/fmsgo/fmsgo/core/amf"
+	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/sharedobject"
 	"github.com/fmsgo/fmsgo/scripting/jsapi"
 	"github.com/fmsgo/fmsgo/scripting/jsloop"
@@ -34,7 +35,10 @@ type instance struct {
 	reportingError bool
 	maxConns       int
 	// so outlives generations (hot reload keeps shared objects); safe from any goroutine.
-	so       *sharedobject.Registry
+	so *sharedobject.Registry
+	// hub is the instance's live streams: it lives exactly as long as the instance (one owner,
+	// one lifetime for the JS loop, the shared objects and the streams); safe from any goroutine.
+	hub      *live.Hub
 	soAccess soAccess
 	soEvents soEventQueue
 
@@ -80,6 +84,7 @@ func (e *Engine) startInstance(app *App, instName string) *instance {
 		rpcs: map[*pendingRPC]struct{}{}}
 	inst.log = e.log.With().Str("app", appName).Str("instance", instName).Logger()
 	inst.so = inst.newSharedObjects(instName)
+	inst.hub = live.NewHub(e.cfg.Live, inst.log)
 	inst.sendBWDone.Store(app.Config.SendBWDone)
 	cfg := app.Config
 	retained, share, window := e.cfg.Contain.containFor(cfg)
@@ -182,6 +187,7 @@ func (inst *instance) fatal(err error) {
 	inst.gen = nil
 	inst.closeAll("application stopped: " + err.Error())
 	inst.closeSharedObjects()
+	inst.hub.Close()
 }
 
 // unload stops the instance: onAppStop, clients get AppShutdown, the loop ends.
@@ -199,6 +205,7 @@ func (inst *instance) unload(code, why string) {
 	}
 	inst.closeAll(why)
 	inst.closeSharedObjects()
+	inst.hub.Close()
 	inst.log.Info().Str("reason", why).Msg("instance unloaded")
 	inst.loop.Stop()
 }

@@ -128,7 +128,15 @@ func (a *appSide) answer(txn float64, isError bool, v any) bool {
 // Close tells the client why (AppShutdown, Closed, ...) and closes once that is written. The
 // client's shared-object subscriptions are released first, so that the app's onDisconnect,
 // which the engine runs next, sees the objects without it.
+// A client still waiting for its connect verdict (the instance shuts down while it is pending)
+// gets a connect rejection instead, the answer its connect call is waiting for.
 func (a *appSide) Close(code, description string) {
+	if a.decided.CompareAndSwap(false, true) {
+		a.t.Log().Info().Str("code", code).Str("description", description).Msg("pending connect rejected: the application closed it")
+		a.t.RejectConnect(a.txn, rtmpconn.StatusInfo("error", "NetConnection.Connect.Rejected", description))
+		a.verdict <- false
+		return
+	}
 	if !strings.HasPrefix(code, "NetConnection.") {
 		code = "NetConnection.Connect." + code
 	}

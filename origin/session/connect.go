@@ -26,7 +26,8 @@ type Base struct {
 	Edge                     *scripting.EdgeInfo
 }
 
-// onConnect routes the client to its app instance and waits for the app's verdict on this
+// onConnect routes the client to its app instance (whose JS loop, shared objects and live hub
+// share one lifetime: scripting's instance) and waits for the app's verdict on this
 // goroutine, so that everything the session owns stays here. An unknown app gets FMS's exact
 // rejection text; a malformed name gets InvalidApp. The answer always goes out before any close
 // (OBS hangs otherwise).
@@ -40,8 +41,9 @@ func (s *Session) onConnect(cmd *rtmpmsg.Command) error {
 		s.reject(cmd.TxnID, "NetConnection.Connect.InvalidApp", "Invalid application name ("+obj.String("app")+").")
 		return nil
 	}
-	hub, release, err := s.env.Apps.Acquire(t)
-	if errors.Is(err, ErrUnknownApp) {
+	app := newAppSide(s.t, cmd.TxnID, obj, cmd.Args, t, s.base)
+	js, err := s.env.Engine.Connect(t.App, t.Instance, app)
+	if errors.Is(err, scripting.ErrNoApp) {
 		s.reject(cmd.TxnID, "NetConnection.Connect.Rejected", "[ Server.Reject ] : (_defaultRoot_, _defaultVHost_) : Application ("+t.App+") is not defined.")
 		return nil
 	}
@@ -49,19 +51,11 @@ func (s *Session) onConnect(cmd *rtmpmsg.Command) error {
 		s.reject(cmd.TxnID, "NetConnection.Connect.Rejected", err.Error())
 		return nil
 	}
-	app := newAppSide(s.t, cmd.TxnID, obj, cmd.Args, t, s.base)
-	js, err := s.env.Engine.Connect(t.App, t.Instance, app)
-	if err != nil {
-		release()
-		s.reject(cmd.TxnID, "NetConnection.Connect.Rejected", err.Error())
-		return nil
-	}
 	if !s.awaitVerdict(app, js, cmd.TxnID) {
 		js.Disconnect()
-		release()
 		return nil // the rejection is queued: the transport closes once it is written
 	}
-	s.connected, s.target, s.hub, s.release, s.js, s.app = true, t, hub, release, js, app
+	s.connected, s.target, s.hub, s.js, s.app = true, t, js.Hub(), js, app
 	s.t.Log().Info().Str("app", t.App).Str("instance", t.Instance).Str("agent", app.info.Agent).
 		Int("object_encoding", app.info.ObjectEncoding).Msg("connected")
 	return nil

@@ -19,8 +19,7 @@ type Session struct {
 
 	connected bool
 	target    Target
-	hub       *live.Hub
-	release   func()            // gives the instance back; nil until connected
+	hub       *live.Hub         // the instance's (js.Hub())
 	js        *scripting.Client // the app's handle on this client
 	app       *appSide
 	streams   map[uint32]*netStream
@@ -144,8 +143,8 @@ func (s *Session) onGetStreamLength(streamID uint32, cmd *rtmpmsg.Command) error
 }
 
 // Close ends the session when its transport has ended: every stream is closed, the shared
-// objects released, the app told (onDisconnect) and the instance given back. Only the first
-// call does anything.
+// objects released and the app told (onDisconnect), which lets its instance go idle. Only the
+// first call does anything.
 func (s *Session) Close() {
 	if s.closed {
 		return
@@ -161,10 +160,6 @@ func (s *Session) Close() {
 	if s.js != nil {
 		s.js.Disconnect()
 		s.js = nil
-	}
-	if s.release != nil {
-		s.release()
-		s.release = nil
 	}
 }
 

@@ -1,8 +1,6 @@
 package session
 
 import (
-	"errors"
-
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/sharedobject"
@@ -66,23 +64,12 @@ type Play interface {
 
 // Env is what every session of a server shares.
 type Env struct {
-	Apps   Apps
 	Engine Engine
 	// MaxStreams bounds a client's NetStreams (createStream, and streams used without it).
 	MaxStreams int
-}
-
-// Apps gives the origin's app instances (their live hub) by target.
-type Apps interface {
-	// Acquire returns t's instance hub, starting the instance if needed; release gives it back.
-	// ErrUnknownApp when the app has no folder.
-	Acquire(t Target) (hub *live.Hub, release func(), err error)
 }
 
 // Engine is the JS app engine as a session uses it (*scripting.Engine).
 type Engine interface {
 	Connect(app, instance string, s scripting.Session) (*scripting.Client, error)
 }
-
-// ErrUnknownApp rejects a connect to an app with no folder.
-var ErrUnknownApp = errors.New("application is not defined")
