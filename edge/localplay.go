@@ -21,8 +21,10 @@ type localPlay struct {
 // trunk session's goroutine, corked, so that the client gets the verdict's messages and the
 // step's own user control event in one write, and Play.Start before any media.
 func (cs *clientSession) onStreamVerdict(v trunk.StreamVerdict) {
-	cs.conn.Cork()
-	defer cs.conn.Uncork()
+	cs.conn.Corked(func() { cs.performVerdict(v) })
+}
+
+func (cs *clientSession) performVerdict(v trunk.StreamVerdict) {
 	switch v.Op {
 	case trunk.OpPlayStart:
 		cs.stopPlay(v.StreamID)

@@ -45,21 +45,26 @@ func (cs *clientSession) onFrame(f trunk.Frame) {
 	}
 }
 
-// onVerdict answers connect exactly like the origin does for a direct client.
+// onVerdict answers connect exactly like the origin does for a direct client: the answer and
+// onBWDone in one write, made here (no writer goroutine).
 func (cs *clientSession) onVerdict(v trunk.SessionVerdict) {
 	if !cs.decided.CompareAndSwap(false, true) {
 		return
 	}
-	cs.conn.Cork() // the answer and onBWDone in one write, made here (no writer goroutine)
-	defer cs.conn.Uncork()
+	var ok bool
+	cs.conn.Corked(func() { ok = cs.answerConnect(v) })
+	cs.verdict <- ok
+}
+
+// answerConnect writes the connect answer of a verdict; true when accepted.
+func (cs *clientSession) answerConnect(v trunk.SessionVerdict) bool {
 	info := cs.decodeInfo(v.Info)
 	if v.Status != trunk.VerdictAccept {
 		if info == nil {
 			info = rtmpconn.StatusInfo("error", "NetConnection.Connect.Rejected", "Connection rejected.")
 		}
 		_ = cs.conn.SendConnectReject(cs.txn, info)
-		cs.verdict <- false
-		return
+		return false
 	}
 	if info == nil {
 		info = rtmpconn.StatusInfo("status", "NetConnection.Connect.Success", "Connection succeeded.")
@@ -72,7 +77,7 @@ func (cs *clientSession) onVerdict(v trunk.SessionVerdict) {
 		_ = cs.conn.SendCommand(0, "onBWDone", 0, nil)
 	}
 	cs.accept.Store(true)
-	cs.verdict <- true
+	return true
 }
 
 func (cs *clientSession) decodeInfo(b []byte) *amf.Object {
@@ -97,9 +102,8 @@ func (cs *clientSession) relay(m trunk.SessionMessage) {
 	case rtmpmsg.TypeCommandAMF0, rtmpmsg.TypeCommandAMF3, rtmpmsg.TypeSharedObjectAMF0, rtmpmsg.TypeSharedObjectAMF3:
 		// The payload is handed over to the connection's queue: a copy of our own, whatever the
 		// frame's body aliases.
-		cs.conn.Cork()
-		_ = cs.conn.SendMessage(m.StreamID, m.Type, 0, append([]byte(nil), m.Payload...))
-		cs.conn.Uncork()
+		p := append([]byte(nil), m.Payload...)
+		cs.conn.Corked(func() { _ = cs.conn.SendMessage(m.StreamID, m.Type, 0, p) })
 	case rtmpmsg.TypeDataAMF0, rtmpmsg.TypeDataAMF3:
 		defer cs.rdec.Reset(nil) // drop the decoded message: a quiet session would keep it alive
 		if d, err := rtmpmsg.DecodeData(m.Type, m.Payload, &cs.rdec); err == nil {

@@ -98,17 +98,17 @@ func (d *direct) SendCommand(streamID uint32, name string, txn float64, args ...
 // AcceptConnect writes the answer and onBWDone in one write, corked and uncorked on the calling
 // goroutine (the app's loop).
 func (d *direct) AcceptConnect(txn float64, info *amf.Object, amf3, sendBWDone bool) {
-	d.conn.Cork()
-	defer d.conn.Uncork()
-	if d.conn.SendConnectAccept(txn, info) != nil {
-		return
-	}
-	if amf3 {
-		d.conn.SetObjectEncoding(3)
-	}
-	if sendBWDone { // FMS calls onBWDone after connect; AS3 players without it log #2095
-		_ = d.conn.SendCommand(0, "onBWDone", 0, nil)
-	}
+	d.conn.Corked(func() {
+		if d.conn.SendConnectAccept(txn, info) != nil {
+			return
+		}
+		if amf3 {
+			d.conn.SetObjectEncoding(3)
+		}
+		if sendBWDone { // FMS calls onBWDone after connect; AS3 players without it log #2095
+			_ = d.conn.SendCommand(0, "onBWDone", 0, nil)
+		}
+	})
 }
 
 func (d *direct) RejectConnect(txn float64, info *amf.Object) {

@@ -13,19 +13,21 @@ import (
 // StartPlay implements session.Transport: what players need before the first frame, then the
 // subscription. Corked: Play.Start leaves once the subscription is in the hub, so that a client
 // that has it gets everything published after it (data messages are not cached for late joiners).
-func (d *direct) StartPlay(streamID uint32, name string, reset bool, hub *live.Hub) (session.Play, error) {
-	d.conn.Cork()
-	defer d.conn.Uncork()
-	if err := d.sendPlayStart(streamID, name, reset); err != nil {
-		return nil, err
+func (d *direct) StartPlay(streamID uint32, name string, reset bool, hub *live.Hub) (play session.Play, err error) {
+	d.conn.Corked(func() {
+		if err = d.sendPlayStart(streamID, name, reset); err != nil {
+			return
+		}
+		pl := &player{conn: d.conn, streamID: streamID, name: name, budget: d.srv.cfg.Limits.PlayerQueueBytes}
+		var sub *live.Subscription
+		if sub, err = hub.Subscribe(name, pl); err == nil {
+			play = &directPlay{conn: d.conn, streamID: streamID, sub: sub}
+		}
+	})
+	if err == nil {
+		d.conn.SetNoDelay(false) // a player: let the kernel coalesce media segments (see SetNoDelay)
 	}
-	pl := &player{conn: d.conn, streamID: streamID, name: name, budget: d.srv.cfg.Limits.PlayerQueueBytes}
-	sub, err := hub.Subscribe(name, pl)
-	if err != nil {
-		return nil, err
-	}
-	d.conn.SetNoDelay(false) // a player: let the kernel coalesce media segments (see SetNoDelay)
-	return &directPlay{conn: d.conn, streamID: streamID, sub: sub}, nil
+	return play, err
 }
 
 // sendPlayStart sends netstream.PlayStart's messages.

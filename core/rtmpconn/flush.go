@@ -16,7 +16,7 @@ import (
 // writeSide is the socket's write side: the chunk writer, the buffers being written and what a
 // non-blocking write left unwritten. It is guarded by mu, held only by whoever is writing: the
 // connection's writer goroutine, its media tick's goroutine (many players' coalesced media, one
-// write each), or a goroutine that finds the socket idle and writes at once (Uncork, Flush: a
+// write each), or a goroutine that finds the socket idle and writes at once (the end of a Corked section, Flush: a
 // connect answer, a player's start). Writing from those saves a goroutine wake-up and switch per
 // write, and a socket that cannot take the bytes at once is handed to the writer goroutine, so
 // none of them blocks on a slow client.

@@ -88,9 +88,9 @@ func (c *Conn) pingSilent(rs *readState, err error) bool {
 		return false
 	}
 	rs.pinged = true
-	c.Cork() // written by Uncork on this goroutine: an idle connection starts no writer for it
+	c.cork() // written by uncork on this goroutine: an idle connection starts no writer for it
 	err = c.Ping()
-	c.Uncork()
+	c.uncork()
 	if err != nil {
 		return false
 	}

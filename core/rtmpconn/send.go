@@ -65,8 +65,8 @@ func (c *Conn) SendUserControl(event uint16, data ...uint32) error {
 // It also lifts the connection from its pre-connect limits to its full ones.
 func (c *Conn) SendConnectAccept(txn float64, info *amf.Object) error {
 	c.admit()
-	c.Cork()
-	defer c.Uncork()
+	c.cork()
+	defer c.uncork()
 	steps := []func() error{
 		func() error {
 			return c.SendProtocol(rtmpmsg.TypeWindowAckSize, rtmpmsg.AppendWindowAckSize(nil, c.cfg.WindowAckSize))
@@ -102,8 +102,8 @@ func (c *Conn) setChunkSize(n uint32) error {
 // SendConnectReject answers connect with _error and closes the connection once it is written, so
 // the client always sees the verdict (OBS hangs on a connect that is never answered).
 func (c *Conn) SendConnectReject(txn float64, info *amf.Object) error {
-	c.Cork() // written by Uncork's caller: no writer goroutine for a rejected connection
-	defer c.Uncork()
+	c.cork() // written by uncork's caller: no writer goroutine for a rejected connection
+	defer c.uncork()
 	if err := c.SendCommand(0, "_error", txn, nil, info); err != nil {
 		return err
 	}

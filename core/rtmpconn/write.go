@@ -197,7 +197,7 @@ func (c *Conn) Flush() { c.writeSoon() }
 // object's update to its subscribers, under the registry's lock; an app's broadcast from its
 // loop) would otherwise make one system call per subscriber in turn, where writers spread over
 // the cores and take several messages per write when they lag. A corked sequence is written by
-// Uncork's caller at once: the connect answer needs no writer goroutine (a burst of connecting
+// the end of its Corked section at once: the connect answer needs no writer goroutine (a burst of connecting
 // clients would start one each, and the runtime never frees a goroutine's record).
 func (c *Conn) send(m outMsg) error {
 	m.h.Length = uint32(len(m.payload))
@@ -215,19 +215,22 @@ func (c *Conn) send(m outMsg) error {
 	return nil
 }
 
-// Cork holds the writer back while a caller queues several messages that belong together (the
-// connect answer: window, bandwidth, stream begin, chunk size, _result, onBWDone), so that they
-// leave in one write instead of one each, or until something they announce is true (Play.Start
-// once the player is subscribed). Corks nest, and may be released by another goroutine than the
-// one that took them (the origin's Accept corks on the app's loop, the reader uncorks). Every
-// Cork needs its Uncork.
-func (c *Conn) Cork() { c.corked.Add(1) }
+// Corked runs fn with the writer held back, then writes what fn queued from the calling
+// goroutine when the socket takes it at once: messages that belong together (the connect answer:
+// window, bandwidth, stream begin, chunk size, _result, onBWDone) leave in one write instead of
+// one each, or once something they announce is true (Play.Start once the player is subscribed),
+// and a goroutine that owns a conversation (an edge session, the idle ping, the app's loop
+// answering connect) writes without waking the connection's writer goroutine. Corked sections
+// nest. The hold is taken and released by the same call, so no goroutine can leave it to another.
+func (c *Conn) Corked(fn func()) {
+	c.cork()
+	defer c.uncork()
+	fn()
+}
 
-// Uncork releases Cork; the last one writes what was queued meanwhile from the calling
-// goroutine when the socket takes it at once (so Cork+send+Uncork is also how a goroutine that
-// owns a conversation, such as an edge session or the idle ping, writes without waking the
-// connection's writer goroutine).
-func (c *Conn) Uncork() {
+func (c *Conn) cork() { c.corked.Add(1) }
+
+func (c *Conn) uncork() {
 	if c.corked.Add(-1) == 0 {
 		c.writeSoon()
 	}

@@ -93,27 +93,26 @@ func TestConnectAnswerNeedsNoWriter(t *testing.T) {
 	}
 }
 
-// TestCorkAcrossGoroutines: as the origin answers connect — the app's loop corks and queues the
-// answer, the reader adds onBWDone and uncorks — both leave in one write, from the uncorking
-// goroutine, and no writer goroutine is started.
-func TestCorkAcrossGoroutines(t *testing.T) {
+// TestCorkedWritesOnce: as the origin answers connect — the app's loop queues the answer and
+// onBWDone in one Corked section (nested sections included) — nothing is written inside, both
+// leave in one write from that goroutine, and no writer goroutine is started.
+func TestCorkedWritesOnce(t *testing.T) {
 	t.Parallel()
 	p := newPair(t, Config{})
 	before := p.writes()
-	queued := make(chan struct{})
-	go func() { // the app's loop
-		p.c.Cork()
-		_ = p.c.SendConnectAccept(1, StatusInfo("status", "NetConnection.Connect.Success", "ok"))
-		close(queued)
+	done := make(chan uint64, 1)
+	go func() { // the app's loop answering connect
+		var inside uint64
+		p.c.Corked(func() {
+			_ = p.c.SendConnectAccept(1, StatusInfo("status", "NetConnection.Connect.Success", "ok"))
+			p.c.Corked(func() { _ = p.c.SendCommand(0, "onBWDone", 0, nil) }) // nested: still held
+			inside = p.writes() - before
+		})
+		done <- inside
 	}()
-	<-queued
-	if err := p.c.SendCommand(0, "onBWDone", 0, nil); err != nil {
-		t.Fatal(err)
+	if inside := <-done; inside != 0 {
+		t.Fatalf("%d writes inside the corked section", inside)
 	}
-	if got := p.writes() - before; got != 0 {
-		t.Fatalf("%d writes before the reader uncorked", got)
-	}
-	p.c.Uncork()
 	if got := p.writes() - before; got != 1 {
 		t.Fatalf("answer and onBWDone took %d writes, want 1", got)
 	}
