@@ -85,7 +85,7 @@ func (cs *clientSession) startPlay(streamID uint32, name string) {
 	}
 	cs.plays[streamID] = lp
 	cs.mu.Unlock()
-	v := &viewer{conn: cs.conn, streamID: streamID, name: name, budget: 4 << 20}
+	v := &netstream.Player{Conn: cs.conn, StreamID: streamID, Name: name, Budget: 4 << 20}
 	sub, p, err := cs.st.play(cs.srv, cs.key, name, v)
 	if errors.Is(err, live.ErrClosed) || errors.Is(err, trunk.ErrClosed) {
 		// The trunk went down while this play was attaching: the client already has Play.Start,

@@ -2,13 +2,10 @@ package edge
 
 import (
 	"bytes"
-	"errors"
 	"sync"
 
-	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/media"
-	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/trunk"
 )
 
@@ -167,45 +164,4 @@ func (s *streams) counts() (pulled, players int) {
 		players += p.viewers
 	}
 	return pulled, players
-}
-
-// viewer delivers the local hub's media to one NetStream of a client.
-type viewer struct {
-	conn     *rtmpconn.Conn
-	streamID uint32
-	name     string
-	budget   int
-}
-
-// Deliver implements live.Subscriber.
-func (v *viewer) Deliver(pkt *media.Packet, ts uint32) bool {
-	return v.conn.SendMedia(v.streamID, pkt, ts, v.budget)
-}
-
-// Flush implements live.Flusher: the viewer's start goes out at once.
-func (v *viewer) Flush() { v.conn.Flush() }
-
-// Notify implements live.Subscriber.
-func (v *viewer) Notify(ev live.Event) {
-	var code string
-	switch ev.Kind {
-	case live.EventPublishNotify:
-		code = "NetStream.Play.PublishNotify"
-	case live.EventUnpublishNotify:
-		code = "NetStream.Play.UnpublishNotify"
-	default:
-		return
-	}
-	_ = v.conn.SendStatus(v.streamID, rtmpconn.StatusInfo("status", code, v.name,
-		amf.Prop{Key: "details", Value: v.name}, amf.Prop{Key: "clientid", Value: v.conn.ID()}))
-}
-
-// CutOff implements live.Subscriber: a viewer that stayed behind is disconnected. A closed hub
-// (the trunk is gone) is not the viewer's fault: its session is being closed with a status.
-func (v *viewer) CutOff(reason error) {
-	if errors.Is(reason, live.ErrClosed) {
-		return
-	}
-	v.conn.Log().Warn().Str("stream", v.name).Err(reason).Msg("viewer cut off: too slow")
-	v.conn.Close(reason)
 }

@@ -3,7 +3,6 @@ package origin
 import (
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/live"
-	"github.com/fmsgo/fmsgo/core/media"
 	"github.com/fmsgo/fmsgo/core/netstream"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
@@ -18,7 +17,7 @@ func (d *direct) StartPlay(streamID uint32, name string, reset bool, hub *live.H
 		if err = d.sendPlayStart(streamID, name, reset); err != nil {
 			return
 		}
-		pl := &player{conn: d.conn, streamID: streamID, name: name, budget: d.srv.cfg.Limits.PlayerQueueBytes}
+		pl := &netstream.Player{Conn: d.conn, StreamID: streamID, Name: name, Budget: d.srv.cfg.Limits.PlayerQueueBytes}
 		var sub *live.Subscription
 		if sub, err = hub.Subscribe(name, pl); err == nil {
 			play = &directPlay{conn: d.conn, streamID: streamID, sub: sub}
@@ -67,34 +66,4 @@ func (p *directPlay) Stop(status *amf.Object) {
 	}
 	_ = p.conn.SendUserControl(rtmpmsg.EventStreamEOF, p.streamID)
 	_ = p.conn.SendStatus(p.streamID, status)
-}
-
-// player delivers a hub's media to one NetStream of a connection. Its methods are called by the
-// hub's goroutine and only use the connection's thread-safe queue.
-type player struct {
-	conn     *rtmpconn.Conn
-	streamID uint32
-	name     string
-	budget   int
-}
-
-// Deliver implements live.Subscriber.
-func (p *player) Deliver(pkt *media.Packet, ts uint32) bool {
-	return p.conn.SendMedia(p.streamID, pkt, ts, p.budget)
-}
-
-// Flush implements live.Flusher: the player's start goes out at once.
-func (p *player) Flush() { p.conn.Flush() }
-
-// Notify implements live.Subscriber: publish/unpublish notifications as FMS sends them.
-func (p *player) Notify(ev live.Event) {
-	if st := netstream.NotifyStatus(ev, p.name, p.conn.ID()); st != nil {
-		_ = p.conn.SendStatus(p.streamID, st)
-	}
-}
-
-// CutOff implements live.Subscriber: a player that stayed behind is disconnected.
-func (p *player) CutOff(reason error) {
-	p.conn.Log().Warn().Str("stream", p.name).Err(reason).Msg("player cut off: too slow")
-	p.conn.Close(reason)
 }
