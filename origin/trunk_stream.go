@@ -72,15 +72,12 @@ type trunkSubscriber struct {
 	ch   uint32
 }
 
-// Deliver implements live.Subscriber. The payload is copied because the trunk's writer keeps a
-// reference until it is written and hub packets are recycled on release.
+// Deliver implements live.Subscriber. The packet goes to the trunk by reference, not copied: the
+// trunk's queue keeps the hub's reference until the frame is written (or dropped at close), so
+// the pooled payload is not recycled under the writer. Refused (queue full), the reference stays
+// the hub's, which then skips to the next keyframe for this edge.
 func (s *trunkSubscriber) Deliver(p *media.Packet, ts uint32) bool {
-	m := trunk.StreamMedia{Type: p.TypeID, Timestamp: ts, Payload: append([]byte(nil), p.Payload...)}
-	if err := s.conn.SendMedia(s.ch, m); err != nil {
-		return false
-	}
-	p.Release()
-	return true
+	return s.conn.SendPacket(s.ch, p, ts) == nil
 }
 
 // Notify implements live.Subscriber: the edge learns publisher changes without losing the channel.

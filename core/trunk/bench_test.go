@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+
+	"github.com/fmsgo/fmsgo/core/media"
 )
 
 func BenchmarkEncodeMedia4K(b *testing.B) {
@@ -93,4 +95,63 @@ func BenchmarkLoopbackMedia(b *testing.B) {
 		}
 	}
 	<-done
+}
+
+// BenchmarkEdgeDelivery is the origin's cost of one hub message delivered to one edge over a
+// loopback trunk (4 KiB video, the receiving edge only counts frames): "copy" is what
+// origin.trunkSubscriber did before (a fresh copy of the payload per edge, then SendMedia),
+// "ref" is SendPacket, which queues the hub's pooled packet by reference and releases it once
+// written. The media queue is capped at 256 KiB so that, as under a paced live stream, the
+// packets in flight stay few and the pool recycles them.
+func BenchmarkEdgeDelivery(b *testing.B) {
+	for _, mode := range []string{"copy", "ref"} {
+		b.Run(mode, func(b *testing.B) {
+			el, ol := linkPair(b)
+			var got atomic.Int64
+			done := make(chan struct{})
+			target := int64(b.N)
+			edge := NewConn(el, Config{}, func(f Frame) error {
+				if f.Kind == KindStreamMedia && got.Add(1) == target {
+					close(done)
+				}
+				return nil
+			})
+			origin := NewConn(ol, Config{MaxMediaBytes: 256 << 10}, func(Frame) error { return nil })
+			go edge.Serve(context.Background())
+			go origin.Serve(context.Background())
+			b.Cleanup(func() { edge.Close(); origin.Close() })
+			payload := make([]byte, 4096)
+			payload[0] = 0x27
+			b.ReportAllocs()
+			b.SetBytes(4096)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				p := media.NewPacket(9, uint32(i), payload) // the publisher's one copy, as in the hub
+				for !deliverOnce(origin, mode, p) {
+					runtime.Gosched() // the writer drains; a live hub would skip instead
+				}
+				p.Release() // the hub's own reference
+			}
+			<-done
+		})
+	}
+}
+
+// deliverOnce is one Deliver of trunkSubscriber, old or new: the hub retains p for it and
+// releases that reference itself when the delivery is refused.
+func deliverOnce(c *Conn, mode string, p *media.Packet) bool {
+	p.Retain()
+	var err error
+	if mode == "copy" {
+		err = c.SendMedia(1, StreamMedia{Type: p.TypeID, Timestamp: p.Timestamp, Payload: append([]byte(nil), p.Payload...)})
+		if err == nil {
+			p.Release()
+		}
+	} else {
+		err = c.SendPacket(1, p, p.Timestamp)
+	}
+	if err != nil {
+		p.Release()
+	}
+	return err == nil
 }

@@ -398,7 +398,7 @@ func TestControlOvertakesMediaBacklog(t *testing.T) {
 func TestAppendMediaFrameMatches(t *testing.T) {
 	t.Parallel()
 	m := StreamMedia{Type: 8, Timestamp: 99, Payload: []byte{1, 2, 3}}
-	e := mediaEntry(5, m)
+	e := mediaEntry(5, m, 0)
 	queued := append(e.hdr[:e.hn:e.hn], e.data...)
 	if a, b := AppendMediaFrame(nil, 5, m), AppendFrame(nil, 5, m); string(a) != string(b) || string(a) != string(queued) {
 		t.Fatalf("%x / %x / %x", a, b, queued)

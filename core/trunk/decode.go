@@ -115,6 +115,13 @@ func DecodeStreamPublish(b []byte) (StreamPublish, error) {
 	return m, r.end()
 }
 
+// DecodeStreamGap decodes a StreamGap body.
+func DecodeStreamGap(b []byte) (StreamGap, error) {
+	r := body{b: b, kind: KindStreamGap}
+	m := StreamGap{Dropped: r.u32("dropped")}
+	return m, r.end()
+}
+
 // DecodeMessage decodes any known frame into its typed message (hello kinds included). Unknown
 // kinds return (nil, nil): receivers skip them.
 func DecodeMessage(f Frame) (Message, error) {
@@ -159,6 +166,8 @@ func decodeSessionOrStream(f Frame) (Message, error) {
 		return DecodeStreamPublish(f.Body)
 	case KindStreamVerdict:
 		return DecodeStreamVerdict(f.Body)
+	case KindStreamGap:
+		return DecodeStreamGap(f.Body)
 	}
 	return nil, nil
 }

@@ -57,6 +57,7 @@ var fixtures = []fixture{
 	{"stream-verdict play", 7, StreamVerdict{StreamID: 1, Op: OpPlayStart, Flags: StreamFlagReset, Stream: "s",
 		Messages: []VerdictMessage{{Type: 20, Payload: []byte{0x05}}}}, "00000015 15 00000007 00000001 01 01 0001 73 01 14 00000001 05"},
 	{"stream-verdict pause", 7, StreamVerdict{StreamID: 2, Op: OpPause, Flags: StreamFlagOn}, "0000000e 15 00000007 00000002 05 01 0000 00"},
+	{"stream-gap", 4, StreamGap{Dropped: 300}, "00000009 25 00000004 0000012c"},
 }
 
 func TestFixturesEncode(t *testing.T) {
@@ -141,6 +142,8 @@ func TestBodyRejects(t *testing.T) {
 		{"stream verdict without count", KindStreamVerdict, "00000001 01 00 0000"},
 		{"hello short mac", KindHello, "464d544b 0001 01 00001000" + strings.Repeat("00", 32) + "0000 aa"},
 		{"unsubscribe with body", KindStreamUnsubscribe, "00"},
+		{"gap short", KindStreamGap, "000001"},
+		{"gap trailing", KindStreamGap, "0000000100"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

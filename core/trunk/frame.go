@@ -40,6 +40,7 @@ const (
 	KindStreamStatus      Kind = 0x22 // either way
 	KindStreamMedia       Kind = 0x23 // either way, on a subscribed or published channel
 	KindStreamPublish     Kind = 0x24 // edge → origin
+	KindStreamGap         Kind = 0x25 // edge → origin, in order with a publish channel's media
 )
 
 var kindNames = map[Kind]string{
@@ -51,6 +52,7 @@ var kindNames = map[Kind]string{
 	KindStreamUnsubscribe: "stream-unsubscribe", KindStreamStatus: "stream-status",
 	KindStreamMedia: "stream-media", KindStreamPublish: "stream-publish",
 	KindStreamVerdict: "stream-verdict",
+	KindStreamGap: "stream-gap",
 }
 
 // String names the kind for logs and errors.

@@ -127,6 +127,15 @@ type StreamPublish struct {
 	Mode     string // "live", "record", "append"
 }
 
+// StreamGap says that the sender dropped media of a channel here (its media queue was full):
+// the message after it is not the one after the last message received. The receiver's players
+// resume at the next video keyframe instead of decoding frames whose references are missing.
+// It travels in the media queue, in order with the channel's media. A peer that does not know
+// the kind skips it (unknown kinds are skipped), so it needs no new protocol version.
+type StreamGap struct {
+	Dropped uint32 // messages dropped since the last one sent on the channel (saturating)
+}
+
 func (Ping) Kind() Kind              { return KindPing }
 func (Pong) Kind() Kind              { return KindPong }
 func (ErrorMsg) Kind() Kind          { return KindError }
@@ -140,6 +149,7 @@ func (StreamUnsubscribe) Kind() Kind { return KindStreamUnsubscribe }
 func (StreamStatus) Kind() Kind      { return KindStreamStatus }
 func (StreamMedia) Kind() Kind       { return KindStreamMedia }
 func (StreamPublish) Kind() Kind     { return KindStreamPublish }
+func (StreamGap) Kind() Kind         { return KindStreamGap }
 
 func (m Ping) AppendBody(dst []byte) []byte { return binary.BigEndian.AppendUint64(dst, m.Time) }
 func (m Pong) AppendBody(dst []byte) []byte { return binary.BigEndian.AppendUint64(dst, m.Time) }
@@ -198,6 +208,10 @@ func AppendMediaFrame(dst []byte, id uint32, m StreamMedia) []byte {
 
 func appendMediaFields(dst []byte, m StreamMedia) []byte {
 	return binary.BigEndian.AppendUint32(append(dst, m.Type), m.Timestamp)
+}
+
+func (m StreamGap) AppendBody(dst []byte) []byte {
+	return binary.BigEndian.AppendUint32(dst, m.Dropped)
 }
 
 func (m StreamPublish) AppendBody(dst []byte) []byte {

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"sync"
+
+	"github.com/fmsgo/fmsgo/core/media"
 )
 
 // ErrQueueFull is returned when a queue's byte cap is reached: for media the caller drops (the live
@@ -13,23 +15,51 @@ var ErrQueueFull = errors.New("trunk: outbound queue full")
 // mediaHdrSize is the frame header plus StreamMedia's fixed fields (type, timestamp).
 const mediaHdrSize = HeaderSize + 5
 
+// gapFrameSize is a whole StreamGap frame, which may precede a media frame in the same entry.
+const gapFrameSize = HeaderSize + 4
+
 // entry is one queued frame: either a fully encoded frame in data (control), or a header in hdr
 // followed by a payload that is referenced, not copied (media: payloads are immutable and shared
-// by every trunk that carries them).
+// by every trunk that carries them). A media entry whose payload is a hub packet holds one of its
+// references in pkt, released once the frame is written or dropped (release). A media entry's
+// hdr may start with a StreamGap frame, so that the gap mark and the message after it are
+// queued, dropped and written together.
 type entry struct {
-	hdr  [mediaHdrSize]byte
+	hdr  [gapFrameSize + mediaHdrSize]byte
 	hn   uint8
 	data []byte
+	pkt  *media.Packet
 }
 
 func (e *entry) size() int { return int(e.hn) + len(e.data) }
 
-func mediaEntry(id uint32, m StreamMedia) entry {
+// release gives back the entry's packet reference, if any; an entry is released exactly once,
+// by whoever last owns it (the writer after writing, the queue when it drops it).
+func (e *entry) release() {
+	if e.pkt != nil {
+		e.pkt.Release()
+		e.pkt = nil
+	}
+}
+
+// releaseAll releases every entry of es and clears them so their payloads can be collected.
+func releaseAll(es []entry) {
+	for i := range es {
+		es[i].release()
+	}
+	clear(es)
+}
+
+// mediaEntry encodes m's header; gap > 0 puts a StreamGap{Dropped: gap} frame before it.
+func mediaEntry(id uint32, m StreamMedia, gap uint32) entry {
 	var e entry
-	b := AppendHeader(e.hdr[:0], KindStreamMedia, id, 5+len(m.Payload))
-	b = append(b, m.Type)
-	binary.BigEndian.PutUint32(e.hdr[len(b):], m.Timestamp)
-	e.hn = mediaHdrSize
+	b := e.hdr[:0]
+	if gap > 0 {
+		b = StreamGap{Dropped: gap}.AppendBody(AppendHeader(b, KindStreamGap, id, 4))
+	}
+	b = AppendHeader(b, KindStreamMedia, id, 5+len(m.Payload))
+	b = binary.BigEndian.AppendUint32(append(b, m.Type), m.Timestamp)
+	e.hn = uint8(len(b))
 	e.data = m.Payload
 	return e
 }
@@ -115,11 +145,13 @@ func (q *outQueue) releaseMedia(n int) {
 	q.mu.Unlock()
 }
 
-// close refuses further frames and drops queued media (payloads become collectable); queued control
-// frames stay for the writer's last flush.
+// close refuses further frames and drops queued media (its packet references are released);
+// queued control frames stay for the writer's last flush. Media the writer already took is the
+// writer's to release.
 func (q *outQueue) close() {
 	q.mu.Lock()
 	q.closed = true
+	releaseAll(q.media)
 	q.media = nil
 	q.mu.Unlock()
 }

@@ -5,6 +5,8 @@ import (
 	"net"
 	"runtime"
 	"time"
+
+	"github.com/fmsgo/fmsgo/core/media"
 )
 
 // Send queues a control-priority message for id (0 = the trunk). A SessionMessage is charged to
@@ -57,14 +59,32 @@ func (c *Conn) SendSession(id uint32, m SessionMessage) error {
 }
 
 // SendMedia queues one media message on a channel at media priority. The payload is referenced,
-// not copied, and must not change afterwards (media payloads are immutable and shared). When the
-// media queue is full the message is dropped, counted, and ErrQueueFull returned: the caller's
-// live logic decides what to skip next (typically up to the next keyframe).
+// not copied, and must not change until written (see SendPacket for a payload that is recycled).
+// When the media queue is full the message is dropped, counted, and ErrQueueFull returned: the
+// caller's live logic decides what to skip next (typically up to the next keyframe).
 func (c *Conn) SendMedia(id uint32, m StreamMedia) error {
+	return c.pushMedia(id, m, nil, 0)
+}
+
+// SendPacket queues a hub packet on a channel at media priority, by reference: no copy of the
+// payload. On success the queue owns the caller's reference of p and releases it once the frame
+// is written, or when the trunk closes with it still queued, so the payload's pooled buffer is
+// not recycled while the writer may still read it. On error (ErrQueueFull, ErrClosed,
+// ErrTooLarge) the reference stays the caller's. ts is the timestamp to send, which may differ
+// from p's (a subscriber's own timeline).
+func (c *Conn) SendPacket(id uint32, p *media.Packet, ts uint32) error {
+	return c.pushMedia(id, StreamMedia{Type: p.TypeID, Timestamp: ts, Payload: p.Payload}, p, 0)
+}
+
+// pushMedia queues one media frame holding pkt's reference (if any), preceded by a StreamGap
+// frame when gap > 0.
+func (c *Conn) pushMedia(id uint32, m StreamMedia, pkt *media.Packet, gap uint32) error {
 	if len(m.Payload)+10 > c.link.PeerMaxFrame {
 		return fmt.Errorf("%w: channel %d: %d bytes", ErrTooLarge, id, len(m.Payload))
 	}
-	err := c.q.push(true, mediaEntry(id, m))
+	e := mediaEntry(id, m, gap)
+	e.pkt = pkt
+	err := c.q.push(true, e)
 	if err == ErrQueueFull {
 		c.mediaDrops.Add(1)
 	}
@@ -130,7 +150,7 @@ const gatherBytes = 16 << 10
 // small frames instead of one each, which is most of what a relayed call costs. On an idle process
 // the yield returns at once.
 func (c *Conn) gather() {
-	if ctrl, media := c.q.queued(); ctrl+media < gatherBytes {
+	if ctrl, med := c.q.queued(); ctrl+med < gatherBytes {
 		runtime.Gosched()
 	}
 }
@@ -167,20 +187,26 @@ func (w *writer) flushCtrl() error {
 	return w.write(w.ctrl)
 }
 
-func (w *writer) flushMedia() error {
+// flushMedia writes the taken media in batches; on a failure, what was not written is released.
+func (w *writer) flushMedia() (err error) {
 	batch := w.media
+	defer func() {
+		if err != nil {
+			releaseAll(batch)
+		}
+	}()
 	for len(batch) > 0 {
 		n, size := 0, 0
 		for n < len(batch) && (n == 0 || size < w.c.cfg.MediaBatch) {
 			size += batch[n].size()
 			n++
 		}
-		err := w.write(batch[:n])
+		err = w.write(batch[:n])
 		w.c.q.releaseMedia(size)
+		batch = batch[n:]
 		if err != nil {
 			return err
 		}
-		batch = batch[n:]
 		if len(batch) > 0 && w.c.q.hasCtrl() {
 			if err := w.flushCtrl(); err != nil {
 				return err
@@ -190,7 +216,8 @@ func (w *writer) flushMedia() error {
 	return nil
 }
 
-// write sends entries in one writev and clears them so their payloads can be collected.
+// write sends entries in one writev, then releases their packets (written or not: after a failed
+// write the trunk is ending) and clears them so their payloads can be collected.
 func (w *writer) write(es []entry) error {
 	w.bufs = w.bufs[:0]
 	for i := range es {
@@ -207,8 +234,8 @@ func (w *writer) write(es []entry) error {
 	n, err := bufs.WriteTo(nc)
 	w.c.writes.Add(1)
 	w.c.bytesOut.Add(n)
-	clear(es)
 	clear(w.bufs)
+	releaseAll(es)
 	if err != nil {
 		return fmt.Errorf("trunk: write: %w", err)
 	}
