@@ -2,6 +2,7 @@ package edge
 
 import (
 	"github.com/fmsgo/fmsgo/core/amf"
+	"github.com/fmsgo/fmsgo/core/media"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
 	"github.com/fmsgo/fmsgo/core/trunk"
@@ -12,6 +13,7 @@ import (
 type localPublish struct {
 	name string
 	ch   uint32
+	out  *publishOut // made by the first media message; the client's read goroutine's
 }
 
 // startPublish opens the channel of an accepted publish before the status reaches the client:
@@ -37,16 +39,22 @@ func (cs *clientSession) publishChannel(streamID uint32) uint32 {
 	return 0
 }
 
-// HandleMedia implements rtmpconn.Handler: a publisher's audio/video goes to the origin. A full
-// trunk media queue drops the message (the origin's hub then waits for the next keyframe).
+// HandleMedia implements rtmpconn.Handler: a publisher's audio/video goes to the origin. The one
+// copy is from the connection's reused read buffer into a pooled packet, which the trunk's
+// writer references until written. A full trunk media queue drops it, the edge skips video to
+// the next keyframe and marks the gap, so the origin's players resume at that keyframe; the
+// publisher gets NetStream.Play.InsufficientBW (see publishOut).
 func (cs *clientSession) HandleMedia(_ *rtmpconn.Conn, streamID uint32, typeID uint8, ts uint32, payload []byte) error {
-	ch := cs.publishChannel(streamID)
-	if ch == 0 || len(payload) == 0 {
+	cs.mu.Lock()
+	lp := cs.pubs[streamID]
+	if lp != nil && lp.out == nil {
+		lp.out = newPublishOut(cs, streamID, lp)
+	}
+	cs.mu.Unlock()
+	if lp == nil || lp.out == nil || len(payload) == 0 {
 		return nil
 	}
-	// The trunk's writer references payloads until written; the connection reuses its buffer.
-	m := trunk.StreamMedia{Type: typeID, Timestamp: ts, Payload: append([]byte(nil), payload...)}
-	_ = cs.st.conn.SendMedia(ch, m)
+	lp.out.send(media.NewPacket(typeID, ts, payload))
 	return nil
 }
 

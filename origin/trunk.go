@@ -210,7 +210,7 @@ func (p *trunkPeer) route(f trunk.Frame) error {
 		}
 	case trunk.KindStreamPublish:
 		return p.bindPublish(f)
-	case trunk.KindStreamMedia:
+	case trunk.KindStreamMedia, trunk.KindStreamGap:
 		p.publishMedia(f)
 	case trunk.KindSessionMessage, trunk.KindSessionVerdict:
 		return p.conn.Send(f.ID, trunk.ErrorMsg{Code: trunk.CodeUnknownTarget, Message: "no such session"})

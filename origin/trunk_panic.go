@@ -34,7 +34,7 @@ func (p *trunkPeer) recoverFrame(f trunk.Frame) {
 		if p.mux.Close(f.ID, trunk.CodeInternal, "internal error") != nil {
 			_ = p.conn.Send(f.ID, trunk.SessionClose{Code: trunk.CodeInternal, Reason: "internal error"})
 		}
-	case trunk.KindStreamSubscribe, trunk.KindStreamUnsubscribe, trunk.KindStreamPublish, trunk.KindStreamMedia:
+	case trunk.KindStreamSubscribe, trunk.KindStreamUnsubscribe, trunk.KindStreamPublish, trunk.KindStreamMedia, trunk.KindStreamGap:
 		if !p.unbindPublish(f.ID) {
 			p.unsubscribe(f.ID)
 		}

@@ -79,12 +79,19 @@ func (p *trunkPeer) bindPublish(f trunk.Frame) error {
 
 // publishMedia writes an edge publisher's message into its hub (which only queues); a data
 // message, which the edge forwards as the client sent it, is handled as a direct publisher's
-// (session.WriteData: @setDataFrame onMetaData becomes the stream's metadata).
+// (session.WriteData: @setDataFrame onMetaData becomes the stream's metadata). A stream-gap (the
+// edge dropped media of this publish) makes the publication wait for the next keyframe.
 func (p *trunkPeer) publishMedia(f trunk.Frame) {
 	p.pubs.mu.Lock()
 	tp := p.pubs.byChan[f.ID]
 	p.pubs.mu.Unlock()
 	if tp == nil {
+		return
+	}
+	if f.Kind == trunk.KindStreamGap {
+		if _, err := trunk.DecodeStreamGap(f.Body); err == nil {
+			tp.pub.MarkGap()
+		}
 		return
 	}
 	m, err := trunk.DecodeStreamMedia(f.Body)

@@ -25,6 +25,7 @@ type stream struct {
 	audioSeq  *media.Packet
 	gop       gopCache
 	subs      []*Subscription
+	gapWait   bool // after MarkGap: no video until the next keyframe
 
 	bytesIn    uint64
 	messagesIn uint64
@@ -46,6 +47,7 @@ func (st *stream) clearCaches() {
 	setPacket(&st.audioSeq, nil)
 	st.gop.clear()
 	st.hasVideo = false
+	st.gapWait = false
 }
 
 // Publication is a publisher's handle on its stream.
@@ -105,7 +107,7 @@ func (pb *Publication) SetMetadata(p *media.Packet) {
 func (pb *Publication) Write(p *media.Packet) {
 	st := pb.st
 	st.mu.Lock()
-	if pb.closed {
+	if pb.closed || st.dropForGap(p) {
 		st.mu.Unlock()
 		p.Release()
 		return

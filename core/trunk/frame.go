@@ -52,7 +52,7 @@ var kindNames = map[Kind]string{
 	KindStreamUnsubscribe: "stream-unsubscribe", KindStreamStatus: "stream-status",
 	KindStreamMedia: "stream-media", KindStreamPublish: "stream-publish",
 	KindStreamVerdict: "stream-verdict",
-	KindStreamGap: "stream-gap",
+	KindStreamGap:     "stream-gap",
 }
 
 // String names the kind for logs and errors.

@@ -30,7 +30,8 @@ func NewMediaSender(c *Conn, ch uint32) *MediaSender { return &MediaSender{conn:
 // another error (ErrClosed, ErrTooLarge) when the trunk cannot take it at all.
 func (s *MediaSender) Send(p *media.Packet) error {
 	video := p.TypeID == 9
-	if s.skipVideo && video && !p.Keyframe && !p.SeqHeader {
+	key := video && p.Keyframe // read before the push: once queued, p may be written and recycled
+	if s.skipVideo && video && !key && !p.SeqHeader {
 		s.drop()
 		p.Release()
 		return ErrQueueFull
@@ -40,7 +41,7 @@ func (s *MediaSender) Send(p *media.Packet) error {
 	switch {
 	case err == nil:
 		s.pending = 0
-		if video && p.Keyframe {
+		if key {
 			s.skipVideo = false
 		}
 		return nil
