@@ -101,10 +101,12 @@ func BenchmarkLoopbackMedia(b *testing.B) {
 // loopback trunk (4 KiB video, the receiving edge only counts frames): "copy" is what
 // origin.trunkSubscriber did before (a fresh copy of the payload per edge, then SendMedia),
 // "ref" is SendPacket, which queues the hub's pooled packet by reference and releases it once
-// written. The media queue is capped at 256 KiB so that, as under a paced live stream, the
+// written; "publish" is an edge publisher's message as edge.HandleMedia sends it now (the one
+// copy into a pooled packet, then MediaSender), where it was a fresh copy and SendMedia ("copy"
+// without the packet). The media queue is capped at 256 KiB so that, as under a paced live stream, the
 // packets in flight stay few and the pool recycles them.
 func BenchmarkEdgeDelivery(b *testing.B) {
-	for _, mode := range []string{"copy", "ref"} {
+	for _, mode := range []string{"copy", "ref", "publish"} {
 		b.Run(mode, func(b *testing.B) {
 			el, ol := linkPair(b)
 			var got atomic.Int64
@@ -122,6 +124,10 @@ func BenchmarkEdgeDelivery(b *testing.B) {
 			b.Cleanup(func() { edge.Close(); origin.Close() })
 			payload := make([]byte, 4096)
 			payload[0] = 0x27
+			if mode == "publish" {
+				benchPublish(b, origin, payload, done)
+				return
+			}
 			b.ReportAllocs()
 			b.SetBytes(4096)
 			b.ResetTimer()
@@ -135,6 +141,33 @@ func BenchmarkEdgeDelivery(b *testing.B) {
 			<-done
 		})
 	}
+}
+
+// benchPublish sends b.N messages as an edge publisher does, waiting for room when the queue is
+// full (a real publisher's would be dropped and the gap marked).
+func benchPublish(b *testing.B, c *Conn, payload []byte, done <-chan struct{}) {
+	s := NewMediaSender(c, 1)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(payload)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		payload[0] = 0x27
+		if i == 0 {
+			payload[0] = 0x17
+		}
+		for {
+			if !s.skipVideo || payload[0] == 0x17 {
+				if c.q.room(len(payload) + mediaHdrSize + gapFrameSize) {
+					break
+				}
+			}
+			runtime.Gosched()
+		}
+		if err := s.Send(media.NewPacket(9, uint32(i), payload)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	<-done
 }
 
 // deliverOnce is one Deliver of trunkSubscriber, old or new: the hub retains p for it and

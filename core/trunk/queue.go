@@ -156,6 +156,13 @@ func (q *outQueue) close() {
 	q.mu.Unlock()
 }
 
+// room reports whether n more media bytes fit now (benchmarks wait for it instead of dropping).
+func (q *outQueue) room(n int) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.mediaBytes+n <= q.maxMedia
+}
+
 func (q *outQueue) queued() (ctrl, media int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
