@@ -95,6 +95,18 @@ func putEncoder(e *amf.Encoder) {
 	encoders.Put(e)
 }
 
+// HandleRawCommand implements rtmpconn.RawCommandHandler: once connected, every command goes
+// to the origin as the client sent it (the origin's session decodes and judges it, with its own
+// limits; a malformed one ends the session there), so the edge spends nothing on decoding and
+// re-encoding what it only relays. The connect itself, and every command while a test hook
+// watches them, is decoded (HandleCommand).
+func (cs *clientSession) HandleRawCommand(_ *rtmpconn.Conn, streamID uint32, typeID uint8, payload []byte) (bool, error) {
+	if !cs.accept.Load() || cs.srv.cfg.clientHooks != nil {
+		return false, nil
+	}
+	return true, cs.toOrigin(trunk.SessionMessage{Type: typeID, StreamID: streamID, Payload: payload})
+}
+
 // forward sends a call (or the client's answer to the app's call) to the origin. When the
 // session's credit is used up the client's reading pauses until the origin drains: TCP then
 // pushes back on the client.

@@ -124,9 +124,8 @@ func (ts *trunkSession) onMessage(m trunk.SessionMessage) error {
 	}
 	cmd, err := rtmpmsg.DecodeCommand(m.Type, m.Payload, &ts.dec)
 	defer ts.dec.Reset(nil)
-	if err != nil {
-		ts.log.Debug().Err(err).Msg("bad command from an edge client")
-		return nil
+	if err != nil { // the edge relays commands undecoded: this is the client's, as a direct client's would be
+		return fmt.Errorf("bad command message (type %d, %d bytes): %w", m.Type, len(m.Payload), err)
 	}
 	if h := ts.p.srv.cfg.hooks; h != nil && h.trunkCommand != nil {
 		h.trunkCommand(cmd.Name)

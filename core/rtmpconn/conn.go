@@ -138,6 +138,7 @@ type Conn struct {
 	cfg     *Config         // effective configuration, shared by the connections of a server (Runtime.config)
 	log     connLog
 	handler Handler
+	raw     RawCommandHandler // handler's, when it relays commands undecoded; nil otherwise
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -185,6 +186,7 @@ func New(nc net.Conn, cfg Config, h Handler, log zerolog.Logger) *Conn {
 		cfg:     rt.config(cfg),
 		handler: h,
 	}
+	c.raw, _ = h.(RawCommandHandler)
 	c.log = connLog{l: log, c: c}
 	c.Stats.ConnectedAtUnixNano = time.Now().UnixNano()
 	c.out.init(c.cfg.MaxQueuedBytes)

@@ -26,6 +26,15 @@ type Handler interface {
 	Closed(c *Conn, reason error)
 }
 
+// RawCommandHandler is an optional extension of a Handler that relays commands elsewhere (the
+// edge forwards every command of a connected client to its origin, which decodes them itself):
+// HandleRawCommand sees each command message before it is decoded, and when it reports true
+// the message is neither decoded nor passed to HandleCommand. payload is valid only during the
+// call.
+type RawCommandHandler interface {
+	HandleRawCommand(c *Conn, streamID uint32, typeID uint8, payload []byte) (bool, error)
+}
+
 // readState is owned by the read goroutine.
 type readState struct {
 	br         *bufio.Reader // nil while an idle wait has handed it back
@@ -181,6 +190,11 @@ func (c *Conn) dispatch(rs *readState, h chunk.Header, p []byte) error {
 	case rtmpmsg.TypeDataAMF0, rtmpmsg.TypeDataAMF3:
 		return c.handleData(rs, h.StreamID, h.TypeID, h.Timestamp, p)
 	case rtmpmsg.TypeCommandAMF0, rtmpmsg.TypeCommandAMF3:
+		if c.raw != nil {
+			if took, err := c.raw.HandleRawCommand(c, h.StreamID, h.TypeID, p); took || err != nil {
+				return err
+			}
+		}
 		d := decoders.Get().(*amf.Decoder)
 		cmd, err := rtmpmsg.DecodeCommand(h.TypeID, p, d)
 		putDecoder(d)
