@@ -85,6 +85,7 @@ func (c *cluster) stop() {
 type edgeResult struct {
 	players                  int
 	edgeCPU, originCPU       float64 // % of a core
+	edgeSysShare             float64 // % of the edge's CPU that was the kernel's
 	edgeRSSMiB, kibPerPlayer float64
 	s                        summary
 }
@@ -121,9 +122,9 @@ func measureEdge(dir string, n int, dur, ramp time.Duration, bitrate string) (ed
 		return edgeResult{}, err
 	}
 	time.Sleep(ramp + 2*time.Second)
-	e0, o0, t0 := cpuSeconds(ePid), cpuSeconds(oPid), time.Now()
+	e0, o0, t0 := cpuTimes(ePid), cpuSeconds(oPid), time.Now()
 	time.Sleep(dur - ramp - 4*time.Second)
-	e1, o1, el := cpuSeconds(ePid), cpuSeconds(oPid), time.Since(t0).Seconds()
+	e, o1, el := cpuTimes(ePid).sub(e0), cpuSeconds(oPid), time.Since(t0).Seconds()
 	rss := rssKiB(ePid)
 	if err := lt.Wait(); err != nil {
 		return edgeResult{}, fmt.Errorf("loadtest: %v", err)
@@ -132,7 +133,7 @@ func measureEdge(dir string, n int, dur, ramp time.Duration, bitrate string) (ed
 	if err := json.Unmarshal(out.Bytes(), &s); err != nil {
 		return edgeResult{}, fmt.Errorf("loadtest output: %v: %q", err, out.String())
 	}
-	r := edgeResult{players: n, s: s, edgeCPU: 100 * (e1 - e0) / el, originCPU: 100 * (o1 - o0) / el, edgeRSSMiB: rss / 1024}
+	r := edgeResult{players: n, s: s, edgeCPU: 100 * e.total() / el, edgeSysShare: e.sysShare(), originCPU: 100 * (o1 - o0) / el, edgeRSSMiB: rss / 1024}
 	if s.PlayersConnected > 0 {
 		r.kibPerPlayer = (rss - baseRSS) / float64(s.PlayersConnected)
 	}
@@ -141,14 +142,20 @@ func measureEdge(dir string, n int, dur, ramp time.Duration, bitrate string) (ed
 
 func printEdge(r edgeResult, direct []result) {
 	perCPU := float64(r.s.PlayersConnected) / max(r.edgeCPU/100, 1e-9)
-	fmt.Printf("edge        players=%-5d connected=%-5d keyframe=%-5d disconnects=%-3d edge cpu=%5.1f%% origin cpu=%5.1f%% edge rss=%6.1f MiB (%.1f KiB/player) startup p50=%.1f ms p99=%.1f ms  %.0f Mb/s delivered\n",
-		r.players, r.s.PlayersConnected, r.s.PlayersWithKeyframe, r.s.Disconnects, r.edgeCPU, r.originCPU,
+	fmt.Printf("edge        players=%-5d connected=%-5d keyframe=%-5d disconnects=%-3d edge cpu=%5.1f%% (sys %.0f%% of it) origin cpu=%5.1f%% edge rss=%6.1f MiB (%.1f KiB/player) startup p50=%.1f ms p99=%.1f ms  %.0f Mb/s delivered\n",
+		r.players, r.s.PlayersConnected, r.s.PlayersWithKeyframe, r.s.Disconnects, r.edgeCPU, r.edgeSysShare, r.originCPU,
 		r.edgeRSSMiB, r.kibPerPlayer, r.s.FirstKeyframeP50Ms, r.s.FirstKeyframeP99Ms, r.s.MbitPerSec)
 	line := fmt.Sprintf("players per edge CPU-second at %d players: %.0f", r.players, perCPU)
-	for _, d := range direct {
-		if d.server == "fmsgo" && d.players == r.players && d.cpuPct > 0 {
-			pd := float64(d.s.PlayersConnected) / (d.cpuPct / 100)
-			line += fmt.Sprintf(", direct origin %.0f (edge/direct %.2f)", pd, perCPU/pd)
+	for _, server := range []string{"fmsgo", "nginx-rtmp"} {
+		for _, d := range direct {
+			if d.server == server && d.players == r.players && d.cpuPct > 0 {
+				pd := float64(d.s.PlayersConnected) / (d.cpuPct / 100)
+				if server == "fmsgo" {
+					line += fmt.Sprintf(", direct origin %.0f (edge/direct %.2f)", pd, perCPU/pd)
+				} else {
+					line += fmt.Sprintf(", nginx-rtmp %.0f (edge/nginx-rtmp %.2f, goal >= 2)", pd, perCPU/pd)
+				}
+			}
 		}
 	}
 	fmt.Println(line)

@@ -1,9 +1,17 @@
-// Command bench runs the loopback load runs of `make bench`: one ~2 Mb/s stream played by 1000
-// and 2000 players from the load generator (its own process), against bin/origin and, when
-// Debian's nginx with the RTMP module is installed, against nginx-rtmp in the same run. It prints
-// the server's CPU (from /proc, the server process only), resident memory per player, and the
-// startup time from dial to first keyframe, and the players-per-CPU-second ratio to nginx-rtmp;
-// then how long a default ffmpeg player joining a running stream takes to its first frame.
+// Command bench runs the loopback load runs of `make bench`, each against bin/origin (and
+// bin/edge) and, when Debian's nginx with the RTMP module is installed, against nginx-rtmp in the
+// same run, printing the ratios:
+//   - live fan-out: one ~2 Mb/s stream played by 1000 and 2000 players from the load generator
+//     (its own process): the server's CPU (from /proc, the server process only) and the kernel's
+//     share of it, resident memory per player, startup time from dial to first keyframe, and the
+//     players-per-CPU-second ratio to nginx-rtmp; then through an edge;
+//   - how long a default ffmpeg player joining a running stream takes to its first frame;
+//   - RPC round trips (a JS method; nginx-rtmp's createStream) at saturation and paced, on one
+//     app instance and spread over several, the server's CPU per call, and connects per second
+//     with the CPU per connect, each with a summary of the origin's CPU profile;
+//   - shared-object fan-out and writers.
+//
+// Each section has a flag to skip it (see -help).
 package main
 
 import (
@@ -34,6 +42,7 @@ type result struct {
 	server                       string
 	players                      int
 	cpuPct, rssMiB, kibPerPlayer float64
+	sysShare                     float64 // % of the server's CPU that was the kernel's (system time)
 	s                            summary
 }
 
@@ -42,18 +51,18 @@ func main() {
 	dur := flag.Duration("duration", 20*time.Second, "length of each run (ramp included)")
 	ramp := flag.Duration("ramp", 5*time.Second, "player ramp")
 	bitrate := flag.String("bitrate", "2M", "stream bit rate")
-	rpcClients := flag.Int("rpc-clients", 100, "concurrent clients of the RPC run (0: skip RPC and connect runs)")
 	soSubs := flag.Int("so-subscribers", 1000, "subscribers of the shared-object fan-out run (0: skip the shared-object runs)")
 	eo := edgeFlags(flag.CommandLine)
+	ro := rpcFlags(flag.CommandLine)
 	firstFrameRuns := flag.Int("firstframe-runs", 7, "ffmpeg players timed to their first frame per server (0: skip)")
 	flag.Parse()
-	if err := run(*counts, *dur, *ramp, *bitrate, *rpcClients, *soSubs, eo, *firstFrameRuns); err != nil {
+	if err := run(*counts, *dur, *ramp, *bitrate, ro, *soSubs, eo, *firstFrameRuns); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(counts string, dur, ramp time.Duration, bitrate string, rpcClients, soSubscribers int, eo *edgeOptions, firstFrameRuns int) error {
+func run(counts string, dur, ramp time.Duration, bitrate string, ro *rpcOptions, soSubscribers int, eo *edgeOptions, firstFrameRuns int) error {
 	dir, err := os.MkdirTemp("", "fmsgo-bench")
 	if err != nil {
 		return err
@@ -65,15 +74,16 @@ func run(counts string, dur, ramp time.Duration, bitrate string, rpcClients, soS
 		}
 	}
 	os.MkdirAll(filepath.Join(dir, "apps", "live"), 0o755)
-	fmt.Printf("loopback fan-out: 1 publisher at %s, players read in batches; %s per run (ramp %s); %d cores\n",
-		bitrate, dur, ramp, numCPU())
+	fmt.Printf("loopback fan-out: 1 publisher at %s, players read in batches; %s per run (ramp %s); %d cores; load average %s\n",
+		bitrate, dur, ramp, numCPU(), loadAverage())
+	defer func() { fmt.Printf("bench done; load average %s\n", loadAverage()) }()
 	var results []result
 	for _, f := range strings.Split(counts, ",") {
 		n, _ := strconv.Atoi(strings.TrimSpace(f))
 		if n <= 0 {
 			continue
 		}
-		servers := []func(string) (*exec.Cmd, string, error){startOrigin}
+		servers := []func(string) (*exec.Cmd, string, error){func(d string) (*exec.Cmd, string, error) { return startOrigin(d) }}
 		if _, err := os.Stat("/usr/lib/nginx/modules/ngx_rtmp_module.so"); err == nil {
 			servers = append(servers, startNginx)
 		}
@@ -92,11 +102,11 @@ func run(counts string, dur, ramp time.Duration, bitrate string, rpcClients, soS
 			return err
 		}
 	}
-	if err := runEdge(dir, eo, results, counts, dur, ramp, bitrate, rpcClients); err != nil {
+	if err := runEdge(dir, eo, results, counts, dur, ramp, bitrate, ro.clients); err != nil {
 		return err
 	}
-	if rpcClients > 0 {
-		if err := rpcBench(dir, rpcClients, 10*time.Second); err != nil {
+	if ro.clients > 0 {
+		if err := rpcBench(dir, ro); err != nil {
 			return err
 		}
 	}
@@ -136,13 +146,16 @@ func freePort() string {
 	return l.Addr().String()
 }
 
-func startOrigin(dir string) (*exec.Cmd, string, error) {
+// startOrigin starts an origin for direct clients only; extra flags come last, so that they win
+// over $BENCH_CPUPROFILE (a CPU profile of every origin without one of its own).
+func startOrigin(dir string, extra ...string) (*exec.Cmd, string, error) {
 	addr := freePort()
 	args := append([]string{"-rtmp", addr, "-trunk", "", "-http", "",
 		"-apps", filepath.Join(dir, "apps"), "-data", filepath.Join(dir, "data"), "-log-level", "warn"}, unlimited()...)
-	if p := os.Getenv("BENCH_CPUPROFILE"); p != "" { // a CPU profile of the origin, for "where the time goes"
+	if p := os.Getenv("BENCH_CPUPROFILE"); p != "" {
 		args = append(args, "-cpuprofile", p)
 	}
+	args = append(args, extra...)
 	cmd := exec.Command(filepath.Join(dir, "origin"), args...)
 	cmd.Stderr = os.Stderr
 	return cmd, addr, cmd.Start()
@@ -198,9 +211,9 @@ func measure(dir string, start func(string) (*exec.Cmd, string, error), n int, d
 		return result{}, err
 	}
 	time.Sleep(ramp + 2*time.Second)
-	c0, t0 := cpuSeconds(srv.Process.Pid), time.Now()
+	c0, t0 := cpuTimes(srv.Process.Pid), time.Now()
 	time.Sleep(dur - ramp - 4*time.Second)
-	c1, t1 := cpuSeconds(srv.Process.Pid), time.Now()
+	cpu, t1 := cpuTimes(srv.Process.Pid).sub(c0), time.Now()
 	rss := rssKiB(srv.Process.Pid)
 	if err := lt.Wait(); err != nil {
 		return result{}, fmt.Errorf("loadtest: %v", err)
@@ -209,7 +222,8 @@ func measure(dir string, start func(string) (*exec.Cmd, string, error), n int, d
 	if err := json.Unmarshal(out.Bytes(), &s); err != nil {
 		return result{}, fmt.Errorf("loadtest output: %v: %q", err, out.String())
 	}
-	r := result{server: name, players: n, s: s, cpuPct: 100 * (c1 - c0) / t1.Sub(t0).Seconds(), rssMiB: rss / 1024}
+	r := result{server: name, players: n, s: s, cpuPct: 100 * cpu.total() / t1.Sub(t0).Seconds(),
+		sysShare: cpu.sysShare(), rssMiB: rss / 1024}
 	if s.PlayersConnected > 0 {
 		r.kibPerPlayer = (rss - baseRSS) / float64(s.PlayersConnected)
 	}
@@ -217,9 +231,9 @@ func measure(dir string, start func(string) (*exec.Cmd, string, error), n int, d
 }
 
 func print(r result) {
-	fmt.Printf("%-11s players=%-5d connected=%-5d keyframe=%-5d disconnects=%-3d cpu=%5.1f%% of a core (%.1f%%/1000 players) rss=%6.1f MiB (%.1f KiB/player) startup p50=%.1f ms p99=%.1f ms  %.0f Mb/s delivered  loadgen cpu=%.1fs\n",
+	fmt.Printf("%-11s players=%-5d connected=%-5d keyframe=%-5d disconnects=%-3d cpu=%5.1f%% of a core (%.1f%%/1000 players, sys %.0f%% of it) rss=%6.1f MiB (%.1f KiB/player) startup p50=%.1f ms p99=%.1f ms  %.0f Mb/s delivered  loadgen cpu=%.1fs\n",
 		r.server, r.players, r.s.PlayersConnected, r.s.PlayersWithKeyframe, r.s.Disconnects, r.cpuPct,
-		r.cpuPct*1000/float64(max(1, r.s.PlayersConnected)), r.rssMiB, r.kibPerPlayer,
+		r.cpuPct*1000/float64(max(1, r.s.PlayersConnected)), r.sysShare, r.rssMiB, r.kibPerPlayer,
 		r.s.FirstKeyframeP50Ms, r.s.FirstKeyframeP99Ms, r.s.MbitPerSec, r.s.LoadgenCPUSeconds)
 }
 
@@ -229,37 +243,9 @@ func printRatios(rs []result) {
 			if a.server == "fmsgo" && b.server == "nginx-rtmp" && a.players == b.players && a.cpuPct > 0 && b.cpuPct > 0 {
 				pa := float64(a.s.PlayersConnected) / (a.cpuPct / 100)
 				pb := float64(b.s.PlayersConnected) / (b.cpuPct / 100)
-				fmt.Printf("players per server CPU-second at %d players: fmsgo %.0f, nginx-rtmp %.0f, ratio %.2f\n", a.players, pa, pb, pa/pb)
+				fmt.Printf("players per server CPU-second at %d players: fmsgo %.0f, nginx-rtmp %.0f, ratio %.2f (goal >= 2); system time %.0f%% of fmsgo's CPU, %.0f%% of nginx-rtmp's\n",
+					a.players, pa, pb, pa/pb, a.sysShare, b.sysShare)
 			}
 		}
 	}
-}
-
-// cpuSeconds reads utime+stime of a process from /proc (clock ticks of 100 Hz on Linux/amd64).
-func cpuSeconds(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100
-}
-
-func rssKiB(pid int) float64 {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
-			v, _ := strconv.ParseFloat(strings.Fields(l)[1], 64)
-			return v
-		}
-	}
-	return 0
-}
-
-func numCPU() int {
-	b, _ := os.ReadFile("/proc/cpuinfo")
-	return bytes.Count(b, []byte("processor\t:"))
 }

@@ -1,17 +1,13 @@
 package main
 
 import (
-	"context"
+	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
-
-	"github.com/fmsgo/fmsgo/core/rtmpclient"
 )
 
 const benchApp = `
@@ -19,48 +15,152 @@ application.onConnect = function (client) { return true; };
 Client.prototype.echo = function (x) { return x; };
 `
 
-// rpcBench measures NetConnection.call round trips through a trivial JS method with many
-// concurrent clients, and connects per second through an onConnect that accepts.
-func rpcBench(dir string, clients int, d time.Duration) error {
+// rpcOptions are the flags of the RPC and connect sections.
+type rpcOptions struct {
+	clients    int           // RPC clients (0: skip the RPC and connect sections)
+	d          time.Duration // each RPC run
+	rate       float64       // calls/s of the paced runs (0: skip them)
+	instances  int           // app instances of the spread run (below 2: skip it)
+	connect    string        // connects in flight of the connect runs ("": skip them)
+	profiles   bool          // print where the origin's CPU goes in the RPC and connect runs
+	profileDir string        // keep the CPU profiles here ("": the bench's temporary folder)
+}
+
+// rpcFlags registers the RPC and connect sections' flags on fs.
+func rpcFlags(fs *flag.FlagSet) *rpcOptions {
+	o := &rpcOptions{}
+	fs.IntVar(&o.clients, "rpc-clients", 100, "concurrent clients of the RPC runs (0: skip the RPC and connect runs)")
+	fs.DurationVar(&o.d, "rpc-duration", 10*time.Second, "length of each RPC run")
+	fs.Float64Var(&o.rate, "rpc-rate", 12000, "calls/s of the paced RPC runs, over all clients (0: skip them)")
+	fs.IntVar(&o.instances, "rpc-instances", 8, "app instances the spread RPC run's clients are spread over (below 2: skip it)")
+	fs.StringVar(&o.connect, "connect-workers", "8,32", "connects in flight of the connect runs (empty: skip them)")
+	fs.BoolVar(&o.profiles, "profiles", true, "print where the origin's CPU goes (a CPU profile's summary) for the RPC and connect runs")
+	fs.StringVar(&o.profileDir, "profile-dir", "", "keep the origin's CPU profiles of the RPC and connect runs here (default: deleted)")
+	return o
+}
+
+// profilePath is where the origin's profile of run name goes, or "" when profiling is off.
+func (o *rpcOptions) profilePath(dir, name string) string {
+	if !o.profiles {
+		return ""
+	}
+	if o.profileDir != "" {
+		dir = o.profileDir
+	}
+	return filepath.Join(dir, "origin-"+name+".prof")
+}
+
+// withOrigin starts an origin (writing a CPU profile to profile unless it is ""), runs fn with
+// its pid and address, stops it and prints the profile's summary under label.
+func withOrigin(dir, profile, label string, fn func(pid int, addr string) error) error {
+	var extra []string
+	if profile != "" {
+		extra = []string{"-cpuprofile", profile}
+	}
+	srv, addr, err := startOrigin(dir, extra...)
+	if err != nil {
+		return err
+	}
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			srv.Process.Signal(os.Interrupt) // SIGINT: the origin writes its profile
+			srv.Wait()
+		}
+	}
+	defer stop()
+	if err := waitListening(addr); err != nil {
+		return err
+	}
+	if err := fn(srv.Process.Pid, addr); err != nil {
+		return err
+	}
+	stop()
+	if profile == "" {
+		return nil
+	}
+	return printProfile(label, filepath.Join(dir, "origin"), profile)
+}
+
+// rpcBench measures NetConnection.call round trips with many concurrent clients: fmsgo through
+// a trivial JS method, at saturation and paced, on one app instance and spread over several;
+// nginx-rtmp (no app logic) answering createStream, its cheapest round trip, at the same rates
+// with the same clients. Then the connect runs.
+func rpcBench(dir string, o *rpcOptions) error {
 	appDir := filepath.Join(dir, "apps", "rpc")
 	os.MkdirAll(appDir, 0o755)
 	if err := os.WriteFile(filepath.Join(appDir, "main.js"), []byte(benchApp), 0o644); err != nil {
 		return err
 	}
-	srv, addr, err := startOrigin(dir)
-	if err != nil {
+	fmt.Printf("rpc: NetConnection.call round trips from %d clients (core/rtmpclient in the bench process), %s per run; fmsgo calls a JS method, nginx-rtmp answers createStream (it runs no app logic); load average %s\n",
+		o.clients, o.d, loadAverage())
+	var r rpcResults
+	if err := r.fmsgo(dir, o); err != nil {
 		return err
 	}
-	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }() // SIGINT: the origin writes its profile
-	if err := waitListening(addr); err != nil {
+	if err := r.nginx(dir, o); err != nil {
 		return err
 	}
-	url := "rtmp://" + addr + "/rpc"
-	if err := measureCalls(srv, url, clients, d); err != nil {
+	r.print(o)
+	if o.connect == "" {
+		return nil
+	}
+	return connectBench(dir, o)
+}
+
+// rpcResults are the RPC section's runs; a run that was skipped is nil.
+type rpcResults struct {
+	sat, paced, spread, ngxSat, ngxPaced *callStats
+}
+
+// fmsgo runs the origin's RPC runs, each against a fresh origin with its own profile.
+func (r *rpcResults) fmsgo(dir string, o *rpcOptions) error {
+	var err error
+	if r.sat, err = fmsgoCalls(dir, o, "saturation", 1, 0, o.profilePath(dir, "rpc-saturation")); err != nil {
 		return err
 	}
-	var ours []connectResult
-	for _, w := range []int{8, 32} {
-		r, err := measureConnects(srv, addr, "rpc", w, d/2, "connect    ")
-		if err != nil {
+	if o.rate > 0 {
+		if r.paced, err = fmsgoCalls(dir, o, pacedLabel(o.rate), 1, o.rate, o.profilePath(dir, "rpc-paced")); err != nil {
 			return err
 		}
-		ours = append(ours, r)
 	}
-	return nginxConnects(dir, ours, d/2)
+	if o.instances > 1 {
+		if r.spread, err = fmsgoCalls(dir, o, "saturation", o.instances, 0, ""); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// connectResult is one connect run's rate and the server's CPU per connect.
-type connectResult struct {
-	workers    int
-	perSecond  float64
-	cpuPerConn time.Duration
+// fmsgoCalls runs one RPC load against a fresh origin, its clients spread over instances app
+// instances (rpc/i0, rpc/i1, ...), at rate calls/s (0: saturation).
+func fmsgoCalls(dir string, o *rpcOptions, name string, instances int, rate float64, profile string) (*callStats, error) {
+	what := fmt.Sprintf("%d instances", instances)
+	if instances == 1 {
+		what = "1 instance"
+	}
+	var s callStats
+	err := withOrigin(dir, profile, "rpc "+name, func(pid int, addr string) error {
+		var urls []string
+		for i := 0; i < instances; i++ {
+			urls = append(urls, fmt.Sprintf("rtmp://%s/rpc/i%d", addr, i))
+		}
+		var err error
+		s, err = callLoad{urls: urls, clients: o.clients, method: "echo", args: []any{1.0}, rate: rate, d: o.d, pids: []int{pid}}.run()
+		if err != nil {
+			return fmt.Errorf("rpc %s, %s: %w", name, what, err)
+		}
+		printCalls("fmsgo", name, what, s)
+		return nil
+	})
+	return &s, err
 }
 
-// nginxConnects runs the connect bench against Debian's nginx-rtmp when installed (no app
-// logic at all), for a ratio of connects per server CPU-second that does not depend on how fast
-// this machine is today.
-func nginxConnects(dir string, ours []connectResult, d time.Duration) error {
+func pacedLabel(rate float64) string { return fmt.Sprintf("paced %.0f/s", rate) }
+
+// nginx runs the same loads against nginx-rtmp when it is installed.
+func (r *rpcResults) nginx(dir string, o *rpcOptions) error {
 	if _, err := os.Stat("/usr/lib/nginx/modules/ngx_rtmp_module.so"); err != nil {
 		return nil
 	}
@@ -72,98 +172,56 @@ func nginxConnects(dir string, ours []connectResult, d time.Duration) error {
 	if err := waitListening(addr); err != nil {
 		return err
 	}
-	for _, o := range ours {
-		r, err := measureConnects(srv, addr, "live", o.workers, d, "connect ngx")
-		if err != nil {
-			return err
-		}
-		fmt.Printf("connects per server CPU-second with %d workers: fmsgo %.0f, nginx-rtmp %.0f, ratio %.2f; connects/s ratio %.2f\n",
-			o.workers, 1/o.cpuPerConn.Seconds(), 1/r.cpuPerConn.Seconds(), r.cpuPerConn.Seconds()/o.cpuPerConn.Seconds(), o.perSecond/r.perSecond)
-	}
-	return nil
-}
-
-func measureCalls(srv *exec.Cmd, url string, n int, d time.Duration) error {
-	ctx := context.Background()
-	cs := make([]*rtmpclient.Client, n)
-	for i := range cs {
-		c, err := rtmpclient.Dial(ctx, url, rtmpclient.Options{})
-		if err != nil {
-			return fmt.Errorf("dial: %w", err)
-		}
-		defer c.Close()
-		cs[i] = c
-	}
-	var calls atomic.Int64
-	var lat latencies
-	deadline := time.Now().Add(d)
-	c0, t0 := cpuSeconds(srv.Process.Pid), time.Now()
-	var wg sync.WaitGroup
-	for _, c := range cs {
-		wg.Add(1)
-		go func(c *rtmpclient.Client) {
-			defer wg.Done()
-			var mine []time.Duration
-			for time.Now().Before(deadline) {
-				s := time.Now()
-				if _, err := c.Call(ctx, "echo", 1.0); err != nil {
-					return
-				}
-				mine = append(mine, time.Since(s))
-				calls.Add(1)
-			}
-			lat.add(mine)
-		}(c)
-	}
-	wg.Wait()
-	el := time.Since(t0)
-	cpu := cpuSeconds(srv.Process.Pid) - c0
-	p50, p99 := lat.percentiles()
-	fmt.Printf("rpc         %d clients: %.0f calls/s through a JS method, p50 %.2f ms, p99 %.2f ms, origin cpu %.0f%% of a core (client in the bench process)\n",
-		n, float64(calls.Load())/el.Seconds(), ms(p50), ms(p99), 100*cpu/el.Seconds())
-	return nil
-}
-
-// measureConnects opens connections with workers raw clients for d; label names the server.
-func measureConnects(srv *exec.Cmd, addr, app string, workers int, d time.Duration, label string) (connectResult, error) {
-	rc, err := newRawConnector(addr, app, "rtmp://"+addr+"/"+app)
+	load := callLoad{urls: []string{"rtmp://" + addr + "/live"}, clients: o.clients, method: "createStream",
+		d: o.d, pids: []int{srv.Process.Pid}}
+	s, err := load.run()
 	if err != nil {
-		return connectResult{}, err
+		return fmt.Errorf("rpc nginx-rtmp, saturation: %w", err)
 	}
-	var n, failed atomic.Int64
-	var lat latencies
-	deadline := time.Now().Add(d)
-	c0, t0 := cpuSeconds(srv.Process.Pid), time.Now()
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			scratch := newConnScratch()
-			var mine []time.Duration
-			for time.Now().Before(deadline) {
-				s := time.Now()
-				nc, err := rc.connect(scratch)
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				mine = append(mine, time.Since(s))
-				n.Add(1)
-				nc.Close()
-			}
-			lat.add(mine)
-		}()
+	r.ngxSat = &s
+	printCalls("nginx-rtmp", "saturation", "createStream", s)
+	if o.rate <= 0 {
+		return nil
 	}
-	wg.Wait()
-	el := time.Since(t0)
-	cpu := cpuSeconds(srv.Process.Pid) - c0
-	p50, p99 := lat.percentiles()
-	r := connectResult{workers: workers, perSecond: float64(n.Load()) / el.Seconds(),
-		cpuPerConn: time.Duration(cpu * 1e9 / float64(max(n.Load(), 1)))}
-	fmt.Printf("%s %d workers: %.0f connects/s (dial+handshake+connect+answer, then close), p50 %.2f ms, p99 %.2f ms, server cpu %.0f%% of a core (%.0f µs per connect), %d failed (raw client in the bench process)\n",
-		label, workers, r.perSecond, ms(p50), ms(p99), 100*cpu/el.Seconds(), float64(r.cpuPerConn)/1e3, failed.Load())
-	return r, nil
+	load.rate = o.rate
+	p, err := load.run()
+	if err != nil {
+		return fmt.Errorf("rpc nginx-rtmp, %s: %w", pacedLabel(o.rate), err)
+	}
+	r.ngxPaced = &p
+	printCalls("nginx-rtmp", pacedLabel(o.rate), "createStream", p)
+	return nil
+}
+
+func printCalls(server, run, what string, s callStats) {
+	late := ""
+	if s.lateP99 > 0 {
+		late = fmt.Sprintf(" (%.2f ms from the scheduled time)", s.lateP99)
+	}
+	fmt.Printf("rpc %-10s %-14s %-12s %6.0f calls/s, p50 %.2f ms, p99 %.2f ms%s; server cpu %.0f%% of a core = %.1f µs per call (sys %.0f%% of it); bench cpu %.0f%%\n",
+		server, run, what, s.rate, s.p50, s.p99, late, s.pct(0), s.perCall(0), s.servers[0].sysShare(), s.benchCPU)
+}
+
+// print prints the ratios and the issue's goals.
+func (r *rpcResults) print(o *rpcOptions) {
+	ratio := func(name string, ours, theirs *callStats) {
+		if ours != nil && theirs != nil {
+			fmt.Printf("rpc server cpu per round trip, %s: fmsgo %.1f µs, nginx-rtmp %.1f µs, fmsgo/nginx-rtmp %.2f (goal <= 1.00); calls/s ratio %.2f\n",
+				name, ours.perCall(0), theirs.perCall(0), ours.perCall(0)/max(theirs.perCall(0), 1e-9), ours.rate/max(theirs.rate, 1e-9))
+		}
+	}
+	ratio("saturation", r.sat, r.ngxSat)
+	ratio(pacedLabel(o.rate), r.paced, r.ngxPaced)
+	if r.sat != nil {
+		fmt.Printf("rpc saturation: %.0f calls/s (goal >= 50000)\n", r.sat.rate)
+	}
+	if r.paced != nil {
+		fmt.Printf("rpc paced %.0f/s: p99 %.2f ms (goal < 5 ms), %.0f calls/s achieved\n", o.rate, r.paced.p99, r.paced.rate)
+	}
+	if r.sat != nil && r.spread != nil {
+		fmt.Printf("rpc spread over %d instances / 1 instance: %.2f× calls/s (goal >= 1.7), origin cpu %.0f%% vs %.0f%% of a core\n",
+			o.instances, r.spread.rate/max(r.sat.rate, 1e-9), r.spread.pct(0), r.sat.pct(0))
+	}
 }
 
 type latencies struct {
