@@ -179,16 +179,27 @@ func (e *Engine) AppExists(name string) bool {
 // returned *Client is the origin's handle for that connection's later events. Starting a new
 // instance may be refused (an error wrapping ErrRefused): see InstanceLimits and the app's
 // maxInstances and instancePattern.
+//
+// The app folder is looked up on disk only when the instance is not running: a connect to a
+// running instance costs no system call (a removed folder unloads its instances, see Run).
 func (e *Engine) Connect(app, instName string, s Session) (*Client, error) {
-	if !e.AppExists(app) {
+	if !ValidAppName(app) {
 		return nil, fmt.Errorf("connect %s: %w", app, ErrNoApp)
 	}
 	if instName == "" {
 		instName = "_definst_"
 	}
-	e.prepareQuota(app) // its first use reads the disk: not under e.mu
+	cold := false // the folder was checked: acquire may start the instance
 	for attempt := 0; attempt < 3; attempt++ {
-		inst, err := e.acquire(app, instName, s.Info().IP)
+		inst, err := e.acquire(app, instName, s.Info().IP, cold)
+		if errors.Is(err, errNotRunning) {
+			if !e.AppExists(app) {
+				return nil, fmt.Errorf("connect %s: %w", app, ErrNoApp)
+			}
+			e.prepareQuota(app) // its first use reads the disk: not under e.mu
+			cold = true
+			inst, err = e.acquire(app, instName, s.Info().IP, cold)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -201,9 +212,13 @@ func (e *Engine) Connect(app, instName string, s Session) (*Client, error) {
 	return nil, fmt.Errorf("connect %s/%s: instance not accepting connections", app, instName)
 }
 
-// acquire returns the running instance app/instName, starting it if admit lets the client at ip
-// do so, and counts a connection on its way to it so that an idle unload does not race with it.
-func (e *Engine) acquire(app, instName, ip string) (*instance, error) {
+// errNotRunning: acquire found no running instance and was not allowed to start one.
+var errNotRunning = errors.New("instance not running")
+
+// acquire returns the running instance app/instName, starting it if start is set and admit lets
+// the client at ip do so (errNotRunning otherwise), and counts a connection on its way to it so
+// that an idle unload does not race with it.
+func (e *Engine) acquire(app, instName, ip string, start bool) (*instance, error) {
 	key := app + "/" + instName
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -212,6 +227,9 @@ func (e *Engine) acquire(app, instName, ip string) (*instance, error) {
 	}
 	inst := e.instances[key]
 	if inst == nil {
+		if !start {
+			return nil, errNotRunning
+		}
 		sum := folderSum(e.cfg.AppsDir, app) // taken before the app is read: a later edit differs
 		a, err := e.loadApp(app)
 		if err != nil {
