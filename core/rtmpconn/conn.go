@@ -327,15 +327,38 @@ func (c *Conn) finish(rs *readState, err error) error {
 // neverWatched is the unwatch of a connection whose parent context cannot end.
 func neverWatched() bool { return true }
 
+// handshake runs the server handshake under HandshakeTimeout. It answers from the read buffer
+// and writes from a buffer of the runtime's pool; the read deadline it leaves is replaced by
+// the caller's (start).
 func (c *Conn) handshake(br *bufio.Reader) error {
 	_ = c.nc.SetDeadline(time.Now().Add(c.cfg.HandshakeTimeout))
-	if err := ServerHandshake(struct {
-		io.Reader
-		io.Writer
-	}{br, c.nc}); err != nil {
+	var err error
+	if br.Size() >= 1+hsSize {
+		out := c.rt.handshakeBuffer()
+		err = serverHandshakeBuffered(br, armingWriter{c}, out[:])
+		c.rt.putHandshakeBuffer(out)
+	} else {
+		err = ServerHandshake(struct {
+			io.Reader
+			io.Writer
+		}{br, armingWriter{c}})
+	}
+	if err != nil {
 		return fmt.Errorf("handshake: %w", err)
 	}
-	return c.nc.SetDeadline(time.Time{})
+	return c.nc.SetWriteDeadline(time.Time{})
+}
+
+// armingWriter writes the handshake's answer and then arms the quick ACKs of the reads that
+// follow (see quickAckReader).
+type armingWriter struct{ c *Conn }
+
+func (w armingWriter) Write(p []byte) (int, error) {
+	n, err := w.c.nc.Write(p)
+	if w.c.qa != nil {
+		w.c.qa.armed = true
+	}
+	return n, err
 }
 
 // Close ends the connection at once with a reason (nil = normal close). Safe from any goroutine.

@@ -1,6 +1,7 @@
 package rtmpconn
 
 import (
+	"bufio"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -53,20 +54,11 @@ func ServerHandshake(rw io.ReadWriter) error {
 	if _, err := io.ReadFull(rw, c0c1[:]); err != nil {
 		return fmt.Errorf("reading C0/C1: %w", err)
 	}
-	switch c0c1[0] {
-	case 3:
-	case 6, 8:
-		return ErrRTMPE
-	default:
-		return fmt.Errorf("unsupported RTMP version %d in C0", c0c1[0])
-	}
-	c1 := c0c1[1:]
-	out := make([]byte, 1+2*hsSize)
-	out[0] = 3
-	if err := answerC1(out[1:], c1); err != nil {
+	var out [1 + 2*hsSize]byte
+	if err := answerC0C1(out[:], c0c1[:]); err != nil {
 		return err
 	}
-	if _, err := rw.Write(out); err != nil {
+	if _, err := rw.Write(out[:]); err != nil {
 		return fmt.Errorf("writing S0/S1/S2: %w", err)
 	}
 	var c2 [hsSize]byte
@@ -74,6 +66,46 @@ func ServerHandshake(rw io.ReadWriter) error {
 		return fmt.Errorf("reading C2: %w", err)
 	}
 	return nil
+}
+
+// serverHandshakeBuffered is ServerHandshake reading through br, as a connection does: C0+C1 is
+// answered where it lies in br's buffer and C2 is skipped there, so the only memory a handshake
+// needs is out (1+2×1536 bytes, the answer). br must hold at least C0+C1 (1537 bytes).
+func serverHandshakeBuffered(br *bufio.Reader, w io.Writer, out []byte) error {
+	c0c1, err := br.Peek(1 + hsSize)
+	if err != nil {
+		if errors.Is(err, io.EOF) && len(c0c1) > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("reading C0/C1: %w", err)
+	}
+	if err := answerC0C1(out, c0c1); err != nil {
+		return err
+	}
+	_, _ = br.Discard(1 + hsSize) // buffered: cannot fail
+	if _, err := w.Write(out); err != nil {
+		return fmt.Errorf("writing S0/S1/S2: %w", err)
+	}
+	if n, err := br.Discard(hsSize); err != nil {
+		if errors.Is(err, io.EOF) && n > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		return fmt.Errorf("reading C2: %w", err)
+	}
+	return nil
+}
+
+// answerC0C1 checks C0 and fills out (S0+S1+S2, 1+2×1536 bytes) with the answer to C1.
+func answerC0C1(out, c0c1 []byte) error {
+	switch c0c1[0] {
+	case 3:
+	case 6, 8:
+		return ErrRTMPE
+	default:
+		return fmt.Errorf("unsupported RTMP version %d in C0", c0c1[0])
+	}
+	out[0] = 3
+	return answerC1(out[1:], c0c1[1:])
 }
 
 // answerC1 fills s1s2 (2×1536 bytes) with the answer C1 calls for.

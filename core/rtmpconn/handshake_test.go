@@ -1,6 +1,7 @@
 package rtmpconn
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/hmac"
@@ -125,34 +126,60 @@ func handshakeCases() []hsCase {
 	}
 }
 
+// handshakers are the two ways a server handshake reads: ServerHandshake from any reader, and
+// serverHandshakeBuffered from a connection's read buffer (what Conn uses). Both must give the
+// same verdicts. Each returns what was written.
+var handshakers = []struct {
+	name string
+	run  func(in []byte) ([]byte, error)
+}{
+	{"reader", func(in []byte) ([]byte, error) {
+		fc := &fakeConn{Reader: bytes.NewReader(in)}
+		err := ServerHandshake(fc)
+		return fc.out.Bytes(), err
+	}},
+	{"buffered", func(in []byte) ([]byte, error) {
+		var out bytes.Buffer
+		br := bufio.NewReaderSize(bytes.NewReader(in), 4096)
+		err := serverHandshakeBuffered(br, &out, make([]byte, 1+2*hsSize))
+		return out.Bytes(), err
+	}},
+}
+
 func TestServerHandshakeFixtures(t *testing.T) {
 	t.Parallel()
 	for _, tc := range handshakeCases() {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			in := tc.in
-			if tc.withC2 {
-				in = append(append([]byte(nil), in...), make([]byte, hsSize)...)
-			}
-			fc := &fakeConn{Reader: bytes.NewReader(in)}
-			err := ServerHandshake(fc)
-			switch {
-			case tc.wantErr != nil:
-				if !errors.Is(err, tc.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tc.wantErr)
-				}
-			case tc.anyErr:
-				if err == nil {
-					t.Fatal("want an error")
-				}
-			case err != nil:
-				t.Fatalf("unexpected error: %v", err)
-			default:
-				if err := checkAnswer(tc.in[1:], fc.out.Bytes(), tc.digest); err != nil {
-					t.Fatal(err)
-				}
-			}
-		})
+		for _, hs := range handshakers {
+			t.Run(tc.name+"/"+hs.name, func(t *testing.T) {
+				t.Parallel()
+				tc.check(t, hs.run)
+			})
+		}
+	}
+}
+
+func (tc hsCase) check(t *testing.T, run func([]byte) ([]byte, error)) {
+	t.Helper()
+	in := tc.in
+	if tc.withC2 {
+		in = append(append([]byte(nil), in...), make([]byte, hsSize)...)
+	}
+	out, err := run(in)
+	switch {
+	case tc.wantErr != nil:
+		if !errors.Is(err, tc.wantErr) {
+			t.Fatalf("err = %v, want %v", err, tc.wantErr)
+		}
+	case tc.anyErr:
+		if err == nil {
+			t.Fatal("want an error")
+		}
+	case err != nil:
+		t.Fatalf("unexpected error: %v", err)
+	default:
+		if err := checkAnswer(tc.in[1:], out, tc.digest); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -173,19 +200,25 @@ func FuzzServerHandshake(f *testing.F) {
 		f.Add(append(append([]byte(nil), tc.in...), make([]byte, hsSize)...))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		fc := &fakeConn{Reader: bytes.NewReader(in)}
-		err := ServerHandshake(fc)
-		if err != nil {
-			return
+		var accepted int
+		for _, hs := range handshakers {
+			out, err := hs.run(in)
+			if err != nil {
+				continue
+			}
+			accepted++
+			if len(in) < 1+2*hsSize || in[0] != 3 {
+				t.Fatalf("%s: accepted %d bytes starting with %d", hs.name, len(in), in[0])
+			}
+			c1 := in[1 : 1+hsSize]
+			_, d := findClientDigest(c1)
+			digest := d != nil && binary.BigEndian.Uint32(c1[4:8]) != 0
+			if err := checkAnswer(c1, out, digest); err != nil {
+				t.Fatalf("%s: %v", hs.name, err)
+			}
 		}
-		if len(in) < 1+2*hsSize || in[0] != 3 {
-			t.Fatalf("accepted %d bytes starting with %d", len(in), in[0])
-		}
-		c1 := in[1 : 1+hsSize]
-		_, d := findClientDigest(c1)
-		digest := d != nil && binary.BigEndian.Uint32(c1[4:8]) != 0
-		if err := checkAnswer(c1, fc.out.Bytes(), digest); err != nil {
-			t.Fatal(err)
+		if accepted == 1 {
+			t.Fatal("the reader and the buffered handshakes disagree")
 		}
 	})
 }

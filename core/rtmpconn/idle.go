@@ -58,6 +58,7 @@ func putReadBuffer(pool *sync.Pool, br *bufio.Reader) {
 type idleWait struct {
 	raw      syscall.RawConn
 	released bool
+	eof      bool // the peek found the peer's end of stream: no read needs to confirm it
 	peekByte [1]byte
 	check    func(fd uintptr) bool // made once: a closure per wait would allocate
 	rs       *readState
@@ -99,10 +100,11 @@ func (w *idleWait) reacquire() {
 // readable peeks one byte without consuming or blocking. On the first "nothing yet" it releases
 // the buffers: the poller is about to park this goroutine.
 func (w *idleWait) readable(fd uintptr) bool {
-	_, _, errno := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&w.peekByte[0])), 1,
+	n, _, errno := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&w.peekByte[0])), 1,
 		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
 	if errno != syscall.EAGAIN {
-		return true // a byte, EOF or an error: the ordinary read reports it
+		w.eof = errno == 0 && n == 0
+		return true // a byte or an error: the ordinary read reports it
 	}
 	if !w.released {
 		w.released = true

@@ -21,15 +21,16 @@ const quickAckReads = 32
 // quickAckReader is a TCP connection's read source for its first quickAckReads reads. It is
 // used by the read goroutine only.
 type quickAckReader struct {
-	nc   net.Conn
-	raw  syscall.RawConn // nil: not TCP, reads go to nc unchanged
-	left int
+	nc    net.Conn
+	raw   syscall.RawConn // nil: not TCP, reads go to nc unchanged
+	left  int
+	armed bool // the handshake wrote its answer: reads from now on are acknowledged
 }
 
 // Read reads from the connection and sends any ACK the kernel is holding back.
 func (q *quickAckReader) Read(p []byte) (int, error) {
 	n, err := q.nc.Read(p)
-	if n > 0 && q.left > 0 && q.raw != nil {
+	if n > 0 && q.armed && q.left > 0 && q.raw != nil { // unarmed reads do not count
 		q.left--
 		quickAck(q.raw)
 	}

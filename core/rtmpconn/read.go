@@ -67,9 +67,12 @@ func (c *Conn) readLoop(rs *readState) (err error) {
 		}
 		if rs.quiet() {
 			w := rs.idle
-			w.released = false
+			w.released, w.eof = false, false
 			err := w.raw.Read(w.check) // called here, not in a helper: one frame less when parked
 			w.reacquire()
+			if err == nil && w.eof {
+				return io.EOF // the peer closed between messages, as a read would have said
+			}
 			if err != nil {
 				if c.pingSilent(rs, err) {
 					continue
@@ -92,8 +95,7 @@ func (c *Conn) readLoop(rs *readState) (err error) {
 // stream that acknowledges rarely), and the answer is traffic like any other. If it is still
 // silent half an idle timeout later it has vanished, and the connection ends (false).
 func (c *Conn) pingSilent(rs *readState, err error) bool {
-	var ne net.Error
-	if !errors.As(err, &ne) || !ne.Timeout() || rs.pinged || !rs.admitted || c.draining.Load() || c.ctx.Err() != nil {
+	if !isTimeout(err) || rs.pinged || !rs.admitted || c.draining.Load() || c.ctx.Err() != nil {
 		return false
 	}
 	rs.pinged = true
@@ -111,8 +113,7 @@ func (c *Conn) pingSilent(rs *readState, err error) bool {
 // readFailed is the reason a read ended the loop: a timeout before the connection was accepted
 // is the connect deadline.
 func (c *Conn) readFailed(rs *readState, err error) error {
-	var ne net.Error
-	if !rs.admitted && errors.As(err, &ne) && ne.Timeout() {
+	if !rs.admitted && isTimeout(err) {
 		return fmt.Errorf("%w (%v)", ErrNoConnect, c.cfg.ConnectTimeout)
 	}
 	return err
@@ -160,14 +161,23 @@ func (c *Conn) refreshReadDeadline(rs *readState) error {
 }
 
 func readError(err error) error {
-	var ne net.Error
 	switch {
 	case errors.Is(err, io.EOF):
 		return io.EOF
-	case errors.As(err, &ne) && ne.Timeout():
+	case isTimeout(err):
 		return fmt.Errorf("idle timeout: %w", err)
 	}
 	return fmt.Errorf("read: %w", err)
+}
+
+// isTimeout reports whether err is a read timeout. The end of every connection passes here
+// with io.EOF, which is answered before errors.As, whose target escapes (an allocation).
+func isTimeout(err error) bool {
+	if err == nil || errors.Is(err, io.EOF) {
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func (c *Conn) maybeAck(rs *readState) error {

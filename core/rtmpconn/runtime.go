@@ -25,8 +25,9 @@ type Runtime struct {
 	ticksMu sync.Mutex
 	ticks   map[time.Duration][]*tick // one tick per shard, made on first use of an interval
 
-	readBufs     sync.Map // int → *sync.Pool of *bufio.Reader (readBufPool)
-	busyMessages uint32   // see defaultBusyMessages
+	readBufs     sync.Map  // int → *sync.Pool of *bufio.Reader (readBufPool)
+	hsBufs       sync.Pool // of *[1 + 2*hsSize]byte: handshake answers being written
+	busyMessages uint32    // see defaultBusyMessages
 }
 
 // shard is one tick shard's counters, padded to a cache line of its own: the connections of a
@@ -95,3 +96,14 @@ func (r *Runtime) tickFor(d time.Duration, shard int) *tick {
 	}
 	return set[shard]
 }
+
+// handshakeBuffer is a buffer for S0+S1+S2 from the runtime's pool (putHandshakeBuffer gives it
+// back): a handshake is over in a round trip, so a few buffers serve any rate of connects.
+func (r *Runtime) handshakeBuffer() *[1 + 2*hsSize]byte {
+	if b, ok := r.hsBufs.Get().(*[1 + 2*hsSize]byte); ok {
+		return b
+	}
+	return new([1 + 2*hsSize]byte)
+}
+
+func (r *Runtime) putHandshakeBuffer(b *[1 + 2*hsSize]byte) { r.hsBufs.Put(b) }
