@@ -46,7 +46,7 @@ func (d *direct) HandleCommand(c *rtmpconn.Conn, streamID uint32, cmd *rtmpmsg.C
 	err := d.core.Command(streamID, cmd)
 	if cmd.Name == "connect" && d.core.Connected() {
 		t := d.core.Target()
-		c.SetLogger(c.Log().With().Str("app", t.App).Str("instance", t.Instance).Logger())
+		c.SetLogApp(t.App, t.Instance)
 	}
 	return err
 }

@@ -187,7 +187,7 @@ func New(nc net.Conn, cfg Config, h Handler, log zerolog.Logger) *Conn {
 		handler: h,
 	}
 	c.raw, _ = h.(RawCommandHandler)
-	c.log = connLog{l: log, c: c}
+	c.log.init(log, c)
 	c.Stats.ConnectedAtUnixNano = time.Now().UnixNano()
 	c.out.init(c.cfg.MaxQueuedBytes)
 	c.initWriteSide()
@@ -199,30 +199,46 @@ func New(nc net.Conn, cfg Config, h Handler, log zerolog.Logger) *Conn {
 func (c *Conn) ID() string { return c.id }
 
 // Log is the connection's sub-logger: every line carries the connection's id ("conn") and the
-// peer's address ("remote"). Until SetLogger it is built on each call rather than kept: a
-// logger's context buffer is half a kilobyte, and an idle connection logs nothing for hours.
-// Call it when about to log, not once per message.
+// peer's address ("remote"), and after SetLogApp the app and instance. Those fields are added
+// by a hook as a line is written, so Log costs nothing and keeps nothing per connection (a
+// logger's own context buffer is half a kilobyte, and most connections never log a line); a
+// line of a disabled level builds nothing.
 func (c *Conn) Log() *zerolog.Logger { return c.log.logger() }
 
-// SetLogger replaces the sub-logger (e.g. once the app is known: pass one derived from Log, which
-// carries the connection's fields). Call it on the read goroutine.
-func (c *Conn) SetLogger(l zerolog.Logger) { c.log.l, c.log.custom = l, true }
+// SetLogger replaces the sub-logger (pass one derived from Log, which carries the connection's
+// fields). Call it on the read goroutine.
+func (c *Conn) SetLogger(l zerolog.Logger) { c.log.l = l }
 
-// connLog is the connection's logger, kept as the server's logger and built with the
-// connection's fields only when something is logged (see Log).
+// SetLogApp adds the app and instance to every line the connection logs from now on (its
+// connect was accepted). Safe from any goroutine.
+func (c *Conn) SetLogApp(app, instance string) {
+	c.log.app.Store(&logApp{app: app, instance: instance})
+}
+
+// connLog is the connection's logger: the server's logger with a hook (connLog itself) that
+// writes the connection's fields into each line.
 type connLog struct {
-	l      zerolog.Logger // the server's logger, or SetLogger's sub-logger when custom is set
-	c      *Conn
-	custom bool // l already carries the connection's fields (SetLogger)
+	l   zerolog.Logger // the server's logger with the hook, or SetLogger's logger
+	c   *Conn
+	app atomic.Pointer[logApp] // SetLogApp's fields
 }
 
-func (g *connLog) logger() *zerolog.Logger {
-	if g.custom {
-		return &g.l
-	}
-	l := g.l.With().Str("conn", g.c.id).Str("remote", g.c.nc.RemoteAddr().String()).Logger()
-	return &l
+type logApp struct{ app, instance string }
+
+func (g *connLog) init(l zerolog.Logger, c *Conn) {
+	g.c = c
+	g.l = l.Hook(g)
 }
+
+// Run adds the connection's fields to a line being written (zerolog.Hook).
+func (g *connLog) Run(e *zerolog.Event, _ zerolog.Level, _ string) {
+	e.Str("conn", g.c.id).Str("remote", g.c.nc.RemoteAddr().String())
+	if a := g.app.Load(); a != nil {
+		e.Str("app", a.app).Str("instance", a.instance)
+	}
+}
+
+func (g *connLog) logger() *zerolog.Logger { return &g.l }
 
 // Debug, Info and Warn start a line at their level (nil, building nothing, when it is off).
 func (g *connLog) Debug() *zerolog.Event { return g.event(zerolog.DebugLevel) }
@@ -233,7 +249,7 @@ func (g *connLog) event(level zerolog.Level) *zerolog.Event {
 	if level < g.l.GetLevel() || level < zerolog.GlobalLevel() {
 		return nil
 	}
-	return g.logger().WithLevel(level)
+	return g.l.WithLevel(level)
 }
 
 // RemoteAddr is the peer's address.

@@ -191,8 +191,8 @@ func TestParentContextClosesConnection(t *testing.T) {
 }
 
 // TestLogLinesCarryConnection: every line of a connection carries its id and peer address,
-// through Log and the package's own logging alike, also after SetLogger adds fields; a disabled
-// level builds nothing.
+// through Log and the package's own logging alike, also after SetLogger adds fields, and the app
+// and instance after SetLogApp; a disabled level builds nothing.
 func TestLogLinesCarryConnection(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
@@ -208,6 +208,8 @@ func TestLogLinesCarryConnection(t *testing.T) {
 	c.SetLogger(c.Log().With().Str("app", "live").Logger())
 	c.log.Info().Msg("three")
 	c.Log().Info().Msg("four")
+	c.SetLogApp("live", "room")
+	c.Log().Info().Msg("five")
 	var lines []map[string]string
 	for line := range strings.SplitSeq(strings.TrimSpace(buf.String()), "\n") {
 		var m map[string]string
@@ -216,8 +218,8 @@ func TestLogLinesCarryConnection(t *testing.T) {
 		}
 		lines = append(lines, m)
 	}
-	if len(lines) != 4 {
-		t.Fatalf("%d lines, want 4:\n%s", len(lines), buf.String())
+	if len(lines) != 5 {
+		t.Fatalf("%d lines, want 5:\n%s", len(lines), buf.String())
 	}
 	for i, m := range lines {
 		if m["conn"] != c.ID() || m["remote"] != a.RemoteAddr().String() {
@@ -225,6 +227,9 @@ func TestLogLinesCarryConnection(t *testing.T) {
 		}
 		if i >= 2 && m["app"] != "live" {
 			t.Errorf("line %d lacks SetLogger's field: %v", i, m)
+		}
+		if want := map[bool]string{true: "room"}[i == 4]; m["instance"] != want {
+			t.Errorf("line %d: instance %q, want %q (SetLogApp)", i, m["instance"], want)
 		}
 	}
 }
