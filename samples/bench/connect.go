@@ -72,6 +72,8 @@ type connScratch struct {
 	s0s1s2 []byte
 	out    []byte
 	br     *bufio.Reader
+	rd     *chunk.Reader // the connection's chunk reader, which an RPC caller goes on reading with
+	window uint32        // the server's window acknowledgement size, when it announced one
 	dec    amf.Decoder
 }
 
@@ -96,7 +98,8 @@ func (cs *connScratch) run(nc net.Conn, r *rawConnector) error {
 
 // awaitResult reads messages until connect's answer: _result succeeds, anything else fails.
 func (cs *connScratch) awaitResult() error {
-	rd := chunk.NewReader(cs.br, chunk.DefaultLimits())
+	cs.rd, cs.window = chunk.NewReader(cs.br, chunk.DefaultLimits()), 0
+	rd := cs.rd
 	for {
 		h, p, err := rd.ReadMessage()
 		if err != nil {
@@ -109,6 +112,10 @@ func (cs *connScratch) awaitResult() error {
 				return err
 			}
 			if err := rd.SetChunkSize(n); err != nil {
+				return err
+			}
+		case rtmpmsg.TypeWindowAckSize:
+			if cs.window, err = rtmpmsg.ParseWindowAckSize(p); err != nil {
 				return err
 			}
 		case rtmpmsg.TypeCommandAMF0:

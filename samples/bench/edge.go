@@ -186,7 +186,7 @@ func edgeFlags(fs *flag.FlagSet) *edgeOptions {
 }
 
 // runEdge runs the edge sections; direct is the fan-out bench's results of the same run.
-func runEdge(dir string, o *edgeOptions, direct []result, counts string, dur, ramp time.Duration, bitrate string, rpcClients int) error {
+func runEdge(dir string, o *edgeOptions, direct []result, counts string, dur, ramp time.Duration, bitrate string, ro *rpcOptions) error {
 	if !o.run {
 		return nil
 	}
@@ -210,11 +210,12 @@ func runEdge(dir string, o *edgeOptions, direct []result, counts string, dur, ra
 			return err
 		}
 	}
+	rpcClients := ro.clients
 	if o.rpcClients >= 0 {
 		rpcClients = o.rpcClients
 	}
 	if rpcClients > 0 {
-		if err := edgeRPC(dir, rpcClients, 10*time.Second); err != nil {
+		if err := edgeRPC(dir, rpcClients, ro.d, ro.full); err != nil {
 			return err
 		}
 	}

@@ -11,7 +11,7 @@ import (
 // edgeRPC runs the RPC bench (the same JS echo method and client count as rpcBench) against one
 // origin twice: directly, then through an edge, and prints both rates and their ratio (the
 // issue's goal: through the edge at least 70% of direct).
-func edgeRPC(dir string, clients int, d time.Duration) error {
+func edgeRPC(dir string, clients int, d time.Duration, full bool) error {
 	appDir := filepath.Join(dir, "apps", "rpc")
 	os.MkdirAll(appDir, 0o755)
 	if err := os.WriteFile(filepath.Join(appDir, "main.js"), []byte(benchApp), 0o644); err != nil {
@@ -24,7 +24,7 @@ func edgeRPC(dir string, clients int, d time.Duration) error {
 	defer c.stop()
 	pids := []int{c.origin.Process.Pid, c.edge.Process.Pid}
 	load := func(addr string) callLoad {
-		return callLoad{urls: []string{"rtmp://" + addr + "/rpc"}, clients: clients, method: "echo", args: []any{1.0}, d: d, pids: pids}
+		return callLoad{urls: []string{"rtmp://" + addr + "/rpc"}, clients: clients, method: "echo", args: []any{1.0}, d: d, pids: pids, full: full}
 	}
 	direct, err := load(c.originAddr).run()
 	if err != nil {
@@ -34,8 +34,8 @@ func edgeRPC(dir string, clients int, d time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("through the edge: %w", err)
 	}
-	fmt.Printf("rpc direct  %d clients: %.0f calls/s, p50 %.2f ms, p99 %.2f ms, origin cpu %.0f%%, bench cpu %.0f%%\n",
-		clients, direct.rate, direct.p50, direct.p99, direct.pct(0), direct.benchCPU)
+	fmt.Printf("rpc direct  %d clients (%s): %.0f calls/s, p50 %.2f ms, p99 %.2f ms, origin cpu %.0f%%, bench cpu %.0f%%\n",
+		clients, clientKind(full), direct.rate, direct.p50, direct.p99, direct.pct(0), direct.benchCPU)
 	fmt.Printf("rpc edge    %d clients: %.0f calls/s, p50 %.2f ms, p99 %.2f ms, origin cpu %.0f%%, edge cpu %.0f%%, bench cpu %.0f%%\n",
 		clients, viaEdge.rate, viaEdge.p50, viaEdge.p99, viaEdge.pct(0), viaEdge.pct(1), viaEdge.benchCPU)
 	fmt.Printf("rpc edge cpu per call %.1f µs, origin cpu per call %.1f µs (direct: %.1f µs)\n",

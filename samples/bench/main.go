@@ -102,7 +102,7 @@ func run(counts string, dur, ramp time.Duration, bitrate string, ro *rpcOptions,
 			return err
 		}
 	}
-	if err := runEdge(dir, eo, results, counts, dur, ramp, bitrate, ro.clients); err != nil {
+	if err := runEdge(dir, eo, results, counts, dur, ramp, bitrate, ro); err != nil {
 		return err
 	}
 	if ro.clients > 0 {

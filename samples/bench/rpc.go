@@ -24,6 +24,7 @@ type rpcOptions struct {
 	connect    string        // connects in flight of the connect runs ("": skip them)
 	profiles   bool          // print where the origin's CPU goes in the RPC and connect runs
 	profileDir string        // keep the CPU profiles here ("": the bench's temporary folder)
+	full       bool          // RPC clients are core/rtmpclient's, not the raw callers
 }
 
 // rpcFlags registers the RPC and connect sections' flags on fs.
@@ -35,6 +36,7 @@ func rpcFlags(fs *flag.FlagSet) *rpcOptions {
 	fs.IntVar(&o.instances, "rpc-instances", 8, "app instances the spread RPC run's clients are spread over (below 2: skip it)")
 	fs.StringVar(&o.connect, "connect-workers", "8,32", "connects in flight of the connect runs (empty: skip them)")
 	fs.BoolVar(&o.profiles, "profiles", true, "print where the origin's CPU goes (a CPU profile's summary) for the RPC and connect runs")
+	fs.BoolVar(&o.full, "rpc-full-client", false, "RPC runs use core/rtmpclient's clients (their CPU caps a saturated run on 2 cores) instead of the raw callers")
 	fs.StringVar(&o.profileDir, "profile-dir", "", "keep the origin's CPU profiles of the RPC and connect runs here (default: deleted)")
 	return o
 }
@@ -93,8 +95,8 @@ func rpcBench(dir string, o *rpcOptions) error {
 	if err := os.WriteFile(filepath.Join(appDir, "main.js"), []byte(benchApp), 0o644); err != nil {
 		return err
 	}
-	fmt.Printf("rpc: NetConnection.call round trips from %d clients (core/rtmpclient in the bench process), %s per run; fmsgo calls a JS method, nginx-rtmp answers createStream (it runs no app logic); load average %s\n",
-		o.clients, o.d, loadAverage())
+	fmt.Printf("rpc: NetConnection.call round trips from %d clients (%s in the bench process), %s per run; fmsgo calls a JS method, nginx-rtmp answers createStream (it runs no app logic); load average %s\n",
+		o.clients, clientKind(o.full), o.d, loadAverage())
 	var r rpcResults
 	if err := r.fmsgo(dir, o); err != nil {
 		return err
@@ -147,7 +149,7 @@ func fmsgoCalls(dir string, o *rpcOptions, name string, instances int, rate floa
 			urls = append(urls, fmt.Sprintf("rtmp://%s/rpc/i%d", addr, i))
 		}
 		var err error
-		s, err = callLoad{urls: urls, clients: o.clients, method: "echo", args: []any{1.0}, rate: rate, d: o.d, pids: []int{pid}}.run()
+		s, err = callLoad{urls: urls, clients: o.clients, method: "echo", args: []any{1.0}, rate: rate, d: o.d, pids: []int{pid}, full: o.full}.run()
 		if err != nil {
 			return fmt.Errorf("rpc %s, %s: %w", name, what, err)
 		}
@@ -155,6 +157,13 @@ func fmsgoCalls(dir string, o *rpcOptions, name string, instances int, rate floa
 		return nil
 	})
 	return &s, err
+}
+
+func clientKind(full bool) string {
+	if full {
+		return "core/rtmpclient"
+	}
+	return "raw callers"
 }
 
 func pacedLabel(rate float64) string { return fmt.Sprintf("paced %.0f/s", rate) }
@@ -173,7 +182,7 @@ func (r *rpcResults) nginx(dir string, o *rpcOptions) error {
 		return err
 	}
 	load := callLoad{urls: []string{"rtmp://" + addr + "/live"}, clients: o.clients, method: "createStream",
-		d: o.d, pids: []int{srv.Process.Pid}}
+		d: o.d, pids: []int{srv.Process.Pid}, full: o.full}
 	s, err := load.run()
 	if err != nil {
 		return fmt.Errorf("rpc nginx-rtmp, saturation: %w", err)

@@ -7,12 +7,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/fmsgo/fmsgo/core/rtmpclient"
 )
 
-// callLoad is one RPC run of the bench's load tool: clients (core/rtmpclient, in this
-// process) spread round robin over urls, each calling method with args and waiting for the
+// callLoad is one RPC run of the bench's load tool: clients (raw callers, or with full
+// core/rtmpclient's; in this process) spread round robin over urls, each calling method with args and waiting for the
 // answer, for d. At rate 0 each client calls again as soon as it is answered (saturation); at a
 // rate, each client has its own schedule of rate/clients calls a second, the clients' phases
 // spread evenly over one interval, and a client that fell behind its schedule calls at once.
@@ -24,6 +22,7 @@ type callLoad struct {
 	rate    float64 // calls/s over all clients; 0: saturation
 	d       time.Duration
 	pids    []int // server processes whose CPU is read over the run
+	full    bool  // core/rtmpclient's clients instead of the raw callers
 }
 
 // callStats is one RPC run: the call rate, latencies, and the CPU of the processes involved.
@@ -48,9 +47,10 @@ func (s callStats) perCall(i int) float64 {
 // run connects the clients, then calls for d and returns the figures.
 func (l callLoad) run() (callStats, error) {
 	ctx := context.Background()
-	cs := make([]*rtmpclient.Client, l.clients)
+	cs := make([]caller, l.clients)
+	connDeadline := time.Now().Add(l.d + time.Minute) // dials included: a stuck server ends the run
 	for i := range cs {
-		c, err := rtmpclient.Dial(ctx, l.urls[i%len(l.urls)], rtmpclient.Options{})
+		c, err := dialCaller(ctx, l.urls[i%len(l.urls)], l.method, l.args, l.full, connDeadline)
 		if err != nil {
 			return callStats{}, fmt.Errorf("dial %s: %w", l.urls[i%len(l.urls)], err)
 		}
@@ -115,7 +115,7 @@ func (l callLoad) first(t0 time.Time, i int) time.Time {
 
 // client calls until deadline and returns each answered call's latency from its send and, when
 // paced, from its scheduled time.
-func (l callLoad) client(ctx context.Context, c *rtmpclient.Client, due, deadline time.Time) (sent, scheduled []time.Duration, err error) {
+func (l callLoad) client(ctx context.Context, c caller, due, deadline time.Time) (sent, scheduled []time.Duration, err error) {
 	iv := l.interval()
 	for {
 		if iv > 0 {
@@ -125,7 +125,7 @@ func (l callLoad) client(ctx context.Context, c *rtmpclient.Client, due, deadlin
 		if !s.Before(deadline) {
 			return sent, scheduled, nil
 		}
-		if _, err := c.Call(ctx, l.method, l.args...); err != nil {
+		if err := c.call(ctx); err != nil {
 			return sent, scheduled, err
 		}
 		done := time.Now()
