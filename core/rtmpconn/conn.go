@@ -350,9 +350,9 @@ func (c *Conn) handshake(br *bufio.Reader) error {
 	_ = c.nc.SetDeadline(time.Now().Add(c.cfg.HandshakeTimeout))
 	var err error
 	if br.Size() >= 1+hsSize {
-		out := c.rt.handshakeBuffer()
-		err = serverHandshakeBuffered(br, armingWriter{c}, out[:])
-		c.rt.putHandshakeBuffer(out)
+		hb := c.rt.handshakeBuffer()
+		err = serverHandshakeBuffered(br, armingWriter{c}, hb.out[:], hb.random)
+		c.rt.putHandshakeBuffer(hb)
 	} else {
 		err = ServerHandshake(struct {
 			io.Reader

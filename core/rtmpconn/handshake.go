@@ -55,7 +55,7 @@ func ServerHandshake(rw io.ReadWriter) error {
 		return fmt.Errorf("reading C0/C1: %w", err)
 	}
 	var out [1 + 2*hsSize]byte
-	if err := answerC0C1(out[:], c0c1[:]); err != nil {
+	if err := answerC0C1(out[:], c0c1[:], rand.Reader); err != nil {
 		return err
 	}
 	if _, err := rw.Write(out[:]); err != nil {
@@ -70,8 +70,9 @@ func ServerHandshake(rw io.ReadWriter) error {
 
 // serverHandshakeBuffered is ServerHandshake reading through br, as a connection does: C0+C1 is
 // answered where it lies in br's buffer and C2 is skipped there, so the only memory a handshake
-// needs is out (1+2×1536 bytes, the answer). br must hold at least C0+C1 (1537 bytes).
-func serverHandshakeBuffered(br *bufio.Reader, w io.Writer, out []byte) error {
+// needs is out (1+2×1536 bytes, the answer). br must hold at least C0+C1 (1537 bytes). S1's
+// random bytes come from random.
+func serverHandshakeBuffered(br *bufio.Reader, w io.Writer, out []byte, random io.Reader) error {
 	c0c1, err := br.Peek(1 + hsSize)
 	if err != nil {
 		if errors.Is(err, io.EOF) && len(c0c1) > 0 {
@@ -79,7 +80,7 @@ func serverHandshakeBuffered(br *bufio.Reader, w io.Writer, out []byte) error {
 		}
 		return fmt.Errorf("reading C0/C1: %w", err)
 	}
-	if err := answerC0C1(out, c0c1); err != nil {
+	if err := answerC0C1(out, c0c1, random); err != nil {
 		return err
 	}
 	_, _ = br.Discard(1 + hsSize) // buffered: cannot fail
@@ -96,7 +97,7 @@ func serverHandshakeBuffered(br *bufio.Reader, w io.Writer, out []byte) error {
 }
 
 // answerC0C1 checks C0 and fills out (S0+S1+S2, 1+2×1536 bytes) with the answer to C1.
-func answerC0C1(out, c0c1 []byte) error {
+func answerC0C1(out, c0c1 []byte, random io.Reader) error {
 	switch c0c1[0] {
 	case 3:
 	case 6, 8:
@@ -105,28 +106,28 @@ func answerC0C1(out, c0c1 []byte) error {
 		return fmt.Errorf("unsupported RTMP version %d in C0", c0c1[0])
 	}
 	out[0] = 3
-	return answerC1(out[1:], c0c1[1:])
+	return answerC1(out[1:], c0c1[1:], random)
 }
 
 // answerC1 fills s1s2 (2×1536 bytes) with the answer C1 calls for.
-func answerC1(s1s2, c1 []byte) error {
+func answerC1(s1s2, c1 []byte, random io.Reader) error {
 	if binary.BigEndian.Uint32(c1[4:8]) != 0 {
 		if scheme, digest := findClientDigest(c1); digest != nil {
-			return digestAnswer(s1s2, scheme, digest)
+			return digestAnswer(s1s2, scheme, digest, random)
 		}
 	}
-	return plainAnswer(s1s2, c1)
+	return plainAnswer(s1s2, c1, random)
 }
 
 // plainAnswer writes S1 (time, zero version, random) and S2 = an exact echo of C1. We write it
 // ourselves rather than through go-rtmp's HandshakeWithClient: one write for S0+S1+S2 instead of
 // seven, and an exact echo (go-rtmp rewrites bytes 4..7 of S2, which makes librtmp log "client
 // signature does not match").
-func plainAnswer(s1s2, c1 []byte) error {
+func plainAnswer(s1s2, c1 []byte, random io.Reader) error {
 	s1 := s1s2[:hsSize]
 	binary.BigEndian.PutUint32(s1, uint32(time.Now().UnixMilli()))
 	clear(s1[4:8])
-	if _, err := rand.Read(s1[8:]); err != nil {
+	if _, err := io.ReadFull(random, s1[8:]); err != nil {
 		return fmt.Errorf("random S1: %w", err)
 	}
 	copy(s1s2[hsSize:], c1)
@@ -135,9 +136,9 @@ func plainAnswer(s1s2, c1 []byte) error {
 
 // digestAnswer writes S1 with our digest in the client's layout and S2 signed with a key derived
 // from the client's digest, as PROTOCOL.md "Handshake" (and ffmpeg's rtmp_handshake) describe.
-func digestAnswer(s1s2 []byte, scheme int, clientDigest []byte) error {
+func digestAnswer(s1s2 []byte, scheme int, clientDigest []byte, random io.Reader) error {
 	s1, s2 := s1s2[:hsSize], s1s2[hsSize:]
-	if _, err := rand.Read(s1[8:]); err != nil {
+	if _, err := io.ReadFull(random, s1[8:]); err != nil {
 		return fmt.Errorf("random S1: %w", err)
 	}
 	binary.BigEndian.PutUint32(s1, uint32(time.Now().UnixMilli()))
@@ -146,7 +147,7 @@ func digestAnswer(s1s2 []byte, scheme int, clientDigest []byte) error {
 	copy(s1[off:], hmacSHA256(serverKey, s1[:off], s1[off+digestLen:]))
 
 	signed := s2[:hsSize-digestLen]
-	if _, err := rand.Read(signed); err != nil {
+	if _, err := io.ReadFull(random, signed); err != nil {
 		return fmt.Errorf("random S2: %w", err)
 	}
 	key := hmacSHA256(serverKeyLong, clientDigest)

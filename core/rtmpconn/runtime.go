@@ -1,6 +1,8 @@
 package rtmpconn
 
 import (
+	crand "crypto/rand"
+	mrand "math/rand/v2"
 	"runtime"
 	"strconv"
 	"sync"
@@ -26,7 +28,7 @@ type Runtime struct {
 	ticks   map[time.Duration][]*tick // one tick per shard, made on first use of an interval
 
 	readBufs     sync.Map  // int → *sync.Pool of *bufio.Reader (readBufPool)
-	hsBufs       sync.Pool // of *[1 + 2*hsSize]byte: handshake answers being written
+	hsBufs       sync.Pool // of *handshakeBuffer
 	busyMessages uint32    // see defaultBusyMessages
 }
 
@@ -97,13 +99,23 @@ func (r *Runtime) tickFor(d time.Duration, shard int) *tick {
 	return set[shard]
 }
 
-// handshakeBuffer is a buffer for S0+S1+S2 from the runtime's pool (putHandshakeBuffer gives it
-// back): a handshake is over in a round trip, so a few buffers serve any rate of connects.
-func (r *Runtime) handshakeBuffer() *[1 + 2*hsSize]byte {
-	if b, ok := r.hsBufs.Get().(*[1 + 2*hsSize]byte); ok {
-		return b
-	}
-	return new([1 + 2*hsSize]byte)
+// handshakeBuffer is what a connection's handshake needs besides its read buffer: room for
+// S0+S1+S2, and a random source for S1 (ChaCha8 seeded from crypto/rand: as unpredictable,
+// and a fraction of the cost of 1.5 KB from the system generator on every connect).
+type handshakeBuffer struct {
+	out    [1 + 2*hsSize]byte
+	random *mrand.ChaCha8
 }
 
-func (r *Runtime) putHandshakeBuffer(b *[1 + 2*hsSize]byte) { r.hsBufs.Put(b) }
+// handshakeBuffer takes one from the runtime's pool (putHandshakeBuffer gives it back): a
+// handshake is over in a round trip, so a few buffers serve any rate of connects.
+func (r *Runtime) handshakeBuffer() *handshakeBuffer {
+	if b, ok := r.hsBufs.Get().(*handshakeBuffer); ok {
+		return b
+	}
+	var seed [32]byte
+	_, _ = crand.Read(seed[:]) // never fails (crypto/rand)
+	return &handshakeBuffer{random: mrand.NewChaCha8(seed)}
+}
+
+func (r *Runtime) putHandshakeBuffer(b *handshakeBuffer) { r.hsBufs.Put(b) }
