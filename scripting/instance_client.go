@@ -94,11 +94,19 @@ func (inst *instance) connect(c *Client) {
 	inst.idleSeq++
 	inst.clients = append(inst.clients, c)
 	inst.soAccess.add(c)
-	wait := inst.app.Config.PendingConnectTimeout()
-	c.timer = time.AfterFunc(wait, func() {
+	defer inst.boundPending(c) // also if onConnect's job panics
+	inst.ask(c)
+}
+
+// boundPending arms the pending-connect timeout of a client that onConnect left undecided: a
+// client accepted or rejected at once (most are) never makes a timer.
+func (inst *instance) boundPending(c *Client) {
+	if c.state != statePending || c.timer != nil {
+		return
+	}
+	c.timer = time.AfterFunc(inst.app.Config.PendingConnectTimeout(), func() {
 		_ = inst.loop.Post(func(*goja.Runtime) error { inst.pendingTimeout(c); return nil })
 	})
-	inst.ask(c)
 }
 
 func (inst *instance) maxReached() bool {
