@@ -69,6 +69,7 @@ func nginxConnects(dir string, ours []connectResult, d time.Duration) error {
 	if err := waitListening(addr); err != nil {
 		return err
 	}
+	fmt.Println("connect ngx: nginx-rtmp writes its connect answer in four small writes, without TCP_NODELAY: each connect waits ~40 ms on the client's delayed ACK, so its connects/s are latency-bound here; its CPU per connect is the figure to compare")
 	for _, o := range ours {
 		r, err := measureConnects(srv.Process.Pid, addr, "live", o.workers, d, "connect ngx")
 		if err != nil {
