@@ -117,7 +117,7 @@ func measureConnects(pid int, addr, app string, workers int, d time.Duration, la
 	p50, p99 := lat.percentiles()
 	r := connectResult{workers: workers, perSecond: float64(n.Load()) / el.Seconds(), p50: p50,
 		cpuPerConn: time.Duration(cpu.total() * 1e9 / float64(max(n.Load(), 1)))}
-	fmt.Printf("%s %d in flight: %.0f connects/s (dial+handshake+connect+answer, then close), p50 %.2f ms, p99 %.2f ms, server cpu %.0f%% of a core (%.0f µs per connect, sys %.0f%% of it), %d failed (raw client in the bench process)\n",
-		label, workers, r.perSecond, ms(p50), ms(p99), 100*cpu.total()/el.Seconds(), float64(r.cpuPerConn)/1e3, cpu.sysShare(), failed.Load())
+	fmt.Printf("%s %d in flight: %.0f connects/s (dial+handshake+connect+answer, then close), p50 %.2f ms, p99 %.2f ms, server cpu %.0f%% of a core (%.0f µs per connect%s, sys %.0f%% of it), %d failed (raw client in the bench process)\n",
+		label, workers, r.perSecond, ms(p50), ms(p99), 100*cpu.total()/el.Seconds(), float64(r.cpuPerConn)/1e3, tickError(cpu), cpu.sysShare(), failed.Load())
 	return r, nil
 }

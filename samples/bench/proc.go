@@ -33,6 +33,16 @@ func cpuTimes(pid int) cpuUse {
 	return cpuUse{ut / 100, st / 100}
 }
 
+// tickError is "" or, when the CPU time is few of /proc's 10 ms clock ticks, how coarse a
+// figure per operation from it is: " ±20%: 5 ticks".
+func tickError(u cpuUse) string {
+	ticks := u.total() * 100
+	if ticks >= 50 {
+		return ""
+	}
+	return fmt.Sprintf(" ±%.0f%%: %.0f ticks", 100/max(ticks, 1), ticks)
+}
+
 // cpuSeconds is a process's user plus system CPU time in seconds.
 func cpuSeconds(pid int) float64 { return cpuTimes(pid).total() }
 

@@ -34,7 +34,7 @@ func rpcFlags(fs *flag.FlagSet) *rpcOptions {
 	fs.DurationVar(&o.d, "rpc-duration", 10*time.Second, "length of each RPC run")
 	fs.Float64Var(&o.rate, "rpc-rate", 12000, "calls/s of the paced RPC runs, over all clients (0: skip them)")
 	fs.IntVar(&o.instances, "rpc-instances", 8, "app instances the spread RPC run's clients are spread over (below 2: skip it)")
-	fs.StringVar(&o.connect, "connect-workers", "8,32", "connects in flight of the connect runs (empty: skip them)")
+	fs.StringVar(&o.connect, "connect-workers", "8,32,256", "connects in flight of the connect runs (empty: skip them)")
 	fs.BoolVar(&o.profiles, "profiles", true, "print where the origin's CPU goes (a CPU profile's summary) for the RPC and connect runs")
 	fs.BoolVar(&o.full, "rpc-full-client", false, "RPC runs use core/rtmpclient's clients (their CPU caps a saturated run on 2 cores) instead of the raw callers")
 	fs.StringVar(&o.profileDir, "profile-dir", "", "keep the origin's CPU profiles of the RPC and connect runs here (default: deleted)")
