@@ -219,13 +219,14 @@ var errNotRunning = errors.New("instance not running")
 // the client at ip do so (errNotRunning otherwise), and counts a connection on its way to it so
 // that an idle unload does not race with it.
 func (e *Engine) acquire(app, instName, ip string, start bool) (*instance, error) {
-	key := app + "/" + instName
+	var buf [64]byte // the key "app/instance" for the lookup, without allocating it
+	key := append(append(append(buf[:0], app...), '/'), instName...)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
-		return nil, fmt.Errorf("connect %s: engine closed", key)
+		return nil, fmt.Errorf("connect %s: engine closed", string(key))
 	}
-	inst := e.instances[key]
+	inst := e.instances[string(key)]
 	if inst == nil {
 		if !start {
 			return nil, errNotRunning
@@ -241,7 +242,7 @@ func (e *Engine) acquire(app, instName, ip string, start bool) (*instance, error
 		}
 		inst = e.startInstance(a, instName)
 		e.watcher.Loaded(app, sum, e.perApp[app] == 0)
-		e.instances[key] = inst
+		e.instances[string(key)] = inst
 		e.perApp[app]++
 	}
 	inst.refs++
