@@ -66,6 +66,7 @@ func (c *Conn) readLoop(rs *readState) (err error) {
 			return err
 		}
 		if rs.quiet() {
+			c.ackBeforeWait()
 			w := rs.idle
 			w.released, w.eof = false, false
 			err := w.raw.Read(w.check) // called here, not in a helper: one frame less when parked
