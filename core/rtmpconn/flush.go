@@ -59,6 +59,23 @@ func putScratch(sc *writeScratch) {
 // maxIOV is Linux's IOV_MAX: one writev takes at most this many buffers.
 const maxIOV = 1024
 
+// tcpRaw is the raw connection of a TCP socket (the write side's, one per connection: the read
+// side's quick ACKs and idle waits use it too), or nil for any other kind of connection.
+func (c *Conn) tcpRaw() syscall.RawConn {
+	tc, ok := c.nc.(*net.TCPConn)
+	if !ok {
+		return nil
+	}
+	if c.ws.raw != nil {
+		return c.ws.raw
+	}
+	raw, err := tc.SyscallConn() // a Conn made without New (tests)
+	if err != nil {
+		return nil
+	}
+	return raw
+}
+
 func (c *Conn) initWriteSide() {
 	c.ws.w = chunk.NewWriter()
 	if sc, ok := c.nc.(syscall.Conn); ok {

@@ -2,7 +2,6 @@ package rtmpconn
 
 import (
 	"bufio"
-	"net"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -66,12 +65,8 @@ type idleWait struct {
 }
 
 func (c *Conn) newIdleWait(rs *readState) *idleWait {
-	tc, ok := c.nc.(*net.TCPConn)
-	if !ok {
-		return nil
-	}
-	raw, err := tc.SyscallConn()
-	if err != nil {
+	raw := c.tcpRaw()
+	if raw == nil {
 		return nil
 	}
 	w := &idleWait{raw: raw, rs: rs, c: c}

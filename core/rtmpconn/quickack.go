@@ -66,10 +66,8 @@ func (q *quickAckReader) ackOwed() {
 func (c *Conn) readSource() io.Reader {
 	if c.qa == nil {
 		c.qa = &quickAckReader{nc: c.nc, writes: &c.Stats.Writes}
-		if tc, ok := c.nc.(*net.TCPConn); ok {
-			if raw, err := tc.SyscallConn(); err == nil {
-				c.qa.raw, c.qa.left = raw, quickAckReads
-			}
+		if raw := c.tcpRaw(); raw != nil {
+			c.qa.raw, c.qa.left = raw, quickAckReads
 		}
 	}
 	if c.qa.left == 0 && !c.qa.owed {
