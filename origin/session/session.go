@@ -107,13 +107,27 @@ func (s *Session) Command(streamID uint32, cmd *rtmpmsg.Command) error {
 // (CLIENTS.md #23).
 func (s *Session) onCall(streamID uint32, cmd *rtmpmsg.Command) error {
 	if streamID == 0 {
-		s.js.Call(cmd.Name, cmd.TxnID, cmd.Args)
+		if s.publishing() {
+			s.js.Call(cmd.Name, cmd.TxnID, cmd.Args) // its reader must go on taking the media
+		} else {
+			s.js.CallNow(cmd.Name, cmd.TxnID, cmd.Args)
+		}
 		return nil
 	}
 	if cmd.TxnID == 0 {
 		return nil
 	}
 	return s.t.SendCommand(streamID, "_error", cmd.TxnID, scripting.MethodNotFound())
+}
+
+// publishing reports whether one of the client's streams publishes.
+func (s *Session) publishing() bool {
+	for _, ns := range s.streams {
+		if ns.pub != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Session) onAnswerNull(streamID uint32, cmd *rtmpmsg.Command) error {

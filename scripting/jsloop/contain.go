@@ -112,6 +112,12 @@ func (m *cpuMeter) after(now time.Time, d time.Duration) cpuVerdict {
 
 // pace makes a throttled loop wait before its next callback; false when the loop was stopped
 // meanwhile.
+// throttled reports whether the instance is paying for CPU beyond its share right now.
+func (l *Loop) throttled() bool {
+	m := l.cpu
+	return m != nil && !m.payUntil.IsZero() && time.Now().Before(m.payUntil)
+}
+
 func (l *Loop) pace() bool {
 	m := l.cpu
 	if m == nil || m.payUntil.IsZero() {

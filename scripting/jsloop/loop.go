@@ -85,9 +85,10 @@ type queued struct {
 	budget time.Duration
 }
 
-// Loop runs jobs and timers of one app instance on one goroutine. Post, PostWait, Reserve's
-// enqueue, Stop, Close and Done are safe from any goroutine; every other method is for jobs
-// (it must run on the loop).
+// Loop runs jobs and timers of one app instance, one at a time: on its own goroutine, or, for
+// RunInline, on the goroutine that offers a job while the loop is idle. Post, PostWait,
+// RunInline, Reserve's enqueue, Stop, Close and Done are safe from any goroutine; every other
+// method is for jobs (it must run on the loop, i.e. while exec is held).
 type Loop struct {
 	opts Options
 	log  zerolog.Logger
@@ -103,11 +104,14 @@ type Loop struct {
 	stopc     chan struct{} // closed by Stop and finish (wakes a throttled loop)
 	stopOnce  sync.Once
 	startOnce sync.Once
+	started   atomic.Bool // the loop goroutine runs (RunInline needs it to finish the loop)
 
 	attached atomic.Pointer[[]*goja.Runtime] // runtimes the watchdog and sampler interrupt
 	dog      watchdog
 
-	// Owned by the loop goroutine.
+	// exec is held by whoever runs jobs or timers: the loop goroutine, or a RunInline caller.
+	exec sync.Mutex
+	// Owned by the holder of exec.
 	rt       *goja.Runtime
 	spare    []queued
 	timers   timerSet
@@ -143,7 +147,10 @@ func New(opts Options) *Loop {
 
 // Start runs the loop on its own goroutine. Calling it again, or after Close, does nothing.
 func (l *Loop) Start() {
-	l.startOnce.Do(func() { go l.run() })
+	l.startOnce.Do(func() {
+		l.started.Store(true)
+		go l.run()
+	})
 }
 
 // Done is closed when the loop goroutine has ended (Close, or a fatal error).
@@ -240,35 +247,79 @@ func (l *Loop) Close() {
 
 // run is the loop goroutine: jobs in FIFO order, then due timers, then sleep until either.
 func (l *Loop) run() {
-	defer l.finish()
+	defer func() {
+		l.exec.Lock()
+		defer l.exec.Unlock()
+		l.finish()
+	}()
 	for {
-		batch, ok := l.take()
+		more, ok := l.turn()
 		if !ok {
 			return
 		}
-		for i := range batch {
-			if l.stopped.Load() || l.fatal != nil {
-				return
-			}
-			q := batch[i]
-			batch[i] = queued{}
-			rt := l.rt
-			l.runJob(q.budget, "job", func() error { return q.job(rt) })
-		}
-		l.spare = batch[:0]
-		l.runDueTimers()
-		if l.stopped.Load() || l.fatal != nil {
-			return
-		}
-		if len(batch) > 0 {
+		if more {
 			continue
 		}
-		l.timers.arm()
 		select {
 		case <-l.wake:
 		case <-l.timers.wake.C:
 		}
 	}
+}
+
+// turn runs what is queued and the due timers, holding exec; more reports that jobs ran (look
+// again before sleeping), ok false that the loop must end.
+func (l *Loop) turn() (more, ok bool) {
+	l.exec.Lock()
+	defer l.exec.Unlock()
+	batch, ok := l.take()
+	if !ok {
+		return false, false
+	}
+	for i := range batch {
+		if l.stopped.Load() || l.fatal != nil {
+			return false, false
+		}
+		q := batch[i]
+		batch[i] = queued{}
+		rt := l.rt
+		l.runJob(q.budget, "job", func() error { return q.job(rt) })
+	}
+	l.spare = batch[:0]
+	l.runDueTimers()
+	if l.stopped.Load() || l.fatal != nil {
+		return false, false
+	}
+	if len(batch) == 0 {
+		l.timers.arm() // about to sleep
+	}
+	return len(batch) > 0, true
+}
+
+// RunInline runs job at once on the calling goroutine, under the handler budget and every bound
+// a posted job has, when the loop is idle: nothing queued, no job or timer running, the
+// instance not throttled. It saves the hand-over to the loop goroutine and back, which costs
+// more than a short job (an RPC handler) on a quiet server. False means it did not run: Post
+// it. The caller must hold no lock that a job may take (a job may use shared objects, answer
+// clients, post to this loop), and accept being held for as long as the job runs.
+func (l *Loop) RunInline(job Job) bool {
+	if !l.started.Load() || !l.exec.TryLock() {
+		return false
+	}
+	defer l.exec.Unlock()
+	l.mu.Lock()
+	idle := !l.closed && len(l.queue) == 0
+	l.mu.Unlock()
+	if !idle || l.fatal != nil || l.throttled() {
+		return false
+	}
+	rt := l.rt
+	l.runJob(l.opts.HandlerBudget, "job", func() error { return job(rt) })
+	l.timers.arm() // the job may have set a timer earlier than the loop goroutine waits for
+	if l.fatal != nil || l.stopped.Load() {
+		l.poke() // the loop goroutine ends the loop (finish, OnFatal)
+	}
+	return true
 }
 
 // take swaps out the queued jobs; ok is false once the loop is closed.
