@@ -110,7 +110,9 @@ func (s *Session) onCall(streamID uint32, cmd *rtmpmsg.Command) error {
 		if s.publishing() {
 			s.js.Call(cmd.Name, cmd.TxnID, cmd.Args) // its reader must go on taking the media
 		} else {
+			s.app.here.Store(true)
 			s.js.CallNow(cmd.Name, cmd.TxnID, cmd.Args)
+			s.app.here.Store(false)
 		}
 		return nil
 	}
