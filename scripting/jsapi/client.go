@@ -65,8 +65,7 @@ func (a *App) clientMethod(name string, m func(*Client, goja.FunctionCall) goja.
 // NewClient makes the script object of a connection, an instance of Client with the connection's
 // properties (strings, "" when absent).
 func (a *App) NewClient(peer any, p ClientProps) *Client {
-	o := a.RT.NewObject()
-	_ = o.SetPrototype(a.ClientProto)
+	o := a.RT.CreateObject(a.ClientProto)
 	for _, kv := range [][2]string{{"id", p.ID}, {"ip", p.IP}, {"agent", p.Agent}, {"referrer", p.Referrer},
 		{"pageUrl", p.PageURL}, {"protocol", p.Protocol}, {"uri", p.URI}, {"virtualKey", p.URI},
 		{"query", p.Query}, {"readAccess", "/"}, {"writeAccess", "/"}} {
