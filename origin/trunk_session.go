@@ -231,7 +231,9 @@ func (ts *trunkSession) streamVerdict(v trunk.StreamVerdict, statuses ...*amf.Ob
 
 // Answer implements session.Transport: a session message like any other (the trunk's writer
 // batches the answers of all the edge's clients).
-func (ts *trunkSession) Answer(name string, txn float64, value any) { _ = ts.SendCommand(0, name, txn, value) }
+func (ts *trunkSession) Answer(name string, txn float64, value any) {
+	_ = ts.SendCommand(0, name, txn, value)
+}
 
 // StreamStatus sends a NetStream status.
 func (ts *trunkSession) StreamStatus(streamID uint32, info *amf.Object) error {
