@@ -95,10 +95,8 @@ func (d *direct) SendCommand(streamID uint32, name string, txn float64, args ...
 	return d.conn.SendCommand(streamID, name, txn, nil, args...)
 }
 
-// Answer implements session.Transport: corked, so that the caller writes it.
-func (d *direct) Answer(name string, txn float64, value any) {
-	d.conn.Corked(func() { _ = d.conn.SendCommand(0, name, txn, nil, value) })
-}
+// Held implements session.Transport (rtmpconn.Conn.Corked).
+func (d *direct) Held(fn func()) { d.conn.Corked(fn) }
 
 // AcceptConnect writes the answer and onBWDone in one write, corked and uncorked on the calling
 // goroutine (the app's loop).

@@ -229,11 +229,8 @@ func (ts *trunkSession) streamVerdict(v trunk.StreamVerdict, statuses ...*amf.Ob
 	ts.msgOut.Add(1)
 }
 
-// Answer implements session.Transport: a session message like any other (the trunk's writer
-// batches the answers of all the edge's clients).
-func (ts *trunkSession) Answer(name string, txn float64, value any) {
-	_ = ts.SendCommand(0, name, txn, value)
-}
+// Held implements session.Transport: the trunk's writer batches the edge's messages anyway.
+func (ts *trunkSession) Held(fn func()) { fn() }
 
 // StreamStatus sends a NetStream status.
 func (ts *trunkSession) StreamStatus(streamID uint32, info *amf.Object) error {

@@ -20,7 +20,6 @@ type appSide struct {
 	info    scripting.ClientInfo
 	verdict chan bool
 	decided atomic.Bool
-	here    atomic.Bool // a call of the client runs on the session's goroutine (Session.onCall)
 
 	mu      sync.Mutex
 	calls   map[float64]func(any, *amf.Object)
@@ -61,21 +60,11 @@ func (a *appSide) Info() scripting.ClientInfo   { return a.info }
 func (a *appSide) Stats() scripting.ClientStats { return a.t.Stats() }
 
 // Reply sends the _result of a client's call.
-func (a *appSide) Reply(txn float64, value any) { a.answerCall("_result", txn, value) }
+func (a *appSide) Reply(txn float64, value any) { _ = a.t.SendCommand(0, "_result", txn, value) }
 
 // ReplyError sends the _error of a client's call.
-func (a *appSide) ReplyError(txn float64, info *amf.Object) { a.answerCall("_error", txn, info) }
-
-// answerCall writes the answer at once when the call runs on the session's own goroutine
-// (callHere): that goroutine is awake anyway. From the app's loop it is queued for the
-// connection's writer, so that the loop, which answers every client of the instance, never
-// spends its time in their writes.
-func (a *appSide) answerCall(name string, txn float64, v any) {
-	if a.here.Load() {
-		a.t.Answer(name, txn, v)
-		return
-	}
-	_ = a.t.SendCommand(0, name, txn, v)
+func (a *appSide) ReplyError(txn float64, info *amf.Object) {
+	_ = a.t.SendCommand(0, "_error", txn, info)
 }
 
 // Accept sends the connect answer from the app's loop (so that a client.call the app makes

@@ -110,9 +110,10 @@ func (s *Session) onCall(streamID uint32, cmd *rtmpmsg.Command) error {
 		if s.publishing() {
 			s.js.Call(cmd.Name, cmd.TxnID, cmd.Args) // its reader must go on taking the media
 		} else {
-			s.app.here.Store(true)
-			s.js.CallNow(cmd.Name, cmd.TxnID, cmd.Args)
-			s.app.here.Store(false)
+			// Held: an answer given while the call runs here is written once the job is over,
+			// by this goroutine, which is awake anyway (no writer to wake), and its write is
+			// not counted as the app's time.
+			s.t.Held(func() { s.js.CallNow(cmd.Name, cmd.TxnID, cmd.Args) })
 		}
 		return nil
 	}

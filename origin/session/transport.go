@@ -24,10 +24,9 @@ type Transport interface {
 	// SendCommand queues a command (a call, _result, _error, onStatus) in the client's object
 	// encoding (any goroutine).
 	SendCommand(streamID uint32, name string, txn float64, args ...any) error
-	// Answer sends the _result or _error (name) of one of the client's calls on stream 0, written
-	// by the caller at once when the connection is free, from the session's goroutine (the call
-	// ran there): that goroutine is awake, waking a writer would cost more than the write.
-	Answer(name string, txn float64, value any)
+	// Held runs fn with the client's outbound messages held, then writes what fn queued from
+	// the calling goroutine (the session's).
+	Held(fn func())
 	// AcceptConnect answers connect with info (NetConnection.Connect.Success), switches the
 	// connection to AMF3 when amf3, and sends onBWDone when sendBWDone, as one write (any goroutine).
 	AcceptConnect(txn float64, info *amf.Object, amf3, sendBWDone bool)
