@@ -126,7 +126,7 @@ func (d *Decoder) String0() (string, error) {
 		return "", err
 	}
 	b, err := d.bytesN(int(n))
-	return string(b), err
+	return intern(b), err
 }
 
 func (d *Decoder) enter() error {

@@ -118,7 +118,7 @@ func (d *Decoder) string3() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s := string(b)
+	s := intern(b)
 	if s != "" {
 		if len(d.strs) >= maxRefs {
 			return "", d.fail(ErrTooLarge, "too many strings")

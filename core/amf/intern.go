@@ -1,0 +1,130 @@
+package amf
+
+// intern returns b as a string without allocating when it is one of the keys and short values
+// every RTMP session repeats (the connect object's keys, command names, status objects, metadata
+// keys), else a copy. Decoded strings outlive the message, so the common ones are shared constants instead of
+// a fresh allocation per connect, per status and per metadata message.
+func intern(b []byte) string {
+	if len(b) > 16 {
+		return string(b)
+	}
+	switch string(b) { // compiled without converting b
+	case "":
+		return ""
+	case "app":
+		return "app"
+	case "flashVer":
+		return "flashVer"
+	case "swfUrl":
+		return "swfUrl"
+	case "tcUrl":
+		return "tcUrl"
+	case "fpad":
+		return "fpad"
+	case "capabilities":
+		return "capabilities"
+	case "audioCodecs":
+		return "audioCodecs"
+	case "videoCodecs":
+		return "videoCodecs"
+	case "videoFunction":
+		return "videoFunction"
+	case "pageUrl":
+		return "pageUrl"
+	case "objectEncoding":
+		return "objectEncoding"
+	case "type":
+		return "type"
+	case "nonprivate":
+		return "nonprivate"
+	case "level":
+		return "level"
+	case "code":
+		return "code"
+	case "description":
+		return "description"
+	case "details":
+		return "details"
+	case "clientid":
+		return "clientid"
+	case "status":
+		return "status"
+	case "error":
+		return "error"
+	case "duration":
+		return "duration"
+	case "width":
+		return "width"
+	case "height":
+		return "height"
+	case "videocodecid":
+		return "videocodecid"
+	case "audiocodecid":
+		return "audiocodecid"
+	case "framerate":
+		return "framerate"
+	case "videodatarate":
+		return "videodatarate"
+	case "audiodatarate":
+		return "audiodatarate"
+	case "audiosamplerate":
+		return "audiosamplerate"
+	case "audiosamplesize":
+		return "audiosamplesize"
+	case "stereo":
+		return "stereo"
+	case "encoder":
+		return "encoder"
+	case "filesize":
+		return "filesize"
+	case "live":
+		return "live"
+	case "connect":
+		return "connect"
+	case "createStream":
+		return "createStream"
+	case "deleteStream":
+		return "deleteStream"
+	case "closeStream":
+		return "closeStream"
+	case "releaseStream":
+		return "releaseStream"
+	case "_result":
+		return "_result"
+	case "_error":
+		return "_error"
+	case "onStatus":
+		return "onStatus"
+	case "publish":
+		return "publish"
+	case "play":
+		return "play"
+	case "play2":
+		return "play2"
+	case "pause":
+		return "pause"
+	case "seek":
+		return "seek"
+	case "receiveAudio":
+		return "receiveAudio"
+	case "receiveVideo":
+		return "receiveVideo"
+	case "FCPublish":
+		return "FCPublish"
+	case "FCUnpublish":
+		return "FCUnpublish"
+	case "FCSubscribe":
+		return "FCSubscribe"
+	case "getStreamLength":
+		return "getStreamLength"
+	case "_checkbw":
+		return "_checkbw"
+	case "onBWDone":
+		return "onBWDone"
+	case "onMetaData":
+		return "onMetaData"
+	case "@setDataFrame":
+		return "@setDataFrame"
+	}
+	return string(b)
+}
