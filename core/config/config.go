@@ -24,6 +24,11 @@ func Load(path string, dst any) error {
 	if err != nil {
 		return fmt.Errorf("config %s: %w", path, err)
 	}
+	if d, ok := dst.(Deferred); ok {
+		if err := d.DecodeDeferred(&md); err != nil {
+			return fmt.Errorf("config %s: %w", path, err)
+		}
+	}
 	if und := md.Undecoded(); len(und) > 0 {
 		k := und[0]
 		return fmt.Errorf("config %s:%d: unknown key %q", path, lineOf(b, k), k.String())
@@ -31,17 +36,56 @@ func Load(path string, dst any) error {
 	return nil
 }
 
-// lineOf finds the line that defines the last element of key (best effort: 0 if not found).
+// Deferred is implemented by a config struct with tables whose Go types are known only once
+// the file is read (plug-in modules' tables, typed by the module registry): DecodeDeferred
+// decodes them from the file's metadata (toml.Primitive fields, MetaData.PrimitiveDecode), and
+// the keys it leaves undecoded are reported like any unknown key, with their line.
+type Deferred interface {
+	DecodeDeferred(md *toml.MetaData) error
+}
+
+// lineOf finds the line that defines key (best effort: 0 if not found): the line of a table
+// header naming the whole key, or of the key's last element inside its parent table.
 func lineOf(b []byte, key toml.Key) int {
 	name := key[len(key)-1]
+	parent := strings.Join(key[:len(key)-1], ".")
+	whole := key.String()
+	table, fallback := "", 0
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(line, name) || strings.HasPrefix(line, `"`+name+`"`) || strings.HasPrefix(line, "["+name) {
+		if strings.HasPrefix(line, "[") {
+			table = normalizeHeader(line)
+			if table == whole || table == strings.ReplaceAll(whole, `"`, "") {
+				return n
+			}
+			continue
+		}
+		if !strings.HasPrefix(line, name) && !strings.HasPrefix(line, `"`+name+`"`) {
+			continue
+		}
+		if table == strings.ReplaceAll(parent, `"`, "") {
 			return n
 		}
+		if fallback == 0 {
+			fallback = n
+		}
 	}
-	return 0
+	return fallback
+}
+
+// normalizeHeader turns `[ a."b.c" ]` or `[[a]]` into a.b.c, a: a table's key path without
+// quotes or spaces.
+func normalizeHeader(line string) string {
+	if i := strings.Index(line, "#"); i >= 0 {
+		line = line[:i]
+	}
+	line = strings.Trim(strings.TrimSpace(line), "[]")
+	var parts []string
+	for _, p := range strings.Split(line, ".") {
+		parts = append(parts, strings.Trim(strings.TrimSpace(p), `"'`))
+	}
+	return strings.Join(parts, ".")
 }
 
 // FindFlag returns the value of -name/--name in args (as "-name v" or "-name=v"), so that the

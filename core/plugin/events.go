@@ -1,0 +1,78 @@
+package plugin
+
+import (
+	"context"
+	"time"
+)
+
+// EventKind is what happened.
+type EventKind uint8
+
+// The events an events module receives.
+const (
+	EvConnect EventKind = iota + 1 // a connect was answered (Status: Success or the rejection code)
+	EvDisconnect
+	EvPublish
+	EvUnpublish
+	EvPlay
+	EvStop // a play ended
+	EvRecord
+	EvRecordStop
+	EvAppLoad
+	EvAppReload
+	EvAppError
+	EvAppUnload
+)
+
+var eventNames = [...]string{EvConnect: "connect", EvDisconnect: "disconnect", EvPublish: "publish",
+	EvUnpublish: "unpublish", EvPlay: "play", EvStop: "stop", EvRecord: "record", EvRecordStop: "recordStop",
+	EvAppLoad: "appLoad", EvAppReload: "appReload", EvAppError: "appError", EvAppUnload: "appUnload"}
+
+// String is the event's name in JSON, logs and JS hooks.
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) && eventNames[k] != "" {
+		return eventNames[k]
+	}
+	return "unknown"
+}
+
+// Event is one thing that happened on the server. Events are values: a sink may keep them.
+type Event struct {
+	Kind EventKind
+	Time time.Time
+	// Seq numbers the events of the server from 1, in the order they were emitted; the events
+	// of one session are emitted in order by that session's goroutine.
+	Seq uint64
+
+	App, Instance string
+	// ClientID is the session's id ("" for app events).
+	ClientID                               string
+	IP, Protocol, Agent, Referrer, PageURL string
+	Edge                                   string
+	// Stream is the stream's name (publish, play and their ends, record).
+	Stream string
+	// Status is the FMS code the client was given (NetConnection.Connect.Success,
+	// NetStream.Publish.BadName, ...); Reason the description or the error.
+	Status, Reason string
+	// BytesIn and BytesOut are the session's bytes (disconnect) or the stream's (unpublish,
+	// stop) when the transport counts them; Duration is how long it lasted.
+	BytesIn, BytesOut uint64
+	Duration          time.Duration
+}
+
+// EventSink is the events extension point. HandleEvent is called on the sink's own goroutine,
+// one event at a time in emission order; it may block (a webhook POST), but then the sink's
+// bounded queue (EventQueueLen) fills and further events are dropped and counted, never the
+// server delayed. ctx ends when the server stops.
+type EventSink interface {
+	HandleEvent(ctx context.Context, ev *Event)
+}
+
+// EventQueued is implemented by a sink that wants a queue of another length than
+// DefaultEventQueue.
+type EventQueued interface {
+	EventQueueLen() int
+}
+
+// DefaultEventQueue is a sink's queue length unless it says otherwise.
+const DefaultEventQueue = 4096
