@@ -17,6 +17,7 @@ import (
 	"github.com/fmsgo/fmsgo/core/config"
 	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/netserver"
+	"github.com/fmsgo/fmsgo/core/plugin"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/origin/session"
 	"github.com/fmsgo/fmsgo/scripting"
@@ -58,6 +59,14 @@ type Config struct {
 	AppsPoll   time.Duration `toml:"apps_poll"`
 
 	Limits Limits `toml:"limits"`
+
+	// Modules are the [modules."ID"] tables of the config file, one per plug-in module to run;
+	// decoded into Plugins (DecodeDeferred). Plugins is the selection in config order; programs
+	// configuring in Go Add to it.
+	Modules plugin.Tables    `toml:"modules"`
+	Plugins plugin.Selection `toml:"-"`
+	// ConfigDir is the folder of the -config file, against which modules resolve relative paths.
+	ConfigDir string `toml:"-"`
 }
 
 // Limits protect the server from hostile or broken clients.
@@ -132,6 +141,9 @@ type Server struct {
 	trunkSecret []byte
 	trunkGate   *trunkGate
 	reload      *config.Reloader[Config] // SIGHUP (reload.go)
+	// plugins run the configured plug-in modules; stopModules ends their context.
+	plugins     *plugin.Host
+	stopModules context.CancelFunc
 	// conn is what a new client connection is configured with (Limits.Conn; a reload swaps it).
 	conn atomic.Pointer[rtmpconn.Config]
 }
@@ -169,7 +181,10 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	}
 	s.engine = eng
 	s.conn.Store(&s.cfg.Limits.Conn)
-	s.sessionEnv = &session.Env{Engine: eng, MaxStreams: cfg.Limits.MaxStreamsPerConn}
+	if s.plugins, err = newPluginHost(cfg, s); err != nil {
+		return nil, err
+	}
+	s.sessionEnv = &session.Env{Engine: eng, MaxStreams: cfg.Limits.MaxStreamsPerConn, Plugins: s.plugins}
 	return s, nil
 }
 
@@ -182,6 +197,9 @@ func (s *Server) Start(ctx context.Context) error {
 		return errors.New("origin: already started")
 	}
 	s.started = true
+	if err := s.plugins.Start(ctx); err != nil {
+		return fmt.Errorf("origin: %w", err)
+	}
 	s.engineDone = make(chan struct{})
 	go func() {
 		defer close(s.engineDone)
@@ -255,6 +273,7 @@ func (s *Server) Shutdown() {
 		tr.Wait()
 	}
 	s.waitEngine() // unloading the instances closes their hubs
+	s.stopPluginHost()
 }
 
 // engineStopWait bounds Shutdown's wait for the engine; the engine itself gives each instance's

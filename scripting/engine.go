@@ -204,6 +204,8 @@ func (e *Engine) Connect(app, instName string, s Session) (*Client, error) {
 			return nil, err
 		}
 		c := &Client{inst: inst, sess: s, info: s.Info(), connectedAt: time.Now()}
+		c.readAccess.Store(c.info.ReadAccess)
+		c.writeAccess.Store(c.info.WriteAccess)
 		if err := inst.loop.Post(func(rt *goja.Runtime) error { inst.connect(c); return nil }); err == nil {
 			return c, nil
 		}

@@ -32,6 +32,9 @@ type ClientInfo struct {
 	CommandObject                                      *amf.Object
 	ConnectArgs                                        []any
 	Edge                                               *EdgeInfo // nil for direct clients
+	// ReadAccess and WriteAccess are the client's initial access lists when an auth module set
+	// them at connect (nil: FMS's default "/", everything); the app may change them.
+	ReadAccess, WriteAccess *string
 }
 
 // EdgeInfo names the edge that carries a client.

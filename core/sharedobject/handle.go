@@ -214,3 +214,14 @@ func (o *Object) unsubscribe(sub Subscriber) {
 	}
 	o.reg.maybeDrop(o)
 }
+
+// RefuseUse answers a client's use of msg's object with a Status of code, without touching the
+// object: a refusal decided outside the registry (an auth module's).
+func (r *Registry) RefuseUse(sub Subscriber, amf3 bool, msg *rtmpmsg.SharedObjectMessage, code string) {
+	sub.Send(newObject(r, msg.Name, msg.Persistent()).statusMsg(code), amf3)
+}
+
+// IsUse reports whether msg starts with a use (connect) event.
+func IsUse(msg *rtmpmsg.SharedObjectMessage) bool {
+	return len(msg.Events) > 0 && msg.Events[0].Type == uint8(EventUse)
+}

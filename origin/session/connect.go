@@ -42,20 +42,26 @@ func (s *Session) onConnect(cmd *rtmpmsg.Command) error {
 		return nil
 	}
 	app := newAppSide(s.t, cmd.TxnID, obj, cmd.Args, t, s.base)
+	if !s.authorizeConnect(cmd.TxnID, t, app) {
+		return nil
+	}
 	js, err := s.env.Engine.Connect(t.App, t.Instance, app)
 	if errors.Is(err, scripting.ErrNoApp) {
-		s.reject(cmd.TxnID, "NetConnection.Connect.Rejected", "[ Server.Reject ] : (_defaultRoot_, _defaultVHost_) : Application ("+t.App+") is not defined.")
+		s.rejectConnect(cmd.TxnID, t, app, "[ Server.Reject ] : (_defaultRoot_, _defaultVHost_) : Application ("+t.App+") is not defined.")
 		return nil
 	}
 	if err != nil {
-		s.reject(cmd.TxnID, "NetConnection.Connect.Rejected", err.Error())
+		s.rejectConnect(cmd.TxnID, t, app, err.Error())
 		return nil
 	}
 	if !s.awaitVerdict(app, js, cmd.TxnID) {
 		js.Disconnect()
+		s.emitConnect(t, &app.info, "NetConnection.Connect.Rejected", "")
 		return nil // the rejection is queued: the transport closes once it is written
 	}
 	s.connected, s.target, s.hub, s.js, s.app = true, t, js.Hub(), js, app
+	s.connectedAt = time.Now()
+	s.emitConnect(t, &app.info, "NetConnection.Connect.Success", "")
 	s.t.Log().Info().Str("app", t.App).Str("instance", t.Instance).Str("agent", app.info.Agent).
 		Int("object_encoding", app.info.ObjectEncoding).Msg("connected")
 	return nil
@@ -87,6 +93,12 @@ func (s *Session) awaitVerdict(app *appSide, js *scripting.Client, txn float64) 
 		return false
 	}
 	return <-app.verdict // decided just now: its answer is queued
+}
+
+// rejectConnect refuses a connect the app never saw, and tells the events modules.
+func (s *Session) rejectConnect(txn float64, t Target, app *appSide, desc string) {
+	s.reject(txn, "NetConnection.Connect.Rejected", desc)
+	s.emitConnect(t, &app.info, "NetConnection.Connect.Rejected", desc)
 }
 
 func (s *Session) reject(txn float64, code, desc string) {

@@ -1,7 +1,10 @@
 package session
 
 import (
+	"time"
+
 	"github.com/fmsgo/fmsgo/core/amf"
+	"github.com/fmsgo/fmsgo/core/plugin"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
 	"github.com/fmsgo/fmsgo/scripting"
 )
@@ -20,6 +23,10 @@ func (s *Session) onPlay(streamID uint32, cmd *rtmpmsg.Command) error {
 	if name == "" {
 		return s.refuse(streamID, nil, "NetStream.Play.StreamNotFound", "No stream name given.", name)
 	}
+	name, reason, ok := s.authorizeStream(plugin.ActPlay, name, query, "")
+	if !ok {
+		return s.refuse(streamID, nil, "NetStream.Play.Failed", reason, name)
+	}
 	ref := scripting.StreamRef{Name: name, Query: query}
 	if ok, info := s.askApp(func(v func(bool, *amf.Object)) { s.js.Play(ref, v) }); !ok {
 		return s.refuse(streamID, info, "NetStream.Play.Failed", "The application refused to play "+name+".", name)
@@ -28,8 +35,9 @@ func (s *Session) onPlay(streamID uint32, cmd *rtmpmsg.Command) error {
 	if err != nil {
 		return s.refuse(streamID, nil, "NetStream.Play.Failed", err.Error(), name)
 	}
-	ns.play, ns.playing = pl, name
+	ns.play, ns.playing, ns.playSince = pl, name, time.Now()
 	s.t.Log().Info().Str("stream", name).Msg("play")
+	s.emitStream(plugin.EvPlay, name, "NetStream.Play.Start", time.Time{})
 	return nil
 }
 
@@ -43,6 +51,7 @@ func (ns *netStream) stopPlay(notify bool) {
 	}
 	ns.play.Stop(st)
 	ns.play = nil
+	ns.s.emitStream(plugin.EvStop, ns.playing, "NetStream.Play.Stop", ns.playSince)
 }
 
 // playing returns the NetStream's running play, or nil.
@@ -70,6 +79,9 @@ func (s *Session) onSeek(streamID uint32, _ *rtmpmsg.Command) error {
 	ns := s.streams[streamID]
 	if ns == nil {
 		return nil
+	}
+	if _, reason, ok := s.authorizeStream(plugin.ActSeek, ns.playing, "", ""); !ok {
+		return s.refuse(streamID, nil, "NetStream.Seek.Failed", reason, ns.playing)
 	}
 	return s.t.StreamStatus(streamID, s.status("status", "NetStream.Seek.Notify", "Seeking "+ns.playing+" (live: no effect).", ns.playing))
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/logging"
 	"github.com/fmsgo/fmsgo/core/media"
+	"github.com/fmsgo/fmsgo/core/plugin"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
 	"github.com/fmsgo/fmsgo/scripting"
@@ -25,6 +26,8 @@ type publishing struct {
 	pub  *live.Publication
 	ref  scripting.StreamRef
 	name string
+	// since is when the publish started (events' durations).
+	since time.Time
 }
 
 // Kick implements live.Publisher.
@@ -42,6 +45,10 @@ func (s *Session) onPublish(streamID uint32, cmd *rtmpmsg.Command) error {
 	if name == "" {
 		return s.refuse(streamID, nil, "NetStream.Publish.BadName", "No stream name given.", name)
 	}
+	name, reason, ok := s.authorizePublish(name, query, argString(cmd.Args, 1))
+	if !ok {
+		return s.refuse(streamID, nil, "NetStream.Publish.BadName", reason, name)
+	}
 	if ns.pub != nil && ns.pub.name == name { // Wirecast may publish twice on one stream
 		return s.t.StreamStatus(streamID, s.status("status", "NetStream.Publish.Start", name+" is now published.", name))
 	}
@@ -50,7 +57,7 @@ func (s *Session) onPublish(streamID uint32, cmd *rtmpmsg.Command) error {
 	if ok, info := s.askApp(func(v func(bool, *amf.Object)) { s.js.Publish(ref, v) }); !ok {
 		return s.refuse(streamID, info, "NetStream.Publish.BadName", "The application refused to publish "+name+".", name)
 	}
-	p := &publishing{s: s, ref: ref, name: name}
+	p := &publishing{s: s, ref: ref, name: name, since: time.Now()}
 	pub, err := s.hub.PublishAs(name, p, claim)
 	if err != nil {
 		s.js.Unpublish(ref)
@@ -60,6 +67,7 @@ func (s *Session) onPublish(streamID uint32, cmd *rtmpmsg.Command) error {
 		return s.refuse(streamID, nil, "NetStream.Publish.Failed", err.Error(), name)
 	}
 	p.pub, ns.pub = pub, p
+	s.emitStream(plugin.EvPublish, name, "NetStream.Publish.Start", time.Time{})
 	s.t.Log().Info().Str("stream", name).Str("query", logging.RedactQuery(query)).Str("type", argString(cmd.Args, 1)).Msg("publish")
 	s.t.Log().Debug().Str("stream", name).Str("query", query).Msg("publish query")
 	return s.t.PublishStarted(streamID, name, pub, s.status("status", "NetStream.Publish.Start", name+" is now published.", name))
@@ -79,6 +87,20 @@ func (ns *netStream) stopPublish(notify bool) {
 	p.pub.Close()
 	ns.s.js.Unpublish(p.ref)
 	ns.s.t.Log().Info().Str("stream", p.name).Msg("unpublish")
+	ns.s.emitStream(plugin.EvUnpublish, p.name, "NetStream.Unpublish.Success", p.since)
+}
+
+// authorizePublish applies the auth modules to a publish (and, for a record or append publish,
+// to the recording): the name to publish, or the refusal's reason and false.
+func (s *Session) authorizePublish(name, query, publishType string) (string, string, bool) {
+	if publishType == "" {
+		publishType = "live"
+	}
+	newName, reason, ok := s.authorizeStream(plugin.ActPublish, name, query, publishType)
+	if ok && (publishType == "record" || publishType == "append") {
+		newName, reason, ok = s.authorizeStream(plugin.ActRecord, newName, query, publishType)
+	}
+	return newName, reason, ok
 }
 
 // publishClaim prepares a publish of name for the app and the hub: the claim carries the

@@ -2,6 +2,7 @@ package session
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/live"
@@ -26,6 +27,10 @@ type Session struct {
 	nextID    uint32
 	closed    bool
 	base      Base
+	// connectedAt is when the app accepted the client; soAuthorized the shared objects the auth
+	// modules let it use.
+	connectedAt  time.Time
+	soAuthorized map[string]bool
 }
 
 // New makes the session of a transport; Command with "connect" starts it.
@@ -178,6 +183,7 @@ func (s *Session) Close() {
 		s.js.Disconnect()
 		s.js = nil
 	}
+	s.emitDisconnect()
 }
 
 // status builds a NetStream status with FMS's details and clientid fields.

@@ -22,6 +22,19 @@ func (s *Session) SharedObject(msg *rtmpmsg.SharedObjectMessage, amf3 bool) erro
 		return nil
 	}
 	s.app.usedRegistry(reg)
+	if sharedobject.IsUse(msg) && !s.soAuthorized[msg.Name] {
+		if reason, ok := s.authorizeSharedObject(msg.Name, msg.Persistent()); !ok {
+			s.t.Log().Info().Str("shared_object", msg.Name).Str("reason", reason).Msg("shared object use refused by a module")
+			reg.RefuseUse(s.t.SharedObjectSink(reg), amf3, msg, sharedobject.CodeNoReadAccess)
+			return nil
+		}
+		if s.env.Plugins.HasAuth() {
+			if s.soAuthorized == nil {
+				s.soAuthorized = map[string]bool{}
+			}
+			s.soAuthorized[msg.Name] = true
+		}
+	}
 	err := reg.Handle(s.t.ID(), s.t.SharedObjectSink(reg), amf3, msg)
 	if err == nil {
 		return nil

@@ -1,6 +1,8 @@
 package session
 
 import (
+	"time"
+
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
@@ -14,6 +16,8 @@ type netStream struct {
 	pub     *publishing
 	play    Play
 	playing string
+	// playSince is when the running play started (events' durations).
+	playSince time.Time
 }
 
 // close ends what the stream publishes or plays; notify sends the statuses (not when the

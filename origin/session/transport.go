@@ -3,6 +3,7 @@ package session
 import (
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/live"
+	"github.com/fmsgo/fmsgo/core/plugin"
 	"github.com/fmsgo/fmsgo/core/sharedobject"
 	"github.com/fmsgo/fmsgo/scripting"
 	"github.com/rs/zerolog"
@@ -70,6 +71,8 @@ type Env struct {
 	Engine Engine
 	// MaxStreams bounds a client's NetStreams (createStream, and streams used without it).
 	MaxStreams int
+	// Plugins are the server's plug-in modules (nil: none): asked before the app, told after.
+	Plugins *plugin.Host
 }
 
 // Engine is the JS app engine as a session uses it (*scripting.Engine).

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/fmsgo/fmsgo/core/admin"
 	"github.com/fmsgo/fmsgo/core/config"
@@ -51,6 +52,7 @@ func parseConfig(args []string) (origin.Config, daemon.Profiles, error) {
 		if err := config.Load(path, &cfg); err != nil {
 			return cfg, daemon.Profiles{}, err
 		}
+		cfg.ConfigDir = filepath.Dir(path)
 	}
 	fs := flag.NewFlagSet("origin", flag.ContinueOnError)
 	fs.String("config", "", "TOML config file (keys: the flag names in snake_case); flags win over it")
