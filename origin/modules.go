@@ -56,3 +56,7 @@ func (s *Server) stopPluginHost() {
 	}
 	s.stopModules()
 }
+
+// emitAppEvent hands the engine's app events to the modules (the host is made after the
+// engine, so the engine calls through the server).
+func (s *Server) emitAppEvent(ev plugin.Event) { s.plugins.Emit(ev) }

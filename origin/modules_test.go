@@ -227,3 +227,28 @@ func TestConfigFileSelectsModules(t *testing.T) {
 		t.Fatalf("unknown module: %v", err)
 	}
 }
+
+// TestAppEventsReachModules: an instance's load, a reload, a reload that fails and the unload at
+// shutdown are events.
+func TestAppEventsReachModules(t *testing.T) {
+	t.Parallel()
+	o, pm := startPolicyOrigin(t)
+	o.writeApp(t, "live", `application.onConnect = function (c) { return true; };`)
+	dial(t, o.url("live/room"), rtmpclient.Options{})
+	appKinds := func() string {
+		pm.mu.Lock()
+		defer pm.mu.Unlock()
+		var out []string
+		for _, ev := range pm.events {
+			if ev.ClientID == "" {
+				out = append(out, ev.Kind.String()+":"+ev.App+"/"+ev.Instance)
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	waitFor(t, 5*time.Second, "appLoad", func() bool { return appKinds() == "appLoad:live/room" })
+	o.writeApp(t, "live", `application.onConnect = function (c) { return 1; };`)
+	waitFor(t, 5*time.Second, "appReload", func() bool { return appKinds() == "appLoad:live/room appReload:live/room" })
+	o.writeApp(t, "live", `application.onAppStart = function () { throw new Error("broken"); };`)
+	waitFor(t, 5*time.Second, "appError", func() bool { return strings.HasSuffix(appKinds(), "appError:live/room") })
+}

@@ -175,7 +175,8 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 		SharedObjectDiskQuotaMB: cfg.Limits.SharedObjectDiskQuotaMB,
 		Contain: scripting.Containment{InstanceMemoryLimitMB: cfg.Limits.InstanceMemoryMB,
 			CPUShare: cfg.Limits.InstanceCPUShare, CPUWindow: cfg.Limits.InstanceCPUWindow},
-		NoFileEvents: !cfg.AppsEvents, RescanEvery: cfg.AppsPoll, Live: cfg.Limits.ApplyJoin(cfg.Limits.Live)}, log)
+		NoFileEvents: !cfg.AppsEvents, RescanEvery: cfg.AppsPoll, Live: cfg.Limits.ApplyJoin(cfg.Limits.Live),
+		Events: s.emitAppEvent}, log)
 	if err != nil {
 		return nil, fmt.Errorf("origin: %w", err)
 	}

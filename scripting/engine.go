@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/fmsgo/fmsgo/core/live"
+	"github.com/fmsgo/fmsgo/core/plugin"
 	"github.com/fmsgo/fmsgo/scripting/jsloop"
 )
 
@@ -39,6 +40,9 @@ type EngineConfig struct {
 	RescanEvery  time.Duration // period of an automatic Rescan (0: none)
 	// Live configures each instance's live stream hub.
 	Live live.Config
+	// Events, if set, is told of each instance's load, reload, load or reload failure and
+	// unload (the plug-in events modules; it must not block).
+	Events func(plugin.Event)
 }
 
 // Engine runs the apps of one apps folder: it starts an instance on its first connection,

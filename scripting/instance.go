@@ -11,6 +11,7 @@ import (
 
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/live"
+	"github.com/fmsgo/fmsgo/core/plugin"
 	"github.com/fmsgo/fmsgo/core/sharedobject"
 	"github.com/fmsgo/fmsgo/scripting/jsapi"
 	"github.com/fmsgo/fmsgo/scripting/jsloop"
@@ -129,10 +130,12 @@ func (inst *instance) start() {
 		g, err = inst.build(inst.loop.Runtime(), prg, false)
 		if err == nil {
 			inst.gen = g
+			inst.emit(plugin.EvAppLoad, "")
 			return
 		}
 	}
 	inst.loadErr = err
+	inst.emit(plugin.EvAppError, jsloop.FormatError(err))
 	inst.log.Error().Str("err", jsloop.FormatError(err)).Msg("application failed to load; its connections are rejected until it is fixed")
 }
 
@@ -182,6 +185,7 @@ func (inst *instance) build(rt *goja.Runtime, prg *goja.Program, reload bool) (*
 // fatal is the loop's OnFatal: the instance passed a memory or CPU bound and its loop has ended.
 func (inst *instance) fatal(err error) {
 	inst.log.Error().Err(err).Msg("instance unloaded")
+	inst.emit(plugin.EvAppError, err.Error())
 	inst.e.countFatal(err)
 	inst.e.forget(inst, true)
 	inst.gen = nil
@@ -207,6 +211,7 @@ func (inst *instance) unload(code, why string) {
 	inst.closeSharedObjects()
 	inst.hub.Close()
 	inst.log.Info().Str("reason", why).Msg("instance unloaded")
+	inst.emit(plugin.EvAppUnload, why)
 	inst.loop.Stop()
 }
 

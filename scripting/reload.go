@@ -6,6 +6,7 @@ import (
 
 	"github.com/dop251/goja"
 
+	"github.com/fmsgo/fmsgo/core/plugin"
 	"github.com/fmsgo/fmsgo/scripting/jsloop"
 )
 
@@ -34,6 +35,11 @@ func (e *Engine) reloadApp(name string) {
 	for _, inst := range insts {
 		job := func(*goja.Runtime) error {
 			err := inst.reload(app, prg)
+			if err != nil {
+				inst.emit(plugin.EvAppError, "reload failed, the running code stays: "+jsloop.FormatError(err))
+			} else if !inst.unloaded {
+				inst.emit(plugin.EvAppReload, "")
+			}
 			e.reloaded(name, err)
 			return nil
 		}
