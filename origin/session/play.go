@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/fmsgo/fmsgo/core/amf"
+	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/plugin"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
 	"github.com/fmsgo/fmsgo/scripting"
@@ -22,6 +23,10 @@ func (s *Session) onPlay(streamID uint32, cmd *rtmpmsg.Command) error {
 	ns.stopPlay(true)
 	if name == "" {
 		return s.refuse(streamID, nil, "NetStream.Play.StreamNotFound", "No stream name given.", name)
+	}
+	if start := argNumber(cmd.Args, 1, -2); start >= 0 && s.hub.Holder(name, "") == live.HolderNone {
+		// start >= 0 asks for a recording only (FMS); there are no recordings to play yet.
+		return s.refuse(streamID, nil, "NetStream.Play.StreamNotFound", "Failed to play "+name+"; stream not found (recorded playback is not available on this server yet).", name)
 	}
 	name, reason, ok := s.authorizeStream(plugin.ActPlay, name, query, "")
 	if !ok {

@@ -45,6 +45,9 @@ func (s *Session) onPublish(streamID uint32, cmd *rtmpmsg.Command) error {
 	if name == "" {
 		return s.refuse(streamID, nil, "NetStream.Publish.BadName", "No stream name given.", name)
 	}
+	if recordingType(argString(cmd.Args, 1)) {
+		return s.refuse(streamID, nil, "NetStream.Record.Failed", "Recording is not available on this server yet: publish "+name+" with type \"live\".", name)
+	}
 	name, reason, ok := s.authorizePublish(name, query, argString(cmd.Args, 1))
 	if !ok {
 		return s.refuse(streamID, nil, "NetStream.Publish.BadName", reason, name)
@@ -102,6 +105,11 @@ func (s *Session) authorizePublish(name, query, publishType string) (string, str
 	}
 	return newName, reason, ok
 }
+
+// recordingType reports whether a publish type asks for a recording, which this server does not
+// make yet: such a publish is refused with a status rather than published live and silently not
+// recorded.
+func recordingType(t string) bool { return t == "record" || t == "append" || t == "appendWithGap" }
 
 // publishClaim prepares a publish of name for the app and the hub: the claim carries the
 // client's publish identity, and when the name is held by a silent publisher of another
