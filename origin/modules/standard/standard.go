@@ -1,0 +1,7 @@
+// Package standard imports every module shipped with fmsgo, so that the stock origin binary has
+// them. A custom origin (origin/cmd/fmsgo-build, docs/plugins.md) imports it too, then its own
+// modules.
+package standard
+
+// One blank import per shipped module (origin/modules/NAME), e.g.
+// import _ "github.com/fmsgo/fmsgo/origin/modules/authtoken"
