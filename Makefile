@@ -3,8 +3,9 @@ GO        ?= go
 BIN       := bin
 PKGS      := ./...
 FUZZTIME  ?= 60s
+OUT       ?= $(BIN)/origin
 
-.PHONY: help build run test bench flood fuzz vet clean
+.PHONY: help build build-plugins run test bench flood fuzz vet clean
 
 ## help: list the targets
 help:
@@ -14,6 +15,11 @@ help:
 build:
 	$(GO) build -o $(BIN)/origin ./origin/cmd/origin
 	$(GO) build -o $(BIN)/edge ./edge/cmd/edge
+
+## build-plugins: build OUT (default bin/origin) with plug-in modules: make build-plugins WITH="MODULE[@VERSION][=LOCALPATH] ..." (docs/plugins.md)
+build-plugins:
+	@test -n "$(WITH)" || { echo 'usage: make build-plugins WITH="MODULE[@VERSION][=LOCALPATH] ..." [OUT=bin/origin]' >&2; exit 2; }
+	$(GO) run ./origin/cmd/fmsgo-build $(addprefix --with ,$(WITH)) -o $(OUT)
 
 ## run: build, then start an origin and an edge on this machine (publish to rtmp://127.0.0.1:1935/live/test)
 run: build

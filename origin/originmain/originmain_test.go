@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -39,7 +40,8 @@ func TestModulesFlag(t *testing.T) {
 	}
 }
 
-// TestFlagsOverConfig: the config file is read first and the flags win over it.
+// TestFlagsOverConfig: the config file is read first and the flags win over it; the file's
+// folder is where modules resolve their relative paths.
 func TestFlagsOverConfig(t *testing.T) {
 	path := t.TempDir() + "/origin.toml"
 	writeFile(t, path, "rtmp = \"127.0.0.1:2000\"\nhttp = \"127.0.0.1:2001\"\n")
@@ -47,8 +49,8 @@ func TestFlagsOverConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.RTMP != "127.0.0.1:3000" || cfg.HTTP != "127.0.0.1:2001" {
-		t.Fatalf("rtmp %q http %q", cfg.RTMP, cfg.HTTP)
+	if cfg.RTMP != "127.0.0.1:3000" || cfg.HTTP != "127.0.0.1:2001" || cfg.ConfigDir != filepath.Dir(path) {
+		t.Fatalf("rtmp %q http %q config dir %q", cfg.RTMP, cfg.HTTP, cfg.ConfigDir)
 	}
 	writeFile(t, path, "rtmp = \"x\"\nno_such_key = 1\n")
 	if _, _, err := parseConfig([]string{"-config", path}); err == nil || !strings.Contains(err.Error(), ":2:") {
