@@ -29,7 +29,8 @@ const gateToken = "s3cret-publish"
 // selecting the module, refuses a publish without a valid token (ffmpeg fails; our client sees
 // NetStream.Publish.BadName with the module's reason) and accepts one with it, directly and
 // through an edge process. It runs the go command, so -short skips it; under CI=true a missing
-// ffmpeg is a failure.
+// ffmpeg is a failure. The module's own tests run too, in the copy (the main module's go test
+// ./... does not reach a nested module).
 func TestOutsideModuleBuildsIntoOrigin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: builds an origin with go run ./origin/cmd/fmsgo-build and runs it")
@@ -45,8 +46,8 @@ func TestOutsideModuleBuildsIntoOrigin(t *testing.T) {
 
 	start := time.Now()
 	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	wg.Add(2)
+	errs := make([]error, 3)
+	wg.Add(3)
 	go func() { // the documented command, run in the checkout
 		defer wg.Done()
 		errs[0] = goRun(root, "run", "./origin/cmd/fmsgo-build", "--with", "example.com/tokengate="+mod, "-o", originBin)
@@ -55,11 +56,15 @@ func TestOutsideModuleBuildsIntoOrigin(t *testing.T) {
 		defer wg.Done()
 		errs[1] = goRun(root, "build", "-o", edgeBin, "./edge/cmd/edge")
 	}()
+	go func() { // the module's own tests, in its own module, so that they cannot rot unseen
+		defer wg.Done()
+		errs[2] = goRun(mod, "test", "-count=1", "./...")
+	}()
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("fmsgo-build of the origin with example.com/tokengate (and the edge beside it): %v", time.Since(start).Round(time.Millisecond))
+	t.Logf("fmsgo-build of the origin with example.com/tokengate (with the edge's build and the module's tests beside it): %v", time.Since(start).Round(time.Millisecond))
 
 	if out, err := exec.Command(originBin, "-modules").CombinedOutput(); err != nil || !strings.Contains(string(out), "auth.tokengate\tauth,events\n") {
 		t.Fatalf("origin -modules: %v\n%s", err, out)
