@@ -8,8 +8,9 @@ import (
 
 // Authorize asks every auth module in config order; the first refusal ends it. Each module has
 // its budget; one that runs over it, panics, or answers Pending and never decides refuses the
-// request (fail closed), with a reason that says which module and why (the client gets a
-// generic one: Refusal.Public). The modules may rewrite req's writable fields.
+// request (fail closed), with a reason that says which module and why. The reason is what the
+// client's status description says, so a module must not put secrets in it. The modules may
+// rewrite req's writable fields.
 func (h *Host) Authorize(ctx context.Context, req *Request) Decision {
 	if h == nil {
 		return Decision{Verdict: Accept}
