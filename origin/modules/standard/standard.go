@@ -3,5 +3,7 @@
 // modules.
 package standard
 
-// One blank import per shipped module (origin/modules/NAME), e.g.
-// import _ "github.com/fmsgo/fmsgo/origin/modules/authtoken"
+// One blank import per shipped module (origin/modules/NAME).
+import (
+	_ "github.com/fmsgo/fmsgo/origin/modules/authtoken"
+)
