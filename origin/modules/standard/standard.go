@@ -5,5 +5,7 @@ package standard
 
 // One blank import per shipped module (origin/modules/NAME).
 import (
-	_ "github.com/fmsgo/fmsgo/origin/modules/authtoken"
+	_ "github.com/fmsgo/fmsgo/origin/modules/accesslog" // events.accesslog
+	_ "github.com/fmsgo/fmsgo/origin/modules/authtoken" // auth.token
+	_ "github.com/fmsgo/fmsgo/origin/modules/webhook"   // events.webhook
 )
