@@ -192,9 +192,11 @@ func (m *Module) Start() error {
 }
 
 // HandleEvent encodes ev once and hands it to every URL's goroutine, waiting while one is
-// behind (the server's queue for the module absorbs that, then drops); at shutdown it waits no
-// more.
-func (m *Module) HandleEvent(ctx context.Context, ev *plugin.Event) {
+// behind (the server's queue for the module absorbs that, then drops) until Stop. It does not
+// give up when ctx ends: the server cancels it when its shutdown begins, and the events of the
+// sessions it drains are still worth delivering; the server's bounded wait for the modules'
+// delivery, then Stop, bound the wait.
+func (m *Module) HandleEvent(_ context.Context, ev *plugin.Event) {
 	body, err := encodeEvent(ev)
 	if err != nil {
 		m.log.Error().Err(err).Str("kind", ev.Kind.String()).Msg("webhook: event not encodable")
@@ -209,8 +211,6 @@ func (m *Module) HandleEvent(ctx context.Context, ev *plugin.Event) {
 		select {
 		case t.q <- body:
 		case <-m.stopC:
-			m.lost.Add(1)
-		case <-ctx.Done():
 			m.lost.Add(1)
 		}
 	}

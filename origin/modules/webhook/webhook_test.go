@@ -317,3 +317,38 @@ func TestConfigTable(t *testing.T) {
 		t.Fatalf("decoded %+v", mods)
 	}
 }
+
+// TestKeepsDeliveringOnceTheServerCtxEnds: the server cancels the sinks' ctx when its shutdown
+// begins; the sessions it drains then still have their events delivered, in order.
+func TestKeepsDeliveringOnceTheServerCtxEnds(t *testing.T) {
+	release := make(chan struct{})
+	r := newReceiver(t, func(n int64) int {
+		if n == 1 {
+			<-release // the first POST is slow: the module's queue fills behind it
+		}
+		return http.StatusOK
+	})
+	m := &Module{URLs: []string{r.URL}, BatchMax: 1}
+	var sel plugin.Selection
+	sel.Add(m)
+	h, err := plugin.NewHost(sel, plugin.Context{Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	h.Start(ctx)
+	cancel()
+	for i := 0; i < 6; i++ {
+		h.Emit(plugin.Event{Kind: plugin.EvDisconnect, ClientID: "c"})
+	}
+	close(release)
+	for i, ev := range r.events(t, 6) {
+		if ev["seq"] != float64(i+1) {
+			t.Fatalf("event %d: seq %v", i, ev["seq"])
+		}
+	}
+	stopHost(t, h)
+	if st := m.Stats(); st.Delivered != 6 || st.Lost != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
