@@ -180,3 +180,21 @@ func TestConfigErrors(t *testing.T) {
 		t.Errorf("stderr closed: %v", err)
 	}
 }
+
+func BenchmarkHandleEvent(b *testing.B) {
+	for _, format := range []string{FormatJSON, FormatW3C} {
+		b.Run(format, func(b *testing.B) {
+			m := &Module{Path: filepath.Join(b.TempDir(), "a.log"), Format: format}
+			m.Provision(plugin.Context{Log: zerolog.Nop()})
+			if err := m.Start(); err != nil {
+				b.Fatal(err)
+			}
+			defer m.Stop()
+			ev := session()[7]
+			b.ReportAllocs()
+			for b.Loop() {
+				m.HandleEvent(context.Background(), &ev)
+			}
+		})
+	}
+}

@@ -35,6 +35,8 @@ type target struct {
 	unreported uint64 // failed events not logged yet
 	lastLog    time.Time
 	lastErr    error
+	lastPost   time.Time // when the last POST ended
+	timer      *time.Timer
 }
 
 func newTarget(m *Module, u string) *target {
@@ -70,10 +72,36 @@ func (t *target) collect() bool {
 		case b := <-t.q:
 			t.batch = append(t.batch, b)
 		default:
+			t.linger()
 			return true
 		}
 	}
 	return true
+}
+
+// linger fills the batch further while the last POST ended less than batch_wait ago: sparse
+// events go out at once, a burst in few POSTs.
+func (t *target) linger() {
+	wait := t.m.BatchWait - time.Since(t.lastPost)
+	if wait <= 0 || len(t.batch) >= t.m.BatchMax {
+		return
+	}
+	if t.timer == nil {
+		t.timer = time.NewTimer(wait)
+	} else {
+		t.timer.Reset(wait)
+	}
+	defer t.timer.Stop()
+	for len(t.batch) < t.m.BatchMax {
+		select {
+		case b := <-t.q:
+			t.batch = append(t.batch, b)
+		case <-t.timer.C:
+			return
+		case <-t.m.stopC:
+			return
+		}
+	}
 }
 
 // send posts the batch as one JSON array, retrying what may succeed later.
@@ -117,6 +145,7 @@ func (t *target) post(body []byte) (retry bool, err error) {
 		req.Header.Set(SignatureHeader, Sign(t.m.secret, body))
 	}
 	resp, err := t.m.client.Do(req)
+	defer func() { t.lastPost = time.Now() }()
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) { // its text repeats the URL, query included: keep only the cause

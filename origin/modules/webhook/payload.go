@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"encoding/json"
 	"net/url"
 	"strings"
 	"time"
@@ -61,10 +60,6 @@ func NewPayload(ev *plugin.Event) Payload {
 	}
 }
 
-func encodeEvent(ev *plugin.Event) ([]byte, error) {
-	return json.Marshal(NewPayload(ev))
-}
-
 // streamName drops a query that rode on the stream name (a token is often there).
 func streamName(s string) string {
 	name, _, _ := strings.Cut(s, "?")
@@ -84,11 +79,28 @@ func secretParam(name string) bool {
 	return false
 }
 
+// hasSecretParam reports whether a parameter name of the query q looks like a credential.
+func hasSecretParam(q string) bool {
+	for q != "" {
+		var p string
+		p, q, _ = strings.Cut(q, "&")
+		name, _, _ := strings.Cut(p, "=")
+		if strings.ContainsAny(name, "%+") {
+			return true // encoded: let the parser decide
+		}
+		if secretParam(name) {
+			return true
+		}
+	}
+	return false
+}
+
 // stripSecrets returns the URL raw without user information and without the query parameters
 // that look like credentials; "" if it cannot be parsed (nothing unchecked goes out).
 func stripSecrets(raw string) string {
-	if !strings.ContainsAny(raw, "?@") {
-		return raw
+	_, query, hasQuery := strings.Cut(raw, "?")
+	if !strings.Contains(raw, "@") && (!hasQuery || !hasSecretParam(query)) {
+		return raw // the common case, without parsing
 	}
 	u, err := url.Parse(raw)
 	if err != nil {

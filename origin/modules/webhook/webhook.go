@@ -4,9 +4,10 @@
 //
 // Delivery. Each URL has its own goroutine and posts one batch at a time, so the events reach
 // a URL in the order they were emitted (the order of each session's events is kept). A POST's
-// body is always a JSON array of 1..batch_max event objects, oldest first: when the receiver
-// is quick each POST carries the one event there is; when events come faster than it answers,
-// the next POST carries everything that queued meanwhile (no waiting to fill a batch). A failed
+// body is always a JSON array of 1..batch_max event objects, oldest first. An event after a
+// quiet spell is posted at once; within batch_wait (50 ms) of the end of the last POST, the
+// next one gathers what comes until batch_wait has passed or batch_max is reached, so that a
+// burst (a thousand clients connecting) costs few POSTs, not one per event. A failed
 // POST (network error, timeout, 408, 429 or 5xx) is retried up to attempts times in all, waiting
 // backoff, then twice as long each time (at most 30 s); any other non-2xx answer, a redirect
 // included, is not retried. Delivery is at least once: a receiver that answered too late may
@@ -45,11 +46,12 @@ const ID = "events.webhook"
 
 // The defaults of the config fields left out.
 const (
-	DefaultTimeout  = 5 * time.Second
-	DefaultAttempts = 3
-	DefaultBackoff  = 500 * time.Millisecond
-	DefaultBatchMax = 100
-	maxBackoff      = 30 * time.Second
+	DefaultTimeout   = 5 * time.Second
+	DefaultAttempts  = 3
+	DefaultBackoff   = 500 * time.Millisecond
+	DefaultBatchMax  = 100
+	DefaultBatchWait = 50 * time.Millisecond
+	maxBackoff       = 30 * time.Second
 )
 
 func init() {
@@ -69,8 +71,11 @@ type Module struct {
 	Timeout  time.Duration `toml:"timeout"`
 	Attempts int           `toml:"attempts"`
 	Backoff  time.Duration `toml:"backoff"`
-	// BatchMax is the most events one POST carries.
-	BatchMax int `toml:"batch_max"`
+	// BatchMax is the most events one POST carries. BatchWait is the least time between the end
+	// of a POST and the start of the next while the batch is not full: an event after a quiet
+	// spell goes out at once, a burst is gathered (0: post what is queued at once).
+	BatchMax  int           `toml:"batch_max"`
+	BatchWait time.Duration `toml:"batch_wait"`
 	// Queue is the length of the queue the server keeps for the module (default
 	// plugin.DefaultEventQueue).
 	Queue int `toml:"queue"`
@@ -120,6 +125,9 @@ func (m *Module) Provision(pctx plugin.Context) error {
 	if m.BatchMax == 0 {
 		m.BatchMax = DefaultBatchMax
 	}
+	if m.BatchWait == 0 {
+		m.BatchWait = DefaultBatchWait
+	}
 	if m.Queue == 0 {
 		m.Queue = plugin.DefaultEventQueue
 	}
@@ -154,8 +162,8 @@ func (m *Module) Validate() error {
 		return errors.New("secret and secret_file: choose one")
 	case m.SecretFile != "" && len(m.secret) == 0:
 		return errors.New("secret_file: the file is empty")
-	case m.Timeout < 0 || m.Backoff < 0:
-		return errors.New("timeout and backoff must not be negative")
+	case m.Timeout < 0 || m.Backoff < 0 || m.BatchWait < 0:
+		return errors.New("timeout, backoff and batch_wait must not be negative")
 	case m.Attempts < 1 || m.Attempts > 100:
 		return fmt.Errorf("attempts: %d is not within 1..100", m.Attempts)
 	case m.BatchMax < 1 || m.BatchMax > 10000:
@@ -197,11 +205,7 @@ func (m *Module) Start() error {
 // sessions it drains are still worth delivering; the server's bounded wait for the modules'
 // delivery, then Stop, bound the wait.
 func (m *Module) HandleEvent(_ context.Context, ev *plugin.Event) {
-	body, err := encodeEvent(ev)
-	if err != nil {
-		m.log.Error().Err(err).Str("kind", ev.Kind.String()).Msg("webhook: event not encodable")
-		return
-	}
+	body := encodeEvent(ev)
 	for _, t := range m.targets {
 		select {
 		case t.q <- body:

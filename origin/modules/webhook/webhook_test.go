@@ -352,3 +352,33 @@ func TestKeepsDeliveringOnceTheServerCtxEnds(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// TestBatchesABurst: a burst right after a POST is gathered into few POSTs, in order.
+func TestBatchesABurst(t *testing.T) {
+	r := newReceiver(t, nil)
+	m := &Module{URLs: []string{r.URL}, BatchWait: 200 * time.Millisecond}
+	h := startHost(t, m)
+	for i := 0; i < 50; i++ {
+		h.Emit(plugin.Event{Kind: plugin.EvConnect, ClientID: "c"})
+	}
+	for i, ev := range r.events(t, 50) {
+		if ev["seq"] != float64(i+1) {
+			t.Fatalf("event %d: seq %v", i, ev["seq"])
+		}
+	}
+	stopHost(t, h)
+	if st := m.Stats(); st.Posts > 3 {
+		t.Fatalf("50 events in %d POSTs: not batched", st.Posts)
+	}
+}
+
+func BenchmarkEncodeEvent(b *testing.B) {
+	ev := &plugin.Event{Kind: plugin.EvDisconnect, Time: time.Now(), Seq: 12345, App: "live", Instance: "_definst_",
+		ClientID: "123456", IP: "203.0.113.9", Protocol: "rtmp", Agent: "FMLE/3.0 (compatible; FMSc/1.0)",
+		PageURL: "https://site.example/watch?room=7", Status: "NetConnection.Connect.Closed", BytesIn: 1 << 20, BytesOut: 1 << 24,
+		Duration: 93 * time.Second}
+	b.ReportAllocs()
+	for b.Loop() {
+		encodeEvent(ev)
+	}
+}
