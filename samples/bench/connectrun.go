@@ -51,6 +51,9 @@ func connectBench(dir string, o *rpcOptions) error {
 			fmt.Printf("connect p50 at 8 in flight: %.2f ms (goal < 2 ms)\n", ms(r.p50))
 		}
 	}
+	if o.webhook {
+		return webhookConnectBench(dir, d/2)
+	}
 	return nil
 }
 

@@ -22,6 +22,7 @@ type rpcOptions struct {
 	rate       float64       // calls/s of the paced runs (0: skip them)
 	instances  int           // app instances of the spread run (below 2: skip it)
 	connect    string        // connects in flight of the connect runs ("": skip them)
+	webhook    bool          // the connect runs with events.webhook (hanging and quick receivers) vs none
 	profiles   bool          // print where the origin's CPU goes in the RPC and connect runs
 	profileDir string        // keep the CPU profiles here ("": the bench's temporary folder)
 	full       bool          // RPC clients are core/rtmpclient's, not the raw callers
@@ -35,6 +36,7 @@ func rpcFlags(fs *flag.FlagSet) *rpcOptions {
 	fs.Float64Var(&o.rate, "rpc-rate", 12000, "calls/s of the paced RPC runs, over all clients (0: skip them)")
 	fs.IntVar(&o.instances, "rpc-instances", 8, "app instances the spread RPC run's clients are spread over (below 2: skip it)")
 	fs.StringVar(&o.connect, "connect-workers", "8,32,256", "connects in flight of the connect runs (empty: skip them)")
+	fs.BoolVar(&o.webhook, "connect-webhook", true, "connect runs with events.webhook posting to a hanging and to a quick receiver vs none (needs -connect-workers)")
 	fs.BoolVar(&o.profiles, "profiles", true, "print where the origin's CPU goes (a CPU profile's summary) for the RPC and connect runs")
 	fs.BoolVar(&o.full, "rpc-full-client", false, "RPC runs use core/rtmpclient's clients (their CPU caps a saturated run on 2 cores) instead of the raw callers")
 	fs.StringVar(&o.profileDir, "profile-dir", "", "keep the origin's CPU profiles of the RPC and connect runs here (default: deleted)")
