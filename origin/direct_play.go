@@ -56,6 +56,7 @@ type directPlay struct {
 }
 
 func (p *directPlay) Pause(on bool)        { p.sub.Pause(on) }
+func (p *directPlay) BytesOut() uint64     { return p.sub.BytesDelivered() }
 func (p *directPlay) ReceiveAudio(on bool) { p.sub.SetReceiveAudio(on) }
 func (p *directPlay) ReceiveVideo(on bool) { p.sub.SetReceiveVideo(on) }
 

@@ -160,6 +160,12 @@ func TestEventsFollowEachSession(t *testing.T) {
 		if ev.Kind == plugin.EvDisconnect && (ev.BytesIn == 0 || ev.Duration <= 0) {
 			t.Errorf("disconnect without bytes or duration: %+v", ev)
 		}
+		if ev.Kind == plugin.EvUnpublish && (ev.BytesIn == 0 || ev.Duration <= 0) {
+			t.Errorf("unpublish without the stream's bytes or duration: %+v", ev)
+		}
+		if ev.Kind == plugin.EvStop && (ev.BytesOut == 0 || ev.Duration <= 0) {
+			t.Errorf("stop without the play's bytes or duration: %+v", ev)
+		}
 	}
 }
 

@@ -58,6 +58,14 @@ type Publication struct {
 	closed   bool   // guarded by st.mu
 }
 
+// BytesIn is the payload bytes the stream has taken in since it was made (across its
+// publishers: a caller measures a publication by the difference).
+func (pb *Publication) BytesIn() uint64 {
+	pb.st.mu.Lock()
+	defer pb.st.mu.Unlock()
+	return pb.st.bytesIn
+}
+
 // Close unpublishes. It is a no-op once the publication was replaced or the hub closed.
 func (pb *Publication) Close() {
 	st := pb.st

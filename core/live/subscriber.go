@@ -27,6 +27,7 @@ type Subscription struct {
 	skipping  bool      // the queue refused media: skip everything until the next keyframe
 	skipSince time.Time // when skipping began (zero when not skipping)
 	drops     uint64
+	bytes     uint64 // payload bytes delivered (events' per-play byte counts)
 
 	started bool  // a message has been delivered in this publisher epoch
 	rebase  bool  // the next delivered message re-anchors the offset (new publisher)
@@ -139,6 +140,7 @@ func (s *Subscription) offer(p *media.Packet, pubTS uint32, st *stream) (behind 
 		return true
 	}
 	s.lastTS, s.anyTS = ts, true
+	s.bytes += uint64(len(p.Payload))
 	if start {
 		st.markUrgent(s)
 	}
@@ -152,6 +154,14 @@ func (s *Subscription) offer(p *media.Packet, pubTS uint32, st *stream) (behind 
 		s.skipping, s.skipSince = false, time.Time{}
 	}
 	return false
+}
+
+// BytesDelivered is the payload bytes of every message handed to the subscriber so far (its
+// join burst included).
+func (s *Subscription) BytesDelivered() uint64 {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	return s.bytes
 }
 
 // Close detaches the subscriber.

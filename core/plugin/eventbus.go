@@ -82,6 +82,9 @@ func (b *eventBus) handle(ctx context.Context, s *sinkQueue, ev *Event) {
 	}()
 	s.sink.HandleEvent(ctx, ev)
 	s.handled.Add(1)
+	if f, ok := s.sink.(EventFlusher); ok && len(s.q) == 0 {
+		f.FlushEvents(ctx)
+	}
 }
 
 // reportDrops logs each sink's dropped events as a count every 10 s, not one line per drop.

@@ -68,6 +68,13 @@ type EventSink interface {
 	HandleEvent(ctx context.Context, ev *Event)
 }
 
+// EventFlusher is implemented by a sink that buffers what HandleEvent writes (a log file):
+// FlushEvents is called on the sink's goroutine whenever its queue is empty after an event, so
+// that a burst is written in one go and a quiet server's lines are out at once.
+type EventFlusher interface {
+	FlushEvents(ctx context.Context)
+}
+
 // EventQueued is implemented by a sink that wants a queue of another length than
 // DefaultEventQueue.
 type EventQueued interface {

@@ -42,7 +42,7 @@ func (s *Session) onPlay(streamID uint32, cmd *rtmpmsg.Command) error {
 	}
 	ns.play, ns.playing, ns.playSince = pl, name, time.Now()
 	s.t.Log().Info().Str("stream", name).Msg("play")
-	s.emitStream(plugin.EvPlay, name, "NetStream.Play.Start", time.Time{})
+	s.emitStream(plugin.EvPlay, name, "NetStream.Play.Start", time.Time{}, 0, 0)
 	return nil
 }
 
@@ -54,9 +54,13 @@ func (ns *netStream) stopPlay(notify bool) {
 	if notify {
 		st = ns.s.status("status", "NetStream.Play.Stop", "Stopped playing "+ns.playing+".", ns.playing)
 	}
+	var out uint64
+	if ns.s.env.Plugins.HasEvents() {
+		out = bytesOut(ns.play)
+	}
 	ns.play.Stop(st)
 	ns.play = nil
-	ns.s.emitStream(plugin.EvStop, ns.playing, "NetStream.Play.Stop", ns.playSince)
+	ns.s.emitStream(plugin.EvStop, ns.playing, "NetStream.Play.Stop", ns.playSince, 0, out)
 }
 
 // playing returns the NetStream's running play, or nil.

@@ -33,28 +33,12 @@ func (s *Session) streamRequest(act plugin.Action, name, query string) *plugin.R
 }
 
 // authorize asks the auth modules; ok is false when they refused, with the reason to tell the
-// client. Its wait is bounded by the modules' budgets and ends early if the transport goes.
+// client. Its wait is bounded by the modules' budgets (a client that leaves meanwhile is
+// answered by nobody; the modules' own wait ends at its budget).
 func (s *Session) authorize(req *plugin.Request) (plugin.Decision, bool) {
-	ctx, cancel := context.WithCancel(doneContext{s.t.Done()})
-	defer cancel()
-	d := s.env.Plugins.Authorize(ctx, req)
+	d := s.env.Plugins.Authorize(context.Background(), req)
 	return d, d.Verdict == plugin.Accept
 }
-
-// doneContext is a context that ends when done is closed (a transport's Done).
-type doneContext struct{ done <-chan struct{} }
-
-func (d doneContext) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (d doneContext) Done() <-chan struct{}       { return d.done }
-func (d doneContext) Err() error {
-	select {
-	case <-d.done:
-		return context.Canceled
-	default:
-		return nil
-	}
-}
-func (d doneContext) Value(any) any { return nil }
 
 // authorizeConnect applies the auth modules to a connect; false when they refused it (the
 // refusal is answered). The access lists they set become the client's initial ones.
@@ -139,13 +123,15 @@ func (s *Session) emitConnect(t Target, info *scripting.ClientInfo, status, reas
 	s.env.Plugins.Emit(ev)
 }
 
-// emitStream tells the events modules about a stream of this session starting or ending.
-func (s *Session) emitStream(kind plugin.EventKind, name, status string, since time.Time) {
+// emitStream tells the events modules about a stream of this session starting or ending (with
+// its bytes when it ends and the transport counts them).
+func (s *Session) emitStream(kind plugin.EventKind, name, status string, since time.Time, bytesIn, bytesOut uint64) {
 	if !s.env.Plugins.HasEvents() || s.app == nil {
 		return
 	}
 	ev := s.event(kind, s.target, &s.app.info)
 	ev.Stream, ev.Status = name, status
+	ev.BytesIn, ev.BytesOut = bytesIn, bytesOut
 	if !since.IsZero() {
 		ev.Duration = time.Since(since)
 	}
@@ -162,4 +148,13 @@ func (s *Session) emitDisconnect() {
 	ev.BytesIn, ev.BytesOut = st.BytesIn, st.BytesOut
 	ev.Duration = time.Since(s.connectedAt)
 	s.env.Plugins.Emit(ev)
+}
+
+// bytesOut is what a play delivered, when its transport counts it (a direct client's does; an
+// edge client's media is counted by its edge).
+func bytesOut(p Play) uint64 {
+	if c, ok := p.(interface{ BytesOut() uint64 }); ok {
+		return c.BytesOut()
+	}
+	return 0
 }

@@ -26,8 +26,10 @@ type publishing struct {
 	pub  *live.Publication
 	ref  scripting.StreamRef
 	name string
-	// since is when the publish started (events' durations).
-	since time.Time
+	// since is when the publish started, and startBytes the stream's bytes then (events'
+	// durations and byte counts).
+	since      time.Time
+	startBytes uint64
 }
 
 // Kick implements live.Publisher.
@@ -70,7 +72,10 @@ func (s *Session) onPublish(streamID uint32, cmd *rtmpmsg.Command) error {
 		return s.refuse(streamID, nil, "NetStream.Publish.Failed", err.Error(), name)
 	}
 	p.pub, ns.pub = pub, p
-	s.emitStream(plugin.EvPublish, name, "NetStream.Publish.Start", time.Time{})
+	if s.env.Plugins.HasEvents() {
+		p.startBytes = pub.BytesIn()
+	}
+	s.emitStream(plugin.EvPublish, name, "NetStream.Publish.Start", time.Time{}, 0, 0)
 	s.t.Log().Info().Str("stream", name).Str("query", logging.RedactQuery(query)).Str("type", argString(cmd.Args, 1)).Msg("publish")
 	s.t.Log().Debug().Str("stream", name).Str("query", query).Msg("publish query")
 	return s.t.PublishStarted(streamID, name, pub, s.status("status", "NetStream.Publish.Start", name+" is now published.", name))
@@ -87,10 +92,14 @@ func (ns *netStream) stopPublish(notify bool) {
 		st = ns.s.status("status", "NetStream.Unpublish.Success", p.name+" is now unpublished.", p.name)
 	}
 	ns.s.t.PublishStopped(ns.id, st)
+	var in uint64
+	if ns.s.env.Plugins.HasEvents() {
+		in = p.pub.BytesIn() - p.startBytes
+	}
 	p.pub.Close()
 	ns.s.js.Unpublish(p.ref)
 	ns.s.t.Log().Info().Str("stream", p.name).Msg("unpublish")
-	ns.s.emitStream(plugin.EvUnpublish, p.name, "NetStream.Unpublish.Success", p.since)
+	ns.s.emitStream(plugin.EvUnpublish, p.name, "NetStream.Unpublish.Success", p.since, in, 0)
 }
 
 // authorizePublish applies the auth modules to a publish (and, for a record or append publish,

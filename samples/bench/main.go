@@ -55,14 +55,15 @@ func main() {
 	eo := edgeFlags(flag.CommandLine)
 	ro := rpcFlags(flag.CommandLine)
 	firstFrameRuns := flag.Int("firstframe-runs", 7, "ffmpeg players timed to their first frame per server (0: skip)")
+	po := pluginFlags(flag.CommandLine)
 	flag.Parse()
-	if err := run(*counts, *dur, *ramp, *bitrate, ro, *soSubs, eo, *firstFrameRuns); err != nil {
+	if err := run(*counts, *dur, *ramp, *bitrate, ro, *soSubs, eo, *firstFrameRuns, po); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(counts string, dur, ramp time.Duration, bitrate string, ro *rpcOptions, soSubscribers int, eo *edgeOptions, firstFrameRuns int) error {
+func run(counts string, dur, ramp time.Duration, bitrate string, ro *rpcOptions, soSubscribers int, eo *edgeOptions, firstFrameRuns int, po *pluginOptions) error {
 	dir, err := os.MkdirTemp("", "fmsgo-bench")
 	if err != nil {
 		return err
@@ -111,7 +112,12 @@ func run(counts string, dur, ramp time.Duration, bitrate string, ro *rpcOptions,
 		}
 	}
 	if soSubscribers > 0 {
-		return soBench(dir, soSubscribers, 100)
+		if err := soBench(dir, soSubscribers, 100); err != nil {
+			return err
+		}
+	}
+	if po.rounds > 0 {
+		return pluginBench(dir, po, dur, ramp, bitrate)
 	}
 	return nil
 }
@@ -188,6 +194,12 @@ func waitListening(addr string) error {
 }
 
 func measure(dir string, start func(string) (*exec.Cmd, string, error), n int, dur, ramp time.Duration, bitrate string) (result, error) {
+	return measureStream(dir, start, "", n, dur, ramp, bitrate)
+}
+
+// measureStream is measure with a ?query (a token) on the connect URL and the stream name the
+// load generator publishes and plays.
+func measureStream(dir string, start func(string) (*exec.Cmd, string, error), query string, n int, dur, ramp time.Duration, bitrate string) (result, error) {
 	srv, addr, err := start(dir)
 	if err != nil {
 		return result{}, err
@@ -201,7 +213,7 @@ func measure(dir string, start func(string) (*exec.Cmd, string, error), n int, d
 		name = "nginx-rtmp"
 	}
 	baseRSS := rssKiB(srv.Process.Pid)
-	lt := exec.Command(filepath.Join(dir, "loadtest"), "-url", "rtmp://"+addr+"/live", "-stream", "bench",
+	lt := exec.Command(filepath.Join(dir, "loadtest"), "-url", "rtmp://"+addr+"/live"+query, "-stream", "bench"+query,
 		"-players", strconv.Itoa(n), "-publishers", "1", "-bitrate", bitrate,
 		"-ramp", ramp.String(), "-duration", dur.String(), "-json")
 	var out bytes.Buffer

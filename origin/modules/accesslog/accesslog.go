@@ -118,8 +118,8 @@ func (m *Module) Start() error {
 	return m.w.Flush()
 }
 
-// HandleEvent writes the line of a disconnect, an unpublish or a stop; other events are not
-// access-log lines.
+// HandleEvent buffers the line of a disconnect, an unpublish or a stop (FlushEvents writes it);
+// other events are not access-log lines.
 func (m *Module) HandleEvent(_ context.Context, ev *plugin.Event) {
 	cat := category(ev.Kind)
 	if cat == "" {
@@ -138,10 +138,20 @@ func (m *Module) HandleEvent(_ context.Context, ev *plugin.Event) {
 	} else {
 		err = m.enc.Encode(&e)
 	}
-	if err == nil {
-		err = m.w.Flush()
-	}
 	if err != nil {
+		m.writeFailed(err)
+	}
+}
+
+// FlushEvents writes the buffered lines: the Host calls it whenever no event is waiting, so a
+// burst of disconnects costs one write and a line is on disk as soon as the server is idle.
+func (m *Module) FlushEvents(context.Context) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed || m.w == nil {
+		return
+	}
+	if err := m.w.Flush(); err != nil {
 		m.writeFailed(err)
 	}
 }

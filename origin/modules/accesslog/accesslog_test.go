@@ -134,24 +134,38 @@ func TestW3CFormat(t *testing.T) {
 	}
 }
 
-func TestFlushedPerEventClosedAtStop(t *testing.T) {
+// TestFlushedWhenIdleClosedAtStop: through the Host, a line is in the file as soon as no
+// event waits (the bus calls FlushEvents), and Stop closes the log.
+func TestFlushedWhenIdleClosedAtStop(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "f.log")
 	m := &Module{Path: p}
-	if err := m.Provision(plugin.Context{Log: zerolog.Nop()}); err != nil {
+	var sel plugin.Selection
+	sel.Add(m)
+	h, err := plugin.NewHost(sel, plugin.Context{Log: zerolog.Nop()})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Start(); err != nil {
+	if err := h.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.Emit(session()[5])
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ls := lines(t, p)
+		if len(ls) == 1 && strings.Contains(ls[0], `"event":"disconnect"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not in the file while the server is idle: %q", ls)
+		}
+		time.Sleep(time.Millisecond) // polling a file: there is no event to wait on
+	}
+	if err := h.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	ev := session()[5]
-	m.HandleEvent(context.Background(), &ev)
-	if ls := lines(t, p); len(ls) != 1 || !strings.Contains(ls[0], `"event":"disconnect"`) {
-		t.Fatalf("not in the file before Stop: %q", ls)
-	}
-	if err := m.Stop(); err != nil {
-		t.Fatal(err)
-	}
 	m.HandleEvent(context.Background(), &ev) // after Stop: ignored, no panic
+	m.FlushEvents(context.Background())
 	if err := m.Stop(); err != nil {
 		t.Fatal(err)
 	}

@@ -197,11 +197,12 @@ func urlSafe(s string) bool {
 // decodeClaims reads a signed payload strictly: unknown fields (a newer minter's restriction
 // this server would not enforce) and unknown actions refuse the token.
 func decodeClaims(payload []byte) (Claims, error) {
-	var w wireClaims
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&w); err != nil || dec.More() {
-		return Claims{}, fmt.Errorf("%w: payload is not the claims object", ErrMalformed)
+	w, ok := fastClaims(payload)
+	if !ok {
+		var err error
+		if w, err = jsonClaims(payload); err != nil {
+			return Claims{}, err
+		}
 	}
 	c := Claims{App: w.App, Stream: w.Stream}
 	if w.Exp != 0 {
@@ -221,6 +222,17 @@ func decodeClaims(payload []byte) (Claims, error) {
 		return Claims{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	return c, nil
+}
+
+// jsonClaims decodes the claims object with encoding/json: the definition of a valid payload.
+func jsonClaims(payload []byte) (wireClaims, error) {
+	var w wireClaims
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil || dec.More() {
+		return w, fmt.Errorf("%w: payload is not the claims object", ErrMalformed)
+	}
+	return w, nil
 }
 
 // mac is HMAC-SHA256 of the signed part (v1.KID.PAYLOAD) under key.

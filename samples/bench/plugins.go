@@ -1,0 +1,179 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"github.com/fmsgo/fmsgo/core/plugin"
+	"github.com/fmsgo/fmsgo/origin/modules/authtoken"
+)
+
+// The plug-in section: what the shipped modules cost a connect and a fan-out, the same runs with
+// auth.token (every connect, publish and play carries a token it checks), events.accesslog (a
+// file) and events.webhook (a receiver in the bench process) and without any module, alternated
+// so that a drift of the machine hits both sides alike.
+
+// pluginRig is what the runs with modules need: the config file and the webhook receiver.
+type pluginRig struct {
+	config   string // the origin's -config with the three modules
+	token    string // valid for connect, publish and play of anything
+	received atomic.Int64
+	srv      *http.Server
+}
+
+func newPluginRig(dir string) (*pluginRig, error) {
+	r := &pluginRig{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	r.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		io.Copy(io.Discard, req.Body)
+		r.received.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	})}
+	go r.srv.Serve(ln)
+	key := []byte("bench-key-0123456789abcdef")
+	if r.token, err = authtoken.Sign(key, "k1", authtoken.Claims{App: "*", Stream: "*",
+		Actions: []plugin.Action{plugin.ActConnect, plugin.ActPublish, plugin.ActPlay}, Expires: time.Now().Add(24 * time.Hour)}); err != nil {
+		return nil, err
+	}
+	pd := filepath.Join(dir, "plugins")
+	os.MkdirAll(pd, 0o700)
+	if err := os.WriteFile(filepath.Join(pd, "token.keys"), []byte("k1 "+string(key)+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	r.config = filepath.Join(pd, "origin.toml")
+	conf := fmt.Sprintf(`[modules."auth.token"]
+keys_file = "token.keys"
+protect = ["connect", "publish", "play"]
+
+[modules."events.accesslog"]
+path = %q
+
+[modules."events.webhook"]
+urls = ["http://%s/events"]
+`, filepath.Join(pd, "access.log"), ln.Addr())
+	return r, os.WriteFile(r.config, []byte(conf), 0o644)
+}
+
+func (r *pluginRig) close() { r.srv.Close() }
+
+// pluginOptions are the plug-in section's flags.
+type pluginOptions struct {
+	rounds, players int
+	connectDur      time.Duration
+}
+
+func pluginFlags(fs *flag.FlagSet) *pluginOptions {
+	o := &pluginOptions{}
+	fs.IntVar(&o.rounds, "plugin-rounds", 3, "alternated rounds of the plug-in cost runs, without and with auth.token+events.accesslog+events.webhook (0: skip)")
+	fs.IntVar(&o.players, "plugin-players", 1000, "players of the plug-in fan-out runs")
+	fs.DurationVar(&o.connectDur, "plugin-connect-duration", 5*time.Second, "length of each plug-in connect run")
+	return o
+}
+
+// pluginBench runs the connect and fan-out comparisons: o.rounds alternations of none/modules.
+func pluginBench(dir string, o *pluginOptions, dur, ramp time.Duration, bitrate string) error {
+	rounds, players, connectDur := o.rounds, o.players, o.connectDur
+	rig, err := newPluginRig(dir)
+	if err != nil {
+		return err
+	}
+	defer rig.close()
+	appDir := filepath.Join(dir, "apps", "rpc")
+	os.MkdirAll(appDir, 0o755)
+	if err := os.WriteFile(filepath.Join(appDir, "main.js"), []byte(benchApp), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("plug-ins: auth.token (connect, publish and play checked) + events.accesslog + events.webhook vs no module, %d alternated rounds; load average %s\n", rounds, loadAverage())
+	var conNone, conMods, fanNone, fanMods []float64
+	for i := 0; i < rounds; i++ {
+		for _, withMods := range []bool{false, true} {
+			c, err := pluginConnects(dir, rig, withMods, connectDur)
+			if err != nil {
+				return err
+			}
+			f, err := pluginFanout(dir, rig, withMods, players, dur, ramp, bitrate)
+			if err != nil {
+				return err
+			}
+			if withMods {
+				conMods, fanMods = append(conMods, c), append(fanMods, f)
+			} else {
+				conNone, fanNone = append(conNone, c), append(fanNone, f)
+			}
+		}
+	}
+	cn, cm, fn, fm := median(conNone), median(conMods), median(fanNone), median(fanMods)
+	fmt.Printf("plug-ins connect: server cpu per connect (8 in flight), median of %d: none %.0f µs, modules %.0f µs, +%.1f%% (goal < 10%%)\n", rounds, cn, cm, 100*(cm/cn-1))
+	fmt.Printf("plug-ins fan-out: server cpu %% of a core per 1000 players (%d players), median of %d: none %.2f, modules %.2f, +%.1f%% (goal < 2%%)\n", players, rounds, fn, fm, 100*(fm/fn-1))
+	fmt.Printf("plug-ins: the webhook receiver got %d POSTs\n", rig.received.Load())
+	return nil
+}
+
+// pluginOrigin starts an origin, with the modules' config or without.
+func pluginOrigin(dir string, rig *pluginRig, withMods bool) func(string) (*exec.Cmd, string, error) {
+	return func(d string) (*exec.Cmd, string, error) {
+		if withMods {
+			return startOrigin(d, "-config", rig.config)
+		}
+		return startOrigin(d)
+	}
+}
+
+// pluginConnects returns the server's CPU µs per connect with 8 connects in flight.
+func pluginConnects(dir string, rig *pluginRig, withMods bool, d time.Duration) (float64, error) {
+	srv, addr, err := pluginOrigin(dir, rig, withMods)(dir)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { srv.Process.Signal(os.Interrupt); srv.Wait() }()
+	if err := waitListening(addr); err != nil {
+		return 0, err
+	}
+	app, label := "rpc", "connect none   "
+	if withMods {
+		app, label = "rpc?token="+rig.token, "connect modules"
+	}
+	r, err := measureConnects(srv.Process.Pid, addr, app, 8, d, label)
+	return float64(r.cpuPerConn) / 1e3, err
+}
+
+// pluginFanout returns the server's CPU (% of a core) per 1000 connected players.
+func pluginFanout(dir string, rig *pluginRig, withMods bool, players int, dur, ramp time.Duration, bitrate string) (float64, error) {
+	if players <= 0 {
+		return 0, nil
+	}
+	query := ""
+	if withMods {
+		query = "?token=" + rig.token
+	}
+	r, err := measureStream(dir, pluginOrigin(dir, rig, withMods), query, players, dur, ramp, bitrate)
+	if err != nil {
+		return 0, err
+	}
+	if withMods {
+		r.server = "fmsgo+mods"
+	}
+	print(r)
+	return r.cpuPct * 1000 / float64(max(1, r.s.PlayersConnected)), nil
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
