@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"io/fs"
+	"time"
 )
 
 // NameRequest asks the naming extension point for the physical name of a logical stream name.
@@ -25,26 +26,41 @@ type Namer interface {
 }
 
 // Storage is the storage extension point: where media files and other server files are read
-// and written. Names are slash-separated, relative, without "." or ".." segments (fs.ValidPath);
-// the server checks them before any call. storage.local (a folder) is the default.
+// and written. Names are slash-separated, relative, without "." or ".." segments (fs.ValidPath),
+// without backslashes or NUL; the server checks them before any call, and an implementation
+// refuses any other name with an error wrapping fs.ErrInvalid. storage.local (a folder) is the
+// default.
 type Storage interface {
 	// Open opens a file for reading (fs.ErrNotExist when absent).
 	Open(ctx context.Context, name string) (fs.File, error)
 	// Create opens a file for writing, replacing it; the file appears under name only once
-	// Close returns nil (writers write to a temporary name and rename).
+	// Close returns nil (writers write to a temporary name, sync and rename), so a reader sees
+	// the previous file or the whole new one. Close must be called; a Write that failed makes
+	// Close discard the file and return that error.
 	Create(ctx context.Context, name string) (io.WriteCloser, error)
 	// Remove deletes a file (no error when absent).
 	Remove(ctx context.Context, name string) error
-	// List returns the names of the files under dir (non-recursive).
+	// List returns the names (without dir) of the files directly under dir, sorted; "." is the
+	// top. Folders and files still being written are not listed; a missing dir lists nothing.
 	List(ctx context.Context, dir string) ([]string, error)
 }
 
-// SOStore is the sostore extension point: where persistent shared objects live. The server
-// calls it from the registry of one app instance, never concurrently for one object. Data is
-// the object's whole encoded state; an implementation stores it atomically (a crash leaves
-// the previous or the new state, never a torn one).
+// SOStore is the sostore extension point: where persistent shared objects live, by app,
+// instance and object name (slash-separated, like "chat/room1"). Data is an object's whole
+// encoded state, opaque to the store. The server calls it from the shared-object registry of
+// one app instance (possibly on the app's loop: be quick), never concurrently for one object,
+// and each call gets a context ending at the module's budget (Budgeted, else
+// DefaultSOStoreBudget). The contract:
+//   - SaveSO stores data atomically: a crash or a failed call leaves the previous or the new
+//     state, never a torn one; once it returns nil, the state survives a crash;
+//   - LoadSO returns an error wrapping fs.ErrNotExist when nothing is stored, and one wrapping
+//     fs.ErrInvalid for an app, instance or name it cannot hold (the client is refused with
+//     SharedObject.BadName); any other error refuses the object (SharedObject.Load.Failed)
+//     instead of starting it empty and then overwriting what the store could not read.
+//
+// sostore.file (crash-safe files under the data folder) is the default.
 type SOStore interface {
-	// LoadSO returns the stored state of app/instance's object name (fs.ErrNotExist when none).
+	// LoadSO returns the stored state of app/instance's object name.
 	LoadSO(ctx context.Context, app, instance, name string) ([]byte, error)
 	// SaveSO stores it.
 	SaveSO(ctx context.Context, app, instance, name string, data []byte) error
@@ -52,15 +68,44 @@ type SOStore interface {
 	DeleteSO(ctx context.Context, app, instance, name string) error
 }
 
+// SOUsage is implemented by an SOStore that can tell how many bytes an app's objects take: the
+// app's shared-object disk quota starts from it. Without it, the quota counts only what this
+// process writes.
+type SOUsage interface {
+	SOUsage(ctx context.Context, app string) (int64, error)
+}
+
+// DefaultSOStoreBudget is an sostore module's time per call unless it says otherwise.
+const DefaultSOStoreBudget = 3 * time.Second
+
 // RPCService is the rpc extension point: Go functions that app JavaScript calls as
 // application.plugins.NAME.method(args...), which returns a Promise. Call runs on a goroutine of
-// its own, never on the app's loop; its result settles the Promise on the loop. Arguments and
-// results are the AMF value model's Go values (nil, bool, float64, string, []any,
-// map[string]any).
+// its own, never on the app's loop; its result resolves the Promise on the loop, its error
+// rejects it with an Error whose message is the error's text. ctx ends at the module's budget
+// (Budgeted, else DefaultRPCBudget) and when the app instance stops; the Promise rejects at the
+// budget even if Call has not returned, but Call keeps one of the instance's bounded call slots
+// until it does. A panic in Call rejects the Promise and is logged; the server goes on.
+//
+// Arguments are plain Go values converted from JS on the loop: nil (null, undefined), bool,
+// float64, string, time.Time (Date), []byte (ArrayBuffer and typed arrays), []any (arrays) and
+// map[string]any (other objects; functions are left out; a cyclic value rejects the call).
+// Call may keep them. A result is any of those, nested up to 64 levels, or another Go integer
+// or float type, []string or map[string]string; anything else rejects the call.
 type RPCService interface {
 	// RPCName is NAME in application.plugins.NAME.
 	RPCName() string
-	// RPCMethods lists the methods JS may call.
+	// RPCMethods lists the methods JS may call; it is asked once, when the server starts.
 	RPCMethods() []string
-	Call(ctx context.Context, app, method string, args []any) (any, error)
+	Call(ctx context.Context, call *RPCCall) (any, error)
 }
+
+// RPCCall is one call of an RPCService from an app instance.
+type RPCCall struct {
+	// App and Instance say who calls (the instance is "_definst_" by default).
+	App, Instance string
+	Method        string
+	Args          []any
+}
+
+// DefaultRPCBudget is an rpc module's time per call unless it says otherwise.
+const DefaultRPCBudget = 10 * time.Second

@@ -71,6 +71,8 @@ func (r *Registry) use(clientID string, sub Subscriber, amf3 bool, msg *rtmpmsg.
 		return refuse(CodeBadPersistence)
 	case errors.Is(err, ErrBadName):
 		return refuse(CodeBadName)
+	case errors.Is(err, ErrStoreFailed):
+		return refuse(CodeLoadFailed)
 	case err != nil:
 		return refuse(CodeLimitExceeded)
 	}

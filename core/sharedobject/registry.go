@@ -67,7 +67,8 @@ type SyncItem struct {
 // call back into the registry. The engine calls Handle from the instance loop, so hooks run there.
 type Config struct {
 	Limits Limits
-	// Store persists persistent objects; nil keeps them in memory only.
+	// Store persists persistent objects (an instance's files, NewStore, or a plug-in's store,
+	// NewExternalStore); nil keeps them in memory only.
 	Store *Store
 	// StoreErr, set when the instance has a data folder but no store could be made for it (its
 	// name is too long for the file system), refuses every persistent object with ErrBadName
@@ -220,13 +221,16 @@ func (r *Registry) acquire(name string, persistent bool) (*Object, error) {
 		if !persistent || r.cfg.Store == nil {
 			return r.create(name, persistent, nil), nil
 		}
-		if _, err := r.cfg.Store.Path(name); err != nil {
+		if err := r.cfg.Store.check(name); err != nil {
 			r.mu.Unlock()
 			return nil, err
 		}
 		drops := r.drops
 		r.mu.Unlock()
-		snap := r.load(name)
+		snap, err := r.load(name)
+		if err != nil {
+			return nil, err
+		}
 		r.mu.Lock()
 		if r.objects[name] == nil && r.drops == drops && !r.closed && len(r.objects) < r.cfg.Limits.MaxObjects {
 			return r.create(name, true, snap), nil
@@ -235,13 +239,20 @@ func (r *Registry) acquire(name string, persistent bool) (*Object, error) {
 	}
 }
 
-func (r *Registry) load(name string) *snapshot {
+// load reads a persistent object from the store. A name the store refuses, or an external
+// store that failed, is an error (the object is refused); an unreadable file or corrupt data is
+// logged and the object starts empty.
+func (r *Registry) load(name string) (*snapshot, error) {
 	snap, err := r.cfg.Store.Load(name)
+	if errors.Is(err, ErrBadName) || errors.Is(err, ErrStoreFailed) {
+		r.cfg.Logger.Error().Err(err).Str("so", name).Msg("shared object refused: its store could not load it")
+		return nil, err
+	}
 	if err != nil {
 		r.cfg.Logger.Error().Err(err).Str("so", name).Msg("shared object file unreadable; starting empty")
-		return nil
+		return nil, nil
 	}
-	return snap
+	return snap, nil
 }
 
 func (r *Registry) create(name string, persistent bool, snap *snapshot) *Object {

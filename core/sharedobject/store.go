@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/fmsgo/fmsgo/core/amf"
 )
@@ -52,8 +53,15 @@ const maxSegment = 200
 // deleted it (u32). Format 1 ("FSO\x01", written before the deleted-slot history existed) has
 // neither the two extra header fields, nor slot versions, nor tombstones: its slots load as
 // changed at the file's version, with no history before it.
+//
+// A Store made with NewExternalStore keeps the same encoded objects in an External store (a
+// plug-in's) instead of files, with the same ordering of writes.
 type Store struct {
 	dir string
+	ext External // nil: files under dir
+	// app, instance and budget address the instance in ext and bound each of its calls.
+	app, instance string
+	budget        time.Duration
 
 	mu      sync.Mutex        // serialises writes
 	written map[string]uint64 // newest update sequence written per object
@@ -63,18 +71,27 @@ type Store struct {
 
 // NewStore returns the store of instance under dataDir/app/instance (created on first write).
 func NewStore(dataDir, app, instance string) (*Store, error) {
+	dir, err := instanceDir(dataDir, app, instance)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{dir: dir, written: map[string]uint64{}, swept: map[string]bool{}}, nil
+}
+
+// instanceDir is DATA/APP/INSTANCE, each segment encoded.
+func instanceDir(dataDir, app, instance string) (string, error) {
 	a, err := encodeSegment(app)
 	if err != nil {
-		return nil, fmt.Errorf("store of %s/%s: app: %w", app, instance, err)
+		return "", fmt.Errorf("store of %s/%s: app: %w", app, instance, err)
 	}
 	i, err := encodeSegment(instance)
 	if err != nil {
-		return nil, fmt.Errorf("store of %s/%s: instance: %w", app, instance, err)
+		return "", fmt.Errorf("store of %s/%s: instance: %w", app, instance, err)
 	}
-	return &Store{dir: filepath.Join(dataDir, a, i), written: map[string]uint64{}, swept: map[string]bool{}}, nil
+	return filepath.Join(dataDir, a, i), nil
 }
 
-// Dir is the instance's folder.
+// Dir is the instance's folder ("" for an external store).
 func (s *Store) Dir() string { return s.dir }
 
 // encodeSegment percent-encodes one path segment.
@@ -98,9 +115,12 @@ func encodeSegment(seg string) (string, error) {
 }
 
 // Path returns the file of the named object.
-func (s *Store) Path(name string) (string, error) {
+func (s *Store) Path(name string) (string, error) { return objectPath(s.dir, name) }
+
+// objectPath is the file of the named object in an instance's folder dir.
+func objectPath(dir, name string) (string, error) {
 	segs := strings.Split(name, "/")
-	parts := []string{s.dir}
+	parts := []string{dir}
 	for i, seg := range segs {
 		e, err := encodeSegment(seg)
 		if err != nil {
@@ -132,6 +152,9 @@ type snapshot struct {
 // Load reads the named object; a missing file is (nil, nil). A corrupt file is an error: the
 // caller logs it and starts empty.
 func (s *Store) Load(name string) (*snapshot, error) {
+	if s.ext != nil {
+		return s.loadExternal(name)
+	}
 	p, err := s.Path(name)
 	if err != nil {
 		return nil, err
@@ -259,6 +282,9 @@ func encodeFile(version uint32, slots []*slot, histFrom uint32, tombs []tomb) []
 
 // save writes data as the named object's file unless a newer update was already written.
 func (s *Store) save(name string, seq uint64, data []byte) error {
+	if s.ext != nil {
+		return s.saveExternal(name, seq, data)
+	}
 	p, err := s.Path(name)
 	if err != nil {
 		return err
