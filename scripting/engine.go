@@ -43,6 +43,12 @@ type EngineConfig struct {
 	// Events, if set, is told of each instance's load, reload, load or reload failure and
 	// unload (the plug-in events modules; it must not block).
 	Events func(plugin.Event)
+	// RPC are the rpc modules by name: app code calls them as application.plugins.NAME.method
+	// (see plugins.go).
+	RPC map[string]plugin.RPCService
+	// SOStore keeps persistent shared objects (a sostore module); nil: crash-safe files under
+	// DataDir (none without it).
+	SOStore plugin.SOStore
 }
 
 // Engine runs the apps of one apps folder: it starts an instance on its first connection,
@@ -65,6 +71,7 @@ type Engine struct {
 	closed    bool
 
 	quotas soQuotas // per-app disk quotas of persistent shared objects
+	rpc    []rpcService
 
 	// afterReload, if set (tests), is called once per reload attempt of each instance, on its loop.
 	afterReload func(app string, err error)
@@ -90,7 +97,7 @@ func NewEngine(cfg EngineConfig, log zerolog.Logger) (*Engine, error) {
 	cfg.Instances.setDefaults()
 	cfg.Contain.setDefaults()
 	return &Engine{cfg: cfg, log: log.With().Str("component", "scripting").Logger(), cache: NewProgramCache(), sampler: jsloop.NewMemSampler(),
-		watcher: w, hostname: host, instances: map[string]*instance{}, perApp: map[string]int{},
+		watcher: w, hostname: host, instances: map[string]*instance{}, perApp: map[string]int{}, rpc: newRPCServices(cfg.RPC),
 		creations: newBuckets(cfg.Instances.CreateRate, cfg.Instances.CreateBurst)}, nil
 }
 

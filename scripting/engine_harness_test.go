@@ -120,7 +120,7 @@ type harness struct {
 	txn     float64
 }
 
-func newHarness(t *testing.T, files map[string]string) *harness {
+func newHarness(t *testing.T, files map[string]string, opts ...func(*EngineConfig)) *harness {
 	t.Helper()
 	root := t.TempDir()
 	h := &harness{t: t, apps: filepath.Join(root, "apps"), lib: filepath.Join(root, "lib"), log: &syncLog{},
@@ -133,8 +133,11 @@ func newHarness(t *testing.T, files map[string]string) *harness {
 	for name, content := range files {
 		h.write(name, content)
 	}
-	e, err := NewEngine(EngineConfig{AppsDir: h.apps, ScriptLibDir: h.lib, DataDir: filepath.Join(root, "data")},
-		zerolog.New(h.log))
+	cfg := EngineConfig{AppsDir: h.apps, ScriptLibDir: h.lib, DataDir: filepath.Join(root, "data")}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	e, err := NewEngine(cfg, zerolog.New(h.log))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,7 @@ type instance struct {
 	hub      *live.Hub
 	soAccess soAccess
 	soEvents soEventQueue
+	plugins  pluginCalls // application.plugins calls in flight
 
 	app      *App
 	gen      *generation // nil while the code fails to load
@@ -159,6 +160,9 @@ func (inst *instance) build(rt *goja.Runtime, prg *goja.Program, reload bool) (*
 	}
 	g.app = app
 	app.Sandboxed = reload
+	if err := inst.installPlugins(g); err != nil {
+		return nil, err
+	}
 	if err := g.installSharedObjects(inst.so); err != nil {
 		return nil, err
 	}

@@ -3,9 +3,11 @@ package scripting
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dop251/goja"
 
+	"github.com/fmsgo/fmsgo/core/plugin"
 	"github.com/fmsgo/fmsgo/core/sharedobject"
 	"github.com/fmsgo/fmsgo/scripting/jsloop"
 )
@@ -18,8 +20,8 @@ type soAccess struct {
 	byID sync.Map // connection id -> *Client
 }
 
-// newSharedObjects makes the instance's registry: limits from app.json, a store under the
-// engine's data folder (none without one), the access lists of the clients, and hooks that run
+// newSharedObjects makes the instance's registry: limits from app.json, the engine's sostore
+// module, else a store under the engine's data folder (none without one), the access lists of the clients, and hooks that run
 // the script's onSync and message handlers on the instance loop.
 func (inst *instance) newSharedObjects(instName string) *sharedobject.Registry {
 	lim := inst.app.Config.SharedObjects
@@ -29,7 +31,10 @@ func (inst *instance) newSharedObjects(instName string) *sharedobject.Registry {
 		ClientPersistence: inst.app.Config.PersistentSharedObjects,
 		Logger:            inst.log,
 	}
-	if dir := inst.e.cfg.DataDir; dir != "" {
+	if ext := inst.e.cfg.SOStore; ext != nil {
+		cfg.Store = sharedobject.NewExternalStore(ext, inst.appName, instName, soStoreBudget(ext))
+		cfg.Quota = inst.e.diskQuota(inst.appName, lim.DiskQuotaMB)
+	} else if dir := inst.e.cfg.DataDir; dir != "" {
 		st, err := sharedobject.NewStore(dir, inst.appName, instName)
 		if err != nil {
 			inst.log.Warn().Err(err).Msg("persistent shared objects refused: no store for this instance")
@@ -46,6 +51,14 @@ func (inst *instance) newSharedObjects(instName string) *sharedobject.Registry {
 		inst.soEvents.add(inst, func() { inst.soMessage(so, method, args) })
 	}
 	return sharedobject.New(cfg)
+}
+
+// soStoreBudget is the time of each call of a sostore module.
+func soStoreBudget(st plugin.SOStore) time.Duration {
+	if b, ok := st.(plugin.Budgeted); ok && b.Budget() > 0 {
+		return b.Budget()
+	}
+	return plugin.DefaultSOStoreBudget
 }
 
 // Bounds of the script callbacks that clients' shared-object traffic causes.

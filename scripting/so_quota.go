@@ -1,8 +1,10 @@
 package scripting
 
 import (
+	"context"
 	"sync"
 
+	"github.com/fmsgo/fmsgo/core/plugin"
 	"github.com/fmsgo/fmsgo/core/sharedobject"
 )
 
@@ -47,15 +49,32 @@ func (e *Engine) appQuota(app string) *sharedobject.DiskQuota {
 	}
 	qs.mu.Unlock()
 	aq.once.Do(func() {
-		var used int64
-		if dir, err := sharedobject.AppDir(e.cfg.DataDir, app); err == nil {
-			if used, err = sharedobject.DiskUsage(dir); err != nil {
-				e.log.Error().Err(err).Str("app", app).Msg("shared object files not all counted for the disk quota")
-			}
+		used, err := e.soUsage(app)
+		if err != nil {
+			e.log.Error().Err(err).Str("app", app).Msg("shared objects not all counted for the disk quota")
 		}
 		aq.q = sharedobject.NewDiskQuota(e.quotaBytes(0), used)
 	})
 	return aq.q
+}
+
+// soUsage is what app's persistent shared objects take in the store: its files under the data
+// folder, or what a sostore module says (plugin.SOUsage; 0 if it cannot tell).
+func (e *Engine) soUsage(app string) (int64, error) {
+	if st := e.cfg.SOStore; st != nil {
+		u, ok := st.(plugin.SOUsage)
+		if !ok {
+			return 0, nil
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), soStoreBudget(st))
+		defer cancel()
+		return u.SOUsage(ctx, app)
+	}
+	dir, err := sharedobject.AppDir(e.cfg.DataDir, app)
+	if err != nil {
+		return 0, nil // no store can be made for the app: nothing to count
+	}
+	return sharedobject.DiskUsage(dir)
 }
 
 // quotaBytes resolves an app's diskQuotaMB against the engine's default.
@@ -74,9 +93,9 @@ func (e *Engine) quotaBytes(appMB int64) int64 {
 }
 
 // prepareQuota makes app's quota ahead of its first instance, so that the disk walk runs on the
-// connecting goroutine and not under the engine's lock. Without a data folder there is none.
+// connecting goroutine and not under the engine's lock. Without a store there is none.
 func (e *Engine) prepareQuota(app string) {
-	if e.cfg.DataDir != "" {
+	if e.cfg.DataDir != "" || e.cfg.SOStore != nil {
 		e.appQuota(app)
 	}
 }
