@@ -169,6 +169,9 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, trunkSecret: secret, trunkGate: newTrunkGate(), reload: config.NewReloader(given)}
+	if s.plugins, err = newPluginHost(cfg, s); err != nil { // before the engine: it uses the rpc and sostore modules
+		return nil, err
+	}
 	eng, err := scripting.NewEngine(scripting.EngineConfig{AppsDir: cfg.Apps, ScriptLibDir: cfg.ScriptLib, DataDir: cfg.Data,
 		Instances: scripting.InstanceLimits{Max: cfg.Limits.MaxInstances, MaxPerApp: cfg.Limits.MaxInstancesPerApp,
 			CreateRate: cfg.Limits.InstanceCreateRate, CreateBurst: cfg.Limits.InstanceCreateBurst},
@@ -176,15 +179,13 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 		Contain: scripting.Containment{InstanceMemoryLimitMB: cfg.Limits.InstanceMemoryMB,
 			CPUShare: cfg.Limits.InstanceCPUShare, CPUWindow: cfg.Limits.InstanceCPUWindow},
 		NoFileEvents: !cfg.AppsEvents, RescanEvery: cfg.AppsPoll, Live: cfg.Limits.ApplyJoin(cfg.Limits.Live),
-		Events: s.emitAppEvent}, log)
+		Events: s.emitAppEvent, RPC: s.plugins.RPC(), SOStore: s.plugins.SOStore()}, log)
 	if err != nil {
+		s.stopModules()
 		return nil, fmt.Errorf("origin: %w", err)
 	}
 	s.engine = eng
 	s.conn.Store(&s.cfg.Limits.Conn)
-	if s.plugins, err = newPluginHost(cfg, s); err != nil {
-		return nil, err
-	}
 	s.sessionEnv = &session.Env{Engine: eng, MaxStreams: cfg.Limits.MaxStreamsPerConn, Plugins: s.plugins}
 	return s, nil
 }
