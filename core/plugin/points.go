@@ -48,9 +48,10 @@ type Storage interface {
 // SOStore is the sostore extension point: where persistent shared objects live, by app,
 // instance and object name (slash-separated, like "chat/room1"). Data is an object's whole
 // encoded state, opaque to the store. The server calls it from the shared-object registry of
-// one app instance (possibly on the app's loop: be quick), never concurrently for one object,
-// and each call gets a context ending at the module's budget (Budgeted, else
-// DefaultSOStoreBudget). The contract:
+// one app instance (possibly on the app's loop: be quick); the saves of one object never
+// overlap and arrive in order (a newer state is never overwritten by an older one); each call
+// gets a context ending at the module's budget (Budgeted, else DefaultSOStoreBudget). The
+// contract:
 //   - SaveSO stores data atomically: a crash or a failed call leaves the previous or the new
 //     state, never a torn one; once it returns nil, the state survives a crash;
 //   - LoadSO returns an error wrapping fs.ErrNotExist when nothing is stored, and one wrapping
@@ -58,7 +59,8 @@ type Storage interface {
 //     SharedObject.BadName); any other error refuses the object (SharedObject.Load.Failed)
 //     instead of starting it empty and then overwriting what the store could not read.
 //
-// sostore.file (crash-safe files under the data folder) is the default.
+// With no sostore module, the origin keeps them in the crash-safe files of sostore.file under
+// its data folder.
 type SOStore interface {
 	// LoadSO returns the stored state of app/instance's object name.
 	LoadSO(ctx context.Context, app, instance, name string) ([]byte, error)
@@ -89,8 +91,9 @@ const DefaultSOStoreBudget = 3 * time.Second
 // Arguments are plain Go values converted from JS on the loop: nil (null, undefined), bool,
 // float64, string, time.Time (Date), []byte (ArrayBuffer and typed arrays), []any (arrays) and
 // map[string]any (other objects; functions are left out; a cyclic value rejects the call).
-// Call may keep them. A result is any of those, nested up to 64 levels, or another Go integer
-// or float type, []string or map[string]string; anything else rejects the call.
+// Call may keep them. A result is any of those, nested up to 64 levels and 1,048,576 values in
+// all, or another Go integer or float type, []string or map[string]string; anything else
+// rejects the call.
 type RPCService interface {
 	// RPCName is NAME in application.plugins.NAME.
 	RPCName() string
