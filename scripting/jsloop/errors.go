@@ -88,6 +88,11 @@ func FormatError(err error) string {
 	return err.Error()
 }
 
+// WrapError is wrapJSError for code that runs JS on the loop outside a job's return value (a
+// handler whose error the caller reports itself): a goja exception or interrupt becomes a
+// *JSError with its JS stack. On the loop only.
+func WrapError(name string, err error) error { return wrapJSError(name, err) }
+
 // wrapJSError turns what goja returned into a *JSError (or returns err unchanged when it did not
 // come from JS). It must run on the loop: formatting an exception may call script toString.
 func wrapJSError(name string, err error) error {
