@@ -35,6 +35,7 @@ func (s *Server) SetConfigSource(load func() (Config, error)) { s.reload.SetSour
 func (s *Server) Reload() error {
 	s.log.Info().Msg("rescanning the apps folder")
 	s.engine.Rescan()
+	s.jsHooks.Rescan()
 	return s.reloadConfig()
 }
 

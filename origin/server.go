@@ -58,6 +58,9 @@ type Config struct {
 	AppsEvents bool          `toml:"apps_events"`
 	AppsPoll   time.Duration `toml:"apps_poll"`
 
+	// Hooks is the server-wide JavaScript hooks folder (docs/hooks.md; missing: no hooks).
+	Hooks string `toml:"hooks"`
+
 	Limits Limits `toml:"limits"`
 
 	// Modules are the [modules."ID"] tables of the config file, one per plug-in module to run;
@@ -111,7 +114,7 @@ type Limits struct {
 func DefaultConfig() Config {
 	return Config{
 		RTMP: ":1935", Trunk: "127.0.0.1:19350", HTTP: "127.0.0.1:8086",
-		Apps: "./apps", ScriptLib: "./scriptlib", Data: "./data",
+		Apps: "./apps", Hooks: "./hooks", ScriptLib: "./scriptlib", Data: "./data",
 		LogLevel: "info", LogFormat: "json", AppsEvents: true,
 		Limits: Limits{MaxStreamsPerConn: 64, DrainTimeout: 5 * time.Second, Conn: rtmpconn.DefaultConfig()},
 	}
@@ -122,6 +125,8 @@ type Server struct {
 	cfg    Config
 	log    zerolog.Logger
 	engine *scripting.Engine
+	// jsHooks runs the -hooks folder's scripts (a plug-in module in plugins); nil without one.
+	jsHooks *scripting.Hooks
 	// sessionEnv is what every client session shares (origin/session).
 	sessionEnv *session.Env
 
@@ -169,6 +174,9 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, trunkSecret: secret, trunkGate: newTrunkGate(), reload: config.NewReloader(given)}
+	if s.jsHooks, err = withHooks(&cfg, log); err != nil {
+		return nil, err
+	}
 	if s.plugins, err = newPluginHost(cfg, s); err != nil { // before the engine: it uses the rpc and sostore modules
 		return nil, err
 	}

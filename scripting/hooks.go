@@ -163,7 +163,11 @@ func (h *Hooks) Names() []string {
 
 // Rescan checks the hooks folder as if every file had changed (SIGHUP; file systems without
 // events), like Engine.Rescan.
-func (h *Hooks) Rescan() { h.watcher.Rescan() }
+func (h *Hooks) Rescan() {
+	if h != nil {
+		h.watcher.Rescan()
+	}
+}
 
 // EventsDropped is how many events no hook got because its queue was full.
 func (h *Hooks) EventsDropped() uint64 { return h.eventsDropped.Load() }

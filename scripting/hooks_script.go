@@ -142,31 +142,29 @@ type writable struct {
 	recordMaxKB, recordMaxSeconds   *int64
 }
 
-// apply writes the fields the request's action allows into req (plugin.Request says which) and
-// returns the decision.
+// apply writes the fields the request's action allows into req and returns the decision: the
+// stream name of a publish, play or record (the session core uses the name each leaves), the
+// access lists of a connect, the limits of a record.
 func (a hookAnswer) apply(req *plugin.Request) plugin.Decision {
 	w := a.set
 	switch req.Action {
-	case plugin.ActPublish, plugin.ActPlay:
-		if w.stream != nil {
-			req.Stream = *w.stream
-		}
+	case plugin.ActPublish, plugin.ActPlay, plugin.ActRecord:
+		setIf(&req.Stream, w.stream)
 	case plugin.ActConnect:
-		if w.readAccess != nil {
-			req.ReadAccess = *w.readAccess
-		}
-		if w.writeAccess != nil {
-			req.WriteAccess = *w.writeAccess
-		}
-	case plugin.ActRecord:
-		if w.recordMaxKB != nil {
-			req.RecordMaxKB = *w.recordMaxKB
-		}
-		if w.recordMaxSeconds != nil {
-			req.RecordMaxSeconds = *w.recordMaxSeconds
-		}
+		setIf(&req.ReadAccess, w.readAccess)
+		setIf(&req.WriteAccess, w.writeAccess)
+	}
+	if req.Action == plugin.ActRecord {
+		setIf(&req.RecordMaxKB, w.recordMaxKB)
+		setIf(&req.RecordMaxSeconds, w.recordMaxSeconds)
 	}
 	return a.d
+}
+
+func setIf[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
 }
 
 var promiseType = reflect.TypeOf((*goja.Promise)(nil))

@@ -449,3 +449,45 @@ func TestHooksIsAModule(t *testing.T) {
 		t.Fatalf("host: auth %v events %v ids %v", host.HasAuth(), host.HasEvents(), host.IDs())
 	}
 }
+
+// TestSampleHookPolicy keeps samples/hooks/policy working as docs/hooks.md describes it.
+func TestSampleHookPolicy(t *testing.T) {
+	t.Parallel()
+	h, err := NewHooks(HooksConfig{Dir: filepath.Join("..", "samples", "hooks")}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = h.Stop() }()
+	ask := func(r plugin.Request) (plugin.Decision, plugin.Request) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		d := h.Authorize(ctx, &r)
+		return d, r
+	}
+	cases := []struct {
+		req    plugin.Request
+		want   plugin.Verdict
+		reason string
+	}{
+		{plugin.Request{Action: plugin.ActConnect, App: "live", IP: "203.0.113.7"}, plugin.Reject, "banned"},
+		{plugin.Request{Action: plugin.ActConnect, App: "old-live", IP: "10.0.0.1"}, plugin.Redirect, "moved"},
+		{plugin.Request{Action: plugin.ActConnect, App: "live", IP: "10.0.0.1"}, plugin.Accept, ""},
+		{plugin.Request{Action: plugin.ActPublish, App: "live", Stream: "cam"}, plugin.Reject, "publishing to live needs a key"},
+		{plugin.Request{Action: plugin.ActPublish, App: "live", Stream: "cam", StreamQuery: "key=change-me-too"}, plugin.Accept, ""},
+		{plugin.Request{Action: plugin.ActPublish, App: "chat", Stream: "a b"}, plugin.Reject, "bad stream name"},
+		{plugin.Request{Action: plugin.ActPlay, App: "live", Stream: "cam"}, plugin.Accept, ""},
+	}
+	for _, tc := range cases {
+		if d, _ := ask(tc.req); d.Verdict != tc.want || d.Reason != tc.reason {
+			t.Errorf("%+v: %v %q, want %v %q", tc.req, d.Verdict, d.Reason, tc.want, tc.reason)
+		}
+	}
+	_, r := ask(plugin.Request{Action: plugin.ActConnect, App: "live", IP: "10.0.0.2", PageURL: "https://partner.example.com/player",
+		ReadAccess: "/", WriteAccess: "/"})
+	if r.ReadAccess != "partner" || r.WriteAccess != "" {
+		t.Errorf("partner access %q %q", r.ReadAccess, r.WriteAccess)
+	}
+}

@@ -91,6 +91,7 @@ func parseFlags(args []string, cfg origin.Config) (origin.Config, daemon.Profile
 	fs.StringVar(&cfg.HTTP, "http", cfg.HTTP, "admin/metrics HTTP address (empty: off)")
 	fs.StringVar(&cfg.HTTPToken, "http-token", cfg.HTTPToken, "bearer token the admin HTTP listener requires, /healthz excepted (empty: none; or $"+admin.TokenEnv+")")
 	fs.StringVar(&cfg.Apps, "apps", cfg.Apps, "applications folder: one subfolder per app")
+	fs.StringVar(&cfg.Hooks, "hooks", cfg.Hooks, "server-wide JavaScript hooks folder: one subfolder per hook with a main.js (missing: no hooks)")
 	fs.BoolVar(&cfg.AppsEvents, "apps-events", cfg.AppsEvents, "watch the apps folder with file events (inotify); off, changes are seen on SIGHUP and -apps-poll only")
 	fs.DurationVar(&cfg.AppsPoll, "apps-poll", cfg.AppsPoll, "rescan the apps folder this often, as SIGHUP does (file systems without inotify: NFS, SMB, FUSE; 0: never)")
 	fs.StringVar(&cfg.ScriptLib, "scriptlib", cfg.ScriptLib, "FMS script library folder for load()")
