@@ -112,6 +112,9 @@ interface Application {
   readonly hostname: string;
   /** The "config" object of app.json (ext). */
   readonly config: any;
+  /** The origin's rpc plug-in modules (ext): application.plugins.NAME.method(...args) runs Go
+   *  code off the app's loop and returns a Promise of its result (docs/plugins.md, rpc). */
+  readonly plugins: { readonly [service: string]: { readonly [method: string]: (...args: any[]) => Promise<any> } };
   allowDebug: boolean;
 
   onAppStart?(info?: InfoObject): void;
