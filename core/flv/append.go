@@ -42,6 +42,7 @@ func OpenAppend(f AppendFile, size int64, opts Options) (*Writer, error) {
 		slot = m.Offset
 		w.slotOff, w.slotSize = m.Offset+TagHeaderSize, m.Size
 		w.metaBuf = make([]byte, 0, m.Size)
+		w.metaHead = m.Size // the first rewrite is whole: the slot's bytes are not our zeros
 		w.fields.copied = copyProps(nil, m.Props)
 		if m.Get(paddingKey) == nil { // another tool's: keep it, in case ours does not fit
 			w.foreign, err = r.ReadPayload(TagHeader{Type: TagScript, Size: uint32(m.Size), Offset: m.Offset}, nil)

@@ -3,6 +3,8 @@ package flv
 import (
 	"errors"
 	"testing"
+
+	"github.com/fmsgo/fmsgo/core/amf"
 )
 
 func smallRecording(t testing.TB) []byte {
@@ -97,4 +99,31 @@ func checkAppend(t *testing.T, b []byte) {
 	if c.Err() != nil {
 		t.Fatalf("after append: %d tags, %v", n, c.Err())
 	}
+}
+
+// FuzzWriterData: a publisher's data messages are untrusted too (its onMetaData is decoded and
+// copied into the recording): whatever they hold, the recording reads back with its metadata.
+func FuzzWriterData(f *testing.F) {
+	f.Add(metaMessage(f, publisherMeta...))
+	f.Add(metaMessage(f, amf.Prop{Key: "encoder", Value: string(make([]byte, 300))}, amf.Prop{Key: "", Value: 1.0}))
+	f.Add(dataMessage(f, "onMetaData", &amf.Object{Props: publisherMeta}))
+	f.Add(dataMessage(f, "onCuePoint", "x", 1.0))
+	f.Add(dataMessage(f, "@setDataFrame"))
+	f.Add(dataMessage(f, "@clearDataFrame"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		mf, w := newMemWriter(t, Options{IndexEntries: 4})
+		for _, m := range []msg{{TagScript, 0, data}, {TagVideo, 0, keyFrame(1)}, {TagScript, 40, data}} {
+			if err := w.WriteTag(m.typ, m.ts, m.payload); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		r := openBytes(t, mf.snapshot())
+		if m := r.Metadata(); m == nil || m.Get("metadatacreator") != creator {
+			t.Fatalf("the reserved metadata does not decode: %+v", m)
+		}
+		checkTags(t, r, MaxTagPayload)
+	})
 }

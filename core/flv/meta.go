@@ -24,9 +24,11 @@ const (
 	metaFixed = 512
 	// bytesPerKeyframe is one entry: a number in times and one in filepositions.
 	bytesPerKeyframe = 18
-	// paddingKey names the property that fills the reserved tag; it is a strict array of zeros
-	// and nulls, which ffmpeg, GStreamer and flv.js parse and ignore (a string would show up in
-	// their tags, and GStreamer loses sync on any array element but a number or a null).
+	// paddingKey names the property that fills the reserved tag; it is a strict array of nulls
+	// then zeros, which ffmpeg, GStreamer and flv.js parse and ignore (a string would show up in
+	// their tags, and GStreamer loses sync on any array element but a number or a null). A zero
+	// is nine zero bytes, so the padding's tail is the same bytes whatever its length: a
+	// rewrite only writes the fields, the index and the padding's head (see prefix).
 	paddingKey      = "fmsgoPadding"
 	paddingOverhead = 2 + len(paddingKey) + 1 + 4
 	// creator is the metadatacreator written into every recording.
@@ -130,9 +132,11 @@ func appendScalar(dst []byte, v any) []byte {
 	return append(dst, 0x05)
 }
 
-// encodeMetadata appends an onMetaData payload of exactly size bytes: the fields, the index,
-// and the padding property that fills the rest. It reports false when they do not fit.
-func encodeMetadata(dst []byte, m *metaFields, idx []Keyframe, size int) ([]byte, bool) {
+// encodeMetadata appends an onMetaData payload of exactly size bytes: the fields, the index
+// (when it has the two entries ffmpeg needs to accept one), and the padding property that
+// fills the rest. prefix is the length of what precedes the padding's zeros. It reports false
+// when they do not fit.
+func encodeMetadata(dst []byte, m *metaFields, idx []Keyframe, size int) (b []byte, prefix int, ok bool) {
 	start := len(dst)
 	dst = amf.AppendString0(dst, "onMetaData")
 	dst = append(dst, 0x08, 0, 0, 0, 0)
@@ -156,20 +160,27 @@ func encodeMetadata(dst []byte, m *metaFields, idx []Keyframe, size int) ([]byte
 	dst = prop(appendKeyBool(dst, "hasVideo", m.hasVideo))
 	dst = prop(appendKeyBool(dst, "hasAudio", m.hasAudio))
 	dst = prop(appendKeyBool(dst, "hasMetadata", true))
-	dst = prop(appendKeyBool(dst, "hasKeyframes", len(idx) > 0))
+	if len(idx) < 2 {
+		idx = nil
+	}
+	dst = prop(appendKeyBool(dst, "hasKeyframes", idx != nil))
 	dst = prop(appendKeyNum(dst, "lasttimestamp", float64(m.lastTS)/1000))
 	dst = prop(appendKeyNum(dst, "lastkeyframetimestamp", float64(m.lastKeyTS)/1000))
 	dst = prop(appendKeyNum(dst, "lastkeyframelocation", float64(m.lastKeyPos)))
-	dst = prop(append(appendKey(dst, "metadatacreator"), amf.AppendString0(nil, creator)...))
-	dst = prop(appendKeyframes(dst, idx))
+	dst = prop(appendScalar(appendKey(dst, "metadatacreator"), creator))
+	if idx != nil {
+		dst = prop(appendKeyframes(dst, idx))
+	}
 	pad := size - (len(dst) - start) - paddingOverhead - 3
 	if pad < 0 {
-		return dst[:start], false
+		return dst[:start], 0, false
 	}
-	dst = prop(appendPadding(dst, pad))
+	dst = prop(appendPaddingHead(dst, pad))
+	prefix = len(dst) - start
+	dst = append(dst, make([]byte, pad-pad%9)...)
 	dst = append(dst, 0, 0, 0x09)
 	binary.BigEndian.PutUint32(dst[countAt:], uint32(n))
-	return dst, true
+	return dst, prefix, true
 }
 
 // appendKeyframes appends keyframes: {times: [s...], filepositions: [offset...]}.
@@ -186,13 +197,13 @@ func appendKeyframes(dst []byte, idx []Keyframe) []byte {
 	return append(dst, 0, 0, 0x09)
 }
 
-// appendPadding appends the padding property with pad bytes of elements: zeros (9 bytes each)
-// and nulls (1 byte) for the remainder.
-func appendPadding(dst []byte, pad int) []byte {
-	nums, nulls := pad/9, pad%9
+// appendPaddingHead appends the head of the padding property for pad bytes of elements: its
+// key, its count, and the nulls (1 byte each) of the remainder; the zeros (9 bytes each)
+// follow.
+func appendPaddingHead(dst []byte, pad int) []byte {
+	zeros, nulls := pad/9, pad%9
 	dst = append(appendKey(dst, paddingKey), 0x0A)
-	dst = binary.BigEndian.AppendUint32(dst, uint32(nums+nulls))
-	dst = append(dst, make([]byte, 9*nums)...)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(zeros+nulls))
 	for range nulls {
 		dst = append(dst, 0x05)
 	}

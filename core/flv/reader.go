@@ -69,6 +69,7 @@ type Reader struct {
 	scanIndex *Index // built by a scan when needed
 	audioOnly bool   // the scan found no video: sync points are audio tags
 	lastTS    int64  // -1 until known
+	scratch   [TagHeaderSize + headPeek]byte
 }
 
 // NewReader validates the header and reads onMetaData if the file has one near its start.
@@ -127,11 +128,11 @@ func (r *Reader) readAt(b []byte, off int64) error {
 // ReadTagHeader reads and checks the header of the tag at off: its payload must fit the file
 // and the size cap (the trailer may be missing, as at the end of a cut recording).
 func (r *Reader) ReadTagHeader(off int64) (TagHeader, error) {
-	var b [TagHeaderSize]byte
-	if err := r.readAt(b[:], off); err != nil {
+	b := r.scratch[:TagHeaderSize]
+	if err := r.readAt(b, off); err != nil {
 		return TagHeader{}, err
 	}
-	h := parseTagHeader(b[:], off)
+	h := parseTagHeader(b, off)
 	return h, r.checkTag(h)
 }
 
@@ -196,6 +197,7 @@ type Cursor struct {
 	r   *Reader
 	br  *bufio.Reader
 	off int64
+	hdr [TagHeaderSize]byte
 	buf []byte
 	tag Tag
 	err error
@@ -218,16 +220,15 @@ func (c *Cursor) Next() bool {
 	if c.err != nil || c.off >= c.r.size {
 		return false
 	}
-	var b [TagHeaderSize]byte
 	if c.r.size-c.off < TagHeaderSize {
 		c.err = ErrTruncated
 		return false
 	}
-	if _, err := io.ReadFull(c.br, b[:]); err != nil {
+	if _, err := io.ReadFull(c.br, c.hdr[:]); err != nil {
 		c.err = fmt.Errorf("flv: read at %d: %w", c.off, err)
 		return false
 	}
-	h := parseTagHeader(b[:], c.off)
+	h := parseTagHeader(c.hdr[:], c.off)
 	if c.err = c.r.checkTag(h); c.err != nil {
 		return false
 	}

@@ -25,7 +25,7 @@ const (
 // maxTag (returning that tag's offset as end and ErrTruncated or ErrCorrupt), or when fn
 // returns false. end is the offset just past the last tag seen whole.
 func (r *Reader) scanHeads(off int64, maxTag int, fn func(h TagHeader, head []byte) bool) (end int64, err error) {
-	var b [TagHeaderSize + headPeek]byte
+	b := r.scratch[:]
 	for off < r.size {
 		if r.size-off < TagHeaderSize {
 			return off, ErrTruncated
@@ -34,7 +34,7 @@ func (r *Reader) scanHeads(off int64, maxTag int, fn func(h TagHeader, head []by
 		if err := r.readAt(b[:n], off); err != nil {
 			return off, err
 		}
-		h := parseTagHeader(b[:], off)
+		h := parseTagHeader(b, off)
 		if h.PayloadOffset()+int64(h.Size) > r.size {
 			return off, ErrTruncated
 		}

@@ -108,6 +108,10 @@ type Writer struct {
 	slotSize int
 	foreign  []byte // the slot's payload when another tool wrote it (see rewriteMetadata)
 	metaBuf  []byte
+	// metaHead is how much of the slot may differ from the zeros that end every encoding of
+	// it (and its end marker): a rewrite writes up to the longer of that and the new head, not
+	// the whole reservation.
+	metaHead int
 	fields   metaFields
 	idx      *Index
 	dec      amf.Decoder
@@ -121,49 +125,6 @@ type Writer struct {
 	ioErr  error // sticky: the file is not to be written any more
 	limit  bool
 	closed bool
-}
-
-// timeline maps the stream's timestamps onto the file's: the first frame at start (0, or
-// where an appended part begins), later ones by their signed 32-bit distance to the previous
-// message, which survives the wrap of RTMP timestamps and small steps back between audio and
-// video. Sequence headers and data before the first frame go at start.
-type timeline struct {
-	start   int64
-	started bool
-	last    uint32
-	rel     int64
-}
-
-func (tl *timeline) at(ts uint32, frame bool) int64 {
-	if !tl.started {
-		if frame {
-			tl.started, tl.last = true, ts
-		}
-		return tl.start
-	}
-	tl.rel += int64(int32(ts - tl.last))
-	tl.last = ts
-	return tl.start + max(tl.rel, 0)
-}
-
-// track follows one media type for the duration: its last timestamp and frame interval.
-type track struct {
-	last, delta int64
-	seen        bool
-}
-
-func (t *track) add(ts int64) {
-	if t.seen && ts > t.last {
-		t.delta = min(ts-t.last, 1000)
-	}
-	t.last, t.seen = max(t.last, ts), true
-}
-
-func (t *track) end() int64 {
-	if !t.seen {
-		return 0
-	}
-	return t.last + t.delta
 }
 
 func newWriter(f File, opts Options) *Writer {
@@ -181,7 +142,8 @@ func NewWriter(f File, opts Options) (*Writer, error) {
 	w.flags = hdr[4]
 	w.slotOff = int64(len(hdr)) + TagHeaderSize
 	w.metaBuf = make([]byte, 0, w.slotSize)
-	meta, _ := w.encodeMeta()
+	meta, head, _ := w.encodeMeta()
+	w.metaHead = head
 	b := appendTag(hdr, TagScript, 0, meta)
 	if _, err := f.WriteAt(b, 0); err != nil {
 		return nil, fmt.Errorf("flv: write header: %w", err)
@@ -255,63 +217,6 @@ func (w *Writer) overLimit(t int64, n int) bool {
 		(w.opts.MaxSize > 0 && w.size+int64(TagHeaderSize+n+TrailerSize) > w.opts.MaxSize)
 }
 
-// script decides what becomes of a data message: the publisher's onMetaData goes into the
-// reserved metadata (a second onMetaData tag in the file would confuse players), sample access
-// and @clearDataFrame are not recorded, anything else (cue points, text, app messages) is.
-func (w *Writer) script(p []byte) ([]byte, bool) {
-	name, rest, ok := scriptName(p)
-	if ok && name == "@setDataFrame" {
-		p = rest
-		name, rest, ok = scriptName(p)
-	}
-	switch {
-	case !ok, name == "|RtmpSampleAccess":
-		return nil, false
-	case name == "onMetaData":
-		w.setPublisherMetadata(rest)
-		return nil, false
-	case name == "@clearDataFrame":
-		w.fields.copied = w.fields.copied[:0]
-		return nil, false
-	}
-	return p, true
-}
-
-// scriptName splits the AMF0 string a data message starts with from the rest.
-func scriptName(p []byte) (string, []byte, bool) {
-	if len(p) < 3 || p[0] != 0x02 {
-		return "", nil, false
-	}
-	n := int(p[1])<<8 | int(p[2])
-	if len(p) < 3+n {
-		return "", nil, false
-	}
-	return string(p[3 : 3+n]), p[3+n:], true
-}
-
-// maxPublisherMetadata bounds the publisher's onMetaData decoded for copying.
-const maxPublisherMetadata = 64 << 10
-
-func (w *Writer) setPublisherMetadata(p []byte) {
-	if len(p) > maxPublisherMetadata {
-		return
-	}
-	w.dec.Reset(p)
-	v, err := w.dec.DecodeAMF0()
-	if err != nil {
-		return
-	}
-	var props []amf.Prop
-	switch x := v.(type) {
-	case *amf.Array:
-		props = x.Assoc
-	case *amf.Object:
-		props = x.Props
-	}
-	w.fields.copied = copyProps(w.fields.copied, props)
-	w.nextMeta = 0 // rewrite at the next message
-}
-
 // put appends a whole tag to the buffer, or writes it by itself if it is larger.
 func (w *Writer) put(typ uint8, ts uint32, payload []byte) {
 	n := TagHeaderSize + len(payload) + TrailerSize
@@ -368,33 +273,6 @@ func (w *Writer) sync() {
 	}
 }
 
-// track updates what the metadata says after a tag was put at off.
-func (w *Writer) track(typ uint8, t, off int64, key bool, payload []byte) {
-	switch typ {
-	case TagVideo:
-		w.video.add(t)
-		w.seen |= flagVideo
-		w.fields.hasVideo = true
-		if w.fields.videoCodec == 0 {
-			w.fields.videoCodec = legacyVideoID(payload)
-		}
-		if key {
-			w.idx.Add(Keyframe{Timestamp: uint32(t), Offset: off})
-			w.fields.lastKeyTS, w.fields.lastKeyPos = uint32(t), off
-		}
-	case TagAudio:
-		w.audio.add(t)
-		w.seen |= flagAudio
-		w.fields.hasAudio = true
-		if w.fields.audioCodec == 0 {
-			w.fields.audioCodec = legacyAudioID(payload)
-		}
-	default:
-		w.lastData = max(w.lastData, t)
-	}
-	w.fields.lastTS = uint32(t)
-}
-
 // periodic flushes, fsyncs and rewrites the metadata when their time (media time) has come.
 func (w *Writer) periodic(t int64) {
 	if len(w.buf) > 0 && t-w.bufTS >= int64(w.opts.FlushEvery/time.Millisecond) {
@@ -408,54 +286,6 @@ func (w *Writer) periodic(t int64) {
 	if t >= w.nextMeta {
 		w.rewriteMetadata()
 		w.nextMeta = t + int64(w.opts.MetadataEvery/time.Millisecond)
-	}
-}
-
-// durationMS is the recording's duration: the end of its last frame.
-func (w *Writer) durationMS() int64 {
-	return max(w.video.end(), w.audio.end(), w.lastData)
-}
-
-// rewriteMetadata writes the current onMetaData over the reserved one, after the tags it
-// indexes, and the header flags if the tags changed them.
-func (w *Writer) rewriteMetadata() {
-	w.flush()
-	if w.slotOff == 0 || w.ioErr != nil {
-		return
-	}
-	w.fields.duration = float64(w.durationMS()) / 1000
-	w.fields.fileSize = w.size
-	if b, ok := w.encodeMeta(); ok {
-		w.writeAt(b, w.slotOff)
-	} else if w.foreign != nil { // too small for ours: keep it, with the new duration and size
-		patchNumber(w.foreign, "duration", w.fields.duration)
-		patchNumber(w.foreign, "filesize", float64(w.size))
-		w.writeAt(w.foreign, w.slotOff)
-	}
-	if w.seen != 0 && w.seen != w.flags {
-		w.flags = w.seen
-		w.writeAt([]byte{w.flags}, 4)
-	}
-}
-
-// encodeMeta encodes the metadata to the slot's size. Our own slot always has room; a smaller
-// one (appending to another tool's file) gets a thinned index, or nothing if even no index
-// does not fit.
-func (w *Writer) encodeMeta() ([]byte, bool) {
-	idx := w.idx.Entries()
-	for {
-		if b, ok := encodeMetadata(w.metaBuf[:0], &w.fields, idx, w.slotSize); ok {
-			w.metaBuf = b[:0]
-			return b, true
-		}
-		switch {
-		case len(idx) > 1:
-			idx = halve(idx)
-		case len(idx) == 1:
-			idx = nil
-		default:
-			return nil, false
-		}
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/fmsgo/fmsgo/core/media"
 )
 
 func newMemWriter(t testing.TB, opts Options) (*memFile, *Writer) {
@@ -97,10 +99,16 @@ func TestWriterRewritesMetadataWhileRecording(t *testing.T) {
 func TestIndexThinning(t *testing.T) {
 	s := stream{seconds: 200, fps: 10, gop: 10, frameLen: 10}
 	f, w := newMemWriter(t, Options{IndexEntries: 16})
-	writeAll(t, w, s.messages(t))
+	for i, m := range s.messages(t) {
+		if err := w.WriteTag(m.typ, m.ts, m.payload); err != nil {
+			t.Fatal(err)
+		}
+		checkSlot(t, f, w, i)
+	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
+	checkSlot(t, f, w, -1)
 	r := openBytes(t, f.snapshot())
 	kf := r.Metadata().Keyframes
 	if len(kf) > 16 || len(kf) < 4 {
@@ -292,5 +300,38 @@ func TestWriterWriteErrorIsSticky(t *testing.T) {
 	}
 	if !errors.Is(w.Close(), ErrClosed) {
 		t.Error("second Close")
+	}
+}
+
+// checkSlot: the reserved tag in the file is the last metadata encoded, byte for byte, though
+// rewrites write only its head (the index grows and shrinks as it is thinned).
+func checkSlot(t *testing.T, f *memFile, w *Writer, i int) {
+	t.Helper()
+	b := f.snapshot()
+	if !bytes.Equal(b[w.slotOff:w.slotOff+int64(w.slotSize)], w.metaBuf[:w.slotSize]) {
+		t.Fatalf("after message %d the reserved metadata differs from its last encoding", i)
+	}
+}
+
+// WritePacket (a hub's packets, classified once) and WriteTag write the same file.
+func TestWritePacketMatchesWriteTag(t *testing.T) {
+	msgs := stream{seconds: 3, fps: 25, gop: 25, audioMS: 23, frameLen: 30}.messages(t)
+	f1, w1 := newMemWriter(t, Options{})
+	writeAll(t, w1, msgs)
+	f2, w2 := newMemWriter(t, Options{})
+	for _, m := range msgs {
+		p := media.NewPacket(m.typ, m.ts, m.payload)
+		if err := w2.WritePacket(p); err != nil {
+			t.Fatal(err)
+		}
+		p.Release()
+	}
+	for _, w := range []*Writer{w1, w2} {
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(f1.snapshot(), f2.snapshot()) {
+		t.Error("WritePacket and WriteTag wrote different files")
 	}
 }
