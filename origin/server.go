@@ -307,6 +307,7 @@ func (s *Server) waitEngine() {
 }
 
 func (s *Server) serveRTMP(ctx context.Context, nc net.Conn) {
+	_ = growStack(0)
 	d := newDirect(s)
 	c := rtmpconn.New(nc, *s.conn.Load(), d, s.log)
 	d.conn = c
@@ -322,3 +323,17 @@ func logClose(c *rtmpconn.Conn, err error) {
 	}
 	ev.Uint64("bytes_in", c.Stats.BytesIn.Load()).Uint64("bytes_out", c.Stats.BytesOut.Load()).Msg("closed")
 }
+
+// growStack makes the connection goroutine's stack big enough for its connect at once, while it
+// is shallow: growing it later, 2 KiB at a time as the connect path (handshake, connect command,
+// app verdict, plug-in checks) goes deeper, copies and re-walks a deep stack several times per
+// connection. The garbage collector shrinks an idle client's stack again.
+//
+//go:noinline
+func growStack(i int) byte {
+	var pad [stackForConnect]byte
+	return pad[i&(stackForConnect-1)] // the frame must exist: a byte of it is the result
+}
+
+// stackForConnect is about what a connect uses at its deepest (a power of two).
+const stackForConnect = 8 << 10

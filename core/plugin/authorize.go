@@ -41,10 +41,17 @@ func (h *Host) Authorize(ctx context.Context, req *Request) Decision {
 // otherwise).
 func (h *Host) HasAuth() bool { return h != nil && len(h.auth) > 0 }
 
-// decide runs one module within its budget.
+// decide runs one module within its budget. The server's own context (parent) carries no
+// deadline or value a module needs: the call's context is the budget alone.
 func (m authModule) decide(parent context.Context, req *Request) (d Decision) {
-	ctx, cancel := context.WithTimeout(parent, m.budget)
-	defer cancel()
+	var ctx context.Context = newBudgetCtx(m.budget)
+	if parent.Done() != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(parent, m.budget)
+		defer cancel()
+	} else {
+		defer ctx.(*budgetCtx).cancel()
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			d = Decision{Verdict: Reject, Reason: fmt.Sprintf("auth module %s failed", m.id)}

@@ -53,23 +53,47 @@ func (b *eventBus) start(ctx context.Context) {
 	}
 }
 
-// deliver hands a sink its events in order until stop, then what is still queued (stop's ctx
-// bounds that through the sink's own ctx handling).
+// eventLinger is how long a sink's goroutine lets events gather after it woke for one, so that
+// a busy server wakes each sink at most about a hundred times a second instead of once per
+// event (each wake-up costs the scheduler more than handling a small event), while the first
+// event after a quiet spell is handled at once.
+const eventLinger = 10 * time.Millisecond
+
+// deliver hands a sink its events in order until stop, then what is still queued.
 func (b *eventBus) deliver(ctx context.Context, s *sinkQueue) {
 	defer b.wg.Done()
+	linger := time.NewTimer(eventLinger)
+	linger.Stop()
 	for {
 		select {
 		case ev := <-s.q:
 			b.handle(ctx, s, ev)
 		case <-b.stopC:
-			for {
-				select {
-				case ev := <-s.q:
-					b.handle(ctx, s, ev)
-				default:
-					return
-				}
+			b.drain(ctx, s)
+			return
+		}
+		b.drain(ctx, s)
+		linger.Reset(eventLinger)
+		select {
+		case <-linger.C:
+		case <-b.stopC:
+			linger.Stop()
+		}
+		b.drain(ctx, s)
+	}
+}
+
+// drain handles every queued event, then lets a buffering sink write.
+func (b *eventBus) drain(ctx context.Context, s *sinkQueue) {
+	for {
+		select {
+		case ev := <-s.q:
+			b.handle(ctx, s, ev)
+		default:
+			if f, ok := s.sink.(EventFlusher); ok {
+				f.FlushEvents(ctx)
 			}
+			return
 		}
 	}
 }
@@ -82,9 +106,6 @@ func (b *eventBus) handle(ctx context.Context, s *sinkQueue, ev *Event) {
 	}()
 	s.sink.HandleEvent(ctx, ev)
 	s.handled.Add(1)
-	if f, ok := s.sink.(EventFlusher); ok && len(s.q) == 0 {
-		f.FlushEvents(ctx)
-	}
 }
 
 // reportDrops logs each sink's dropped events as a count every 10 s, not one line per drop.
@@ -132,10 +153,10 @@ func (h *Host) Emit(ev Event) {
 		ev.Time = time.Now()
 	}
 	ev.Seq = h.sinks.seq.Add(1)
+	e := &ev // shared by the sinks, which only read it
 	for _, s := range h.sinks.sinks {
-		e := ev
 		select {
-		case s.q <- &e:
+		case s.q <- e:
 		default:
 			s.dropped.Add(1)
 		}

@@ -36,7 +36,8 @@ func (k EventKind) String() string {
 	return "unknown"
 }
 
-// Event is one thing that happened on the server. Events are values: a sink may keep them.
+// Event is one thing that happened on the server. A sink may keep the *Event it is given but
+// must not change it: every sink gets the same one.
 type Event struct {
 	Kind EventKind
 	Time time.Time
@@ -61,15 +62,16 @@ type Event struct {
 }
 
 // EventSink is the events extension point. HandleEvent is called on the sink's own goroutine,
-// one event at a time in emission order; it may block (a webhook POST), but then the sink's
-// bounded queue (EventQueueLen) fills and further events are dropped and counted, never the
-// server delayed. ctx ends when the server stops.
+// one event at a time in emission order, within about 10 ms of the event (a busy server's
+// events are handed over in bursts); it may block (a webhook POST), but then the sink's bounded
+// queue (EventQueueLen) fills and further events are dropped and counted, never the server
+// delayed. ctx ends when the server stops.
 type EventSink interface {
 	HandleEvent(ctx context.Context, ev *Event)
 }
 
 // EventFlusher is implemented by a sink that buffers what HandleEvent writes (a log file):
-// FlushEvents is called on the sink's goroutine whenever its queue is empty after an event, so
+// FlushEvents is called on the sink's goroutine whenever its queue is empty after a burst, so
 // that a burst is written in one go and a quiet server's lines are out at once.
 type EventFlusher interface {
 	FlushEvents(ctx context.Context)

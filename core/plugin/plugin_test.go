@@ -255,3 +255,29 @@ func TestEmitNeverBlocksAndCountsDrops(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestBudgetContext: a module's context has the budget as its deadline, Done closes at it (or at
+// the answer), and Err says which.
+func TestBudgetContext(t *testing.T) {
+	c := newBudgetCtx(20 * time.Millisecond)
+	if d, ok := c.Deadline(); !ok || time.Until(d) > 20*time.Millisecond {
+		t.Fatalf("deadline %v %v", d, ok)
+	}
+	if c.Err() != nil {
+		t.Fatal("ended early")
+	}
+	<-c.Done()
+	if c.Err() != context.DeadlineExceeded {
+		t.Fatalf("err %v", c.Err())
+	}
+	c2 := newBudgetCtx(time.Hour)
+	c2.cancel()
+	<-c2.Done() // made after the answer: already closed
+	if c2.Err() != context.Canceled {
+		t.Fatalf("err %v", c2.Err())
+	}
+	c3 := newBudgetCtx(time.Hour)
+	done := c3.Done()
+	c3.cancel()
+	<-done
+}

@@ -87,6 +87,13 @@ func nginxConnects(dir string, ours []connectResult, d time.Duration) error {
 // measureConnects opens connections with workers raw clients for d against the server pid at
 // addr; label names the server.
 func measureConnects(pid int, addr, app string, workers int, d time.Duration, label string) (connectResult, error) {
+	return measurePacedConnects(pid, addr, app, workers, 0, d, label)
+}
+
+// measurePacedConnects is measureConnects at rate connects a second in all (0: as fast as the
+// workers go), so that two servers are compared at the same load rather than each at its own
+// saturation.
+func measurePacedConnects(pid int, addr, app string, workers int, rate float64, d time.Duration, label string) (connectResult, error) {
 	rc, err := newRawConnector(addr, app, "rtmp://"+addr+"/"+app)
 	if err != nil {
 		return connectResult{}, err
@@ -94,6 +101,11 @@ func measureConnects(pid int, addr, app string, workers int, d time.Duration, la
 	var n, failed atomic.Int64
 	var lat latencies
 	deadline := time.Now().Add(d)
+	var tickets chan struct{}
+	if rate > 0 {
+		tickets = make(chan struct{}, workers)
+		go pace(tickets, rate, deadline)
+	}
 	c0, t0 := cpuTimes(pid), time.Now()
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -101,6 +113,11 @@ func measureConnects(pid int, addr, app string, workers int, d time.Duration, la
 			scratch := newConnScratch()
 			var mine []time.Duration
 			for time.Now().Before(deadline) {
+				if tickets != nil {
+					if _, ok := <-tickets; !ok {
+						break
+					}
+				}
 				s := time.Now()
 				nc, err := rc.connect(scratch)
 				if err != nil {
@@ -123,4 +140,20 @@ func measureConnects(pid int, addr, app string, workers int, d time.Duration, la
 	fmt.Printf("%s %d in flight: %.0f connects/s (dial+handshake+connect+answer, then close), p50 %.2f ms, p99 %.2f ms, server cpu %.0f%% of a core (%.0f µs per connect%s, sys %.0f%% of it), %d failed (raw client in the bench process)\n",
 		label, workers, r.perSecond, ms(p50), ms(p99), 100*cpu.total()/el.Seconds(), float64(r.cpuPerConn)/1e3, tickError(cpu), cpu.sysShare(), failed.Load())
 	return r, nil
+}
+
+// pace hands out rate tickets a second until deadline, then closes tickets.
+func pace(tickets chan<- struct{}, rate float64, deadline time.Time) {
+	defer close(tickets)
+	start := time.Now()
+	for sent := 0; time.Now().Before(deadline); {
+		due := int(time.Since(start).Seconds() * rate)
+		for ; sent < due; sent++ {
+			select {
+			case tickets <- struct{}{}:
+			default: // the workers are behind: the ticket is dropped, not queued
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -30,7 +31,7 @@ type pluginRig struct {
 	srv      *http.Server
 }
 
-func newPluginRig(dir string) (*pluginRig, error) {
+func newPluginRig(dir string, modules []string) (*pluginRig, error) {
 	r := &pluginRig{}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -53,16 +54,19 @@ func newPluginRig(dir string) (*pluginRig, error) {
 		return nil, err
 	}
 	r.config = filepath.Join(pd, "origin.toml")
-	conf := fmt.Sprintf(`[modules."auth.token"]
-keys_file = "token.keys"
-protect = ["connect", "publish", "play"]
-
-[modules."events.accesslog"]
-path = %q
-
-[modules."events.webhook"]
-urls = ["http://%s/events"]
-`, filepath.Join(pd, "access.log"), ln.Addr())
+	tables := map[string]string{
+		"auth.token":       "keys_file = \"token.keys\"\nprotect = [\"connect\", \"publish\", \"play\"]\n",
+		"events.accesslog": fmt.Sprintf("path = %q\n", filepath.Join(pd, "access.log")),
+		"events.webhook":   fmt.Sprintf("urls = [\"http://%s/events\"]\n", ln.Addr()),
+	}
+	conf := ""
+	for _, id := range modules {
+		t, ok := tables[id]
+		if !ok {
+			return nil, fmt.Errorf("plug-in bench: no table for module %q", id)
+		}
+		conf += fmt.Sprintf("[modules.%q]\n%s\n", id, t)
+	}
 	return r, os.WriteFile(r.config, []byte(conf), 0o644)
 }
 
@@ -72,6 +76,8 @@ func (r *pluginRig) close() { r.srv.Close() }
 type pluginOptions struct {
 	rounds, players int
 	connectDur      time.Duration
+	connectRate     float64
+	modules         string
 }
 
 func pluginFlags(fs *flag.FlagSet) *pluginOptions {
@@ -79,13 +85,15 @@ func pluginFlags(fs *flag.FlagSet) *pluginOptions {
 	fs.IntVar(&o.rounds, "plugin-rounds", 3, "alternated rounds of the plug-in cost runs, without and with auth.token+events.accesslog+events.webhook (0: skip)")
 	fs.IntVar(&o.players, "plugin-players", 1000, "players of the plug-in fan-out runs")
 	fs.DurationVar(&o.connectDur, "plugin-connect-duration", 5*time.Second, "length of each plug-in connect run")
+	fs.StringVar(&o.modules, "plugin-modules", "auth.token,events.accesslog,events.webhook", "the modules of the plug-in runs' modules side")
+	fs.Float64Var(&o.connectRate, "plugin-connect-rate", 3000, "connects a second of the plug-in connect runs, the same for both sides (0: as fast as 8 clients go)")
 	return o
 }
 
 // pluginBench runs the connect and fan-out comparisons: o.rounds alternations of none/modules.
 func pluginBench(dir string, o *pluginOptions, dur, ramp time.Duration, bitrate string) error {
 	rounds, players, connectDur := o.rounds, o.players, o.connectDur
-	rig, err := newPluginRig(dir)
+	rig, err := newPluginRig(dir, strings.Split(o.modules, ","))
 	if err != nil {
 		return err
 	}
@@ -95,11 +103,11 @@ func pluginBench(dir string, o *pluginOptions, dur, ramp time.Duration, bitrate 
 	if err := os.WriteFile(filepath.Join(appDir, "main.js"), []byte(benchApp), 0o644); err != nil {
 		return err
 	}
-	fmt.Printf("plug-ins: auth.token (connect, publish and play checked) + events.accesslog + events.webhook vs no module, %d alternated rounds; load average %s\n", rounds, loadAverage())
+	fmt.Printf("plug-ins: %s (auth.token checks connect, publish and play) vs no module, %d alternated rounds; load average %s\n", o.modules, rounds, loadAverage())
 	var conNone, conMods, fanNone, fanMods []float64
 	for i := 0; i < rounds; i++ {
 		for _, withMods := range []bool{false, true} {
-			c, err := pluginConnects(dir, rig, withMods, connectDur)
+			c, err := pluginConnects(dir, rig, withMods, o.connectRate, connectDur)
 			if err != nil {
 				return err
 			}
@@ -115,24 +123,30 @@ func pluginBench(dir string, o *pluginOptions, dur, ramp time.Duration, bitrate 
 		}
 	}
 	cn, cm, fn, fm := median(conNone), median(conMods), median(fanNone), median(fanMods)
-	fmt.Printf("plug-ins connect: server cpu per connect (8 in flight), median of %d: none %.0f µs, modules %.0f µs, +%.1f%% (goal < 10%%)\n", rounds, cn, cm, 100*(cm/cn-1))
+	fmt.Printf("plug-ins connect: server cpu per connect (%s), median of %d: none %.0f µs, modules %.0f µs, +%.1f%% (goal < 10%%)\n", rateLabel(o.connectRate), rounds, cn, cm, 100*(cm/cn-1))
 	fmt.Printf("plug-ins fan-out: server cpu %% of a core per 1000 players (%d players), median of %d: none %.2f, modules %.2f, +%.1f%% (goal < 2%%)\n", players, rounds, fn, fm, 100*(fm/fn-1))
 	fmt.Printf("plug-ins: the webhook receiver got %d POSTs\n", rig.received.Load())
 	return nil
 }
 
-// pluginOrigin starts an origin, with the modules' config or without.
+// pluginOrigin starts an origin, with the modules' config or without; with $BENCH_CPUPROFILE
+// set, each side writes its own profile (the path with .none or .modules appended).
 func pluginOrigin(dir string, rig *pluginRig, withMods bool) func(string) (*exec.Cmd, string, error) {
 	return func(d string) (*exec.Cmd, string, error) {
+		var extra []string
+		side := ".none"
 		if withMods {
-			return startOrigin(d, "-config", rig.config)
+			extra, side = []string{"-config", rig.config}, ".modules"
 		}
-		return startOrigin(d)
+		if p := os.Getenv("BENCH_CPUPROFILE"); p != "" {
+			extra = append(extra, "-cpuprofile", p+side)
+		}
+		return startOrigin(d, extra...)
 	}
 }
 
 // pluginConnects returns the server's CPU µs per connect with 8 connects in flight.
-func pluginConnects(dir string, rig *pluginRig, withMods bool, d time.Duration) (float64, error) {
+func pluginConnects(dir string, rig *pluginRig, withMods bool, rate float64, d time.Duration) (float64, error) {
 	srv, addr, err := pluginOrigin(dir, rig, withMods)(dir)
 	if err != nil {
 		return 0, err
@@ -145,7 +159,7 @@ func pluginConnects(dir string, rig *pluginRig, withMods bool, d time.Duration) 
 	if withMods {
 		app, label = "rpc?token="+rig.token, "connect modules"
 	}
-	r, err := measureConnects(srv.Process.Pid, addr, app, 8, d, label)
+	r, err := measurePacedConnects(srv.Process.Pid, addr, app, 8, rate, d, label)
 	return float64(r.cpuPerConn) / 1e3, err
 }
 
@@ -176,4 +190,11 @@ func median(v []float64) float64 {
 		return 0
 	}
 	return s[len(s)/2]
+}
+
+func rateLabel(rate float64) string {
+	if rate <= 0 {
+		return "8 in flight, unpaced"
+	}
+	return fmt.Sprintf("paced at %.0f/s, 8 in flight at most", rate)
 }

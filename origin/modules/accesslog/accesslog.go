@@ -15,7 +15,6 @@ package accesslog
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,7 +57,6 @@ type Module struct {
 	mu        sync.Mutex
 	file      *os.File // nil for stderr
 	w         *bufio.Writer
-	enc       *json.Encoder
 	line      []byte
 	closed    bool
 	errs      uint64 // write errors not logged yet
@@ -109,8 +107,6 @@ func (m *Module) Start() error {
 		m.file, out = f, f
 	}
 	m.w = bufio.NewWriterSize(out, 16<<10)
-	m.enc = json.NewEncoder(m.w)
-	m.enc.SetEscapeHTML(false)
 	if m.Format == FormatW3C {
 		fmt.Fprintf(m.w, "#Version: 1.0\n#Software: fmsgo\n#Date: %s\n#Fields: %s\n",
 			time.Now().UTC().Format("2006-01-02 15:04:05"), w3cFields)
@@ -131,13 +127,12 @@ func (m *Module) HandleEvent(_ context.Context, ev *plugin.Event) {
 	if m.closed || m.w == nil {
 		return
 	}
-	var err error
 	if m.Format == FormatW3C {
 		m.line = e.appendW3C(m.line[:0])
-		_, err = m.w.Write(m.line)
 	} else {
-		err = m.enc.Encode(&e)
+		m.line = e.appendJSON(m.line[:0])
 	}
+	_, err := m.w.Write(m.line)
 	if err != nil {
 		m.writeFailed(err)
 	}

@@ -1,6 +1,7 @@
 package accesslog
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -210,5 +211,29 @@ func BenchmarkHandleEvent(b *testing.B) {
 				m.HandleEvent(context.Background(), &ev)
 			}
 		})
+	}
+}
+
+// TestJSONLineIsEncodingJSON: the hand-written line is byte for byte what encoding/json writes
+// for the Entry (without HTML escaping), for every line of a session and hostile strings.
+func TestJSONLineIsEncodingJSON(t *testing.T) {
+	evs := session()
+	odd := evs[5]
+	odd.Agent, odd.Stream, odd.IP = "a\"b\\c\u2028\x01<&>\xff", "s\tx", "é"
+	for _, ev := range append(evs, odd) {
+		cat := category(ev.Kind)
+		if cat == "" {
+			continue
+		}
+		e := newEntry(&ev, cat)
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(&e); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.appendJSON(nil); string(got) != want.String() {
+			t.Errorf("line\n got %s\nwant %s", got, want.String())
+		}
 	}
 }

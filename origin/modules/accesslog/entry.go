@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/fmsgo/fmsgo/core/plugin"
+	"github.com/fmsgo/fmsgo/origin/modules/internal/jsonw"
 )
 
 // Entry is one access-log line. Its JSON names are a contract (added to, never renamed); in
@@ -48,6 +49,30 @@ func newEntry(ev *plugin.Event, cat string) Entry {
 		Status: ev.Status, BytesIn: ev.BytesIn, BytesOut: ev.BytesOut, DurationMS: ev.Duration.Milliseconds(),
 		ClientID: ev.ClientID, Edge: ev.Edge, Protocol: ev.Protocol, Agent: ev.Agent,
 	}
+}
+
+// appendJSON appends e as one JSON line, newline included: what encoding/json writes for an
+// Entry (TestJSONLineIsEncodingJSON), field by field, since a connect storm writes a line per
+// connect.
+func (e *Entry) appendJSON(b []byte) []byte {
+	b = append(b, `{"time":"`...)
+	b = e.Time.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
+	for _, f := range [...]struct{ name, v string }{
+		{`,"event":`, e.Event}, {`,"category":`, e.Category}, {`,"ip":`, e.IP}, {`,"app":`, e.App},
+		{`,"instance":`, e.Instance}, {`,"stream":`, e.Stream}, {`,"status":`, e.Status},
+	} {
+		b = jsonw.AppendString(append(b, f.name...), f.v)
+	}
+	b = strconv.AppendUint(append(b, `,"bytes_in":`...), e.BytesIn, 10)
+	b = strconv.AppendUint(append(b, `,"bytes_out":`...), e.BytesOut, 10)
+	b = strconv.AppendInt(append(b, `,"duration_ms":`...), e.DurationMS, 10)
+	for _, f := range [...]struct{ name, v string }{
+		{`,"client_id":`, e.ClientID}, {`,"edge":`, e.Edge}, {`,"protocol":`, e.Protocol}, {`,"agent":`, e.Agent},
+	} {
+		b = jsonw.AppendString(append(b, f.name...), f.v)
+	}
+	return append(b, "}\n"...)
 }
 
 // appendW3C appends e as one w3c line, newline included.

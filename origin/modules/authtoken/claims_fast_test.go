@@ -1,6 +1,7 @@
 package authtoken
 
 import (
+	"net/url"
 	"reflect"
 	"testing"
 	"time"
@@ -72,5 +73,20 @@ func FuzzFastClaims(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		checkFastClaims(t, b)
+	})
+}
+
+var queryFixtures = []string{"token=abc", "a=1&token=x%20y&token=2", "tok%65n=v", "token=%zz&token=ok",
+	"token;=1&token=2", "a=1;token=3", "", "token", "token=", "+token=1&token=2", "t+o=1", "token=a+b"}
+
+func FuzzQueryParam(f *testing.F) {
+	for _, q := range queryFixtures {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, _ := url.ParseQuery(raw)
+		if got, want := queryParam(raw, "token"), v.Get("token"); got != want {
+			t.Fatalf("queryParam(%q) = %q, url.ParseQuery says %q", raw, got, want)
+		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/fmsgo/fmsgo/core/plugin"
@@ -161,12 +162,30 @@ func (m *Module) token(req *plugin.Request) string {
 }
 
 // queryParam is the first value of name in a raw query ("" when absent).
+//
+// It reads the query the way url.ParseQuery(raw).Get(name) does (FuzzQueryParam), without
+// making a map of every parameter on each request.
 func queryParam(raw, name string) string {
-	if raw == "" {
-		return ""
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		if strings.Contains(kv, ";") {
+			continue // url.ParseQuery refuses such a pair too
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		if k != name {
+			if !strings.ContainsAny(k, "%+") {
+				continue
+			}
+			if uk, err := url.QueryUnescape(k); err != nil || uk != name {
+				continue
+			}
+		}
+		if uv, err := url.QueryUnescape(v); err == nil {
+			return uv
+		}
 	}
-	v, _ := url.ParseQuery(raw)
-	return v.Get(name)
+	return ""
 }
 
 // warnIfReadable warns when other users may read the keys file: anyone who can read it can

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fmsgo/fmsgo/core/plugin"
+	"github.com/fmsgo/fmsgo/origin/modules/internal/jsonw"
 )
 
 // stringFixtures are the strings whose encoding is easy to get wrong; they seed FuzzAppendString.
@@ -39,7 +40,7 @@ func FuzzAppendString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		out := appendString(nil, s)
+		out := jsonw.AppendString(nil, s)
 		var mine, theirs string
 		if err := json.Unmarshal(out, &mine); err != nil {
 			t.Fatalf("%q encodes to invalid JSON %q: %v", s, out, err)
