@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,12 +46,18 @@ func (c *Config) validate() error {
 	return err
 }
 
-// streamName is what player or publisher i uses: round robin over the publishers' streams.
+// streamName is what player or publisher i uses: round robin over the publishers' streams. A
+// ?query of -stream (a token) stays at the end of every name.
 func (c *Config) streamName(i int) string {
 	if c.Publishers == 0 {
 		return c.Stream
 	}
-	return fmt.Sprintf("%s%d", c.Stream, i%c.Publishers)
+	name, query, hasQuery := strings.Cut(c.Stream, "?")
+	name = fmt.Sprintf("%s%d", name, i%c.Publishers)
+	if hasQuery {
+		name += "?" + query
+	}
+	return name
 }
 
 // localAddr spreads connection i over the source addresses.
