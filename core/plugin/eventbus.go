@@ -27,7 +27,9 @@ type sinkModule struct {
 }
 
 type sinkQueue struct {
-	id      string
+	id string
+	// wants says which kinds the sink takes (all when it is no EventSelector)
+	wants   [EvAppUnload + 1]bool
 	sink    EventSink
 	q       chan *Event
 	dropped atomic.Uint64
@@ -37,7 +39,12 @@ type sinkQueue struct {
 func newEventBus(mods []sinkModule, log zerolog.Logger) *eventBus {
 	b := &eventBus{log: log, stopC: make(chan struct{})}
 	for _, m := range mods {
-		b.sinks = append(b.sinks, &sinkQueue{id: m.id, sink: m.sink, q: make(chan *Event, m.queue)})
+		s := &sinkQueue{id: m.id, sink: m.sink, q: make(chan *Event, m.queue)}
+		sel, selects := m.sink.(EventSelector)
+		for k := range s.wants {
+			s.wants[k] = !selects || sel.WantsEvent(EventKind(k))
+		}
+		b.sinks = append(b.sinks, s)
 	}
 	return b
 }
@@ -155,6 +162,9 @@ func (h *Host) Emit(ev Event) {
 	ev.Seq = h.sinks.seq.Add(1)
 	e := &ev // shared by the sinks, which only read it
 	for _, s := range h.sinks.sinks {
+		if int(ev.Kind) < len(s.wants) && !s.wants[ev.Kind] {
+			continue
+		}
 		select {
 		case s.q <- e:
 		default:

@@ -77,6 +77,13 @@ type EventFlusher interface {
 	FlushEvents(ctx context.Context)
 }
 
+// EventSelector is implemented by a sink that wants only some kinds of events (an access log
+// writes only the ends of sessions): the others are not queued for it. It is asked once, when
+// the Host is made.
+type EventSelector interface {
+	WantsEvent(kind EventKind) bool
+}
+
 // EventQueued is implemented by a sink that wants a queue of another length than
 // DefaultEventQueue.
 type EventQueued interface {

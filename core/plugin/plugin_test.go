@@ -281,3 +281,30 @@ func TestBudgetContext(t *testing.T) {
 	c3.cancel()
 	<-done
 }
+
+// pickySink takes only disconnects.
+type pickySink struct{ got chan EventKind }
+
+func (s *pickySink) PluginInfo() ModuleInfo {
+	return ModuleInfo{ID: "test.picky", New: func() Module { return new(pickySink) }}
+}
+func (s *pickySink) WantsEvent(k EventKind) bool              { return k == EvDisconnect }
+func (s *pickySink) HandleEvent(_ context.Context, ev *Event) { s.got <- ev.Kind }
+
+// TestEventSelectorGetsOnlyItsKinds: a sink that selects kinds is not queued the others.
+func TestEventSelectorGetsOnlyItsKinds(t *testing.T) {
+	sink := &pickySink{got: make(chan EventKind, 8)}
+	var sel Selection
+	sel.Add(sink)
+	h, err := NewHost(sel, Context{Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Start(context.Background())
+	h.Emit(Event{Kind: EvConnect})
+	h.Emit(Event{Kind: EvDisconnect})
+	h.Stop(context.Background())
+	if len(sink.got) != 1 || <-sink.got != EvDisconnect {
+		t.Fatalf("the sink got other kinds")
+	}
+}

@@ -179,6 +179,9 @@ func (m *Module) Stop() error {
 	return nil
 }
 
+// WantsEvent takes only the ends of sessions, the events that are lines.
+func (m *Module) WantsEvent(k plugin.EventKind) bool { return category(k) != "" }
+
 func category(k plugin.EventKind) string {
 	switch k {
 	case plugin.EvDisconnect:
