@@ -258,3 +258,30 @@ func TestAppEventsReachModules(t *testing.T) {
 	o.writeApp(t, "live", `application.onAppStart = function () { throw new Error("broken"); };`)
 	waitFor(t, 5*time.Second, "appError", func() bool { return strings.HasSuffix(appKinds(), "appError:live/room") })
 }
+
+// TestChangedModulesNeedARestart: a reload sees a changed [modules] table as one key needing a
+// restart, and an unchanged one as no change.
+func TestChangedModulesNeedARestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	load := func(text string) Config {
+		p := dir + "/origin.toml"
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg := DefaultConfig()
+		if err := config.Load(p, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	a := load("[modules.\"test.policyconfig\"]\nrefuse = \"x\"\n")
+	b := load("[modules.\"test.policyconfig\"]\nrefuse = \"x\"\n")
+	c := load("[modules.\"test.policyconfig\"]\nrefuse = \"y\"\n")
+	if ch := config.Changed(a, b); len(ch) != 0 {
+		t.Fatalf("unchanged file: %v", ch)
+	}
+	if ch := config.Changed(a, c); len(ch) != 1 || ch[0] != "modules" {
+		t.Fatalf("changed module table: %v", ch)
+	}
+}
