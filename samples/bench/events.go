@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -84,6 +85,7 @@ func startHookReceiver(hang bool) (url string, release, stop func(), err error) 
 			case <-r.Context().Done():
 			}
 		}
+		io.Copy(io.Discard, r.Body) // as a real receiver does: an unread body costs the connection
 		w.WriteHeader(http.StatusNoContent)
 	})}
 	go srv.Serve(ln)
