@@ -75,10 +75,11 @@ func (m authModule) decide(parent context.Context, req *Request) (d Decision) {
 	}
 }
 
-// Name runs the naming modules in order over req (whose Path starts as the default).
+// Name runs the naming modules in order over req (whose Path starts as the default,
+// DefaultPath). The caller checks the Path they leave (fs.ValidPath) before using it.
 func (h *Host) Name(ctx context.Context, req *NameRequest) error {
 	if req.Path == "" {
-		req.Path = req.App + "/" + req.Instance + "/" + req.Stream + ".flv"
+		req.Path = DefaultPath(req.App, req.Instance, req.Stream)
 	}
 	if h == nil {
 		return nil
@@ -89,4 +90,11 @@ func (h *Host) Name(ctx context.Context, req *NameRequest) error {
 		}
 	}
 	return nil
+}
+
+// DefaultPath is where a stream's recording lives when no naming module says otherwise:
+// APP/streams/INSTANCE/STREAM.flv, FMS's applications/APP/streams/INSTANCE layout under the
+// storage root (a stream name with slashes is a subfolder).
+func DefaultPath(app, instance, stream string) string {
+	return app + "/streams/" + instance + "/" + stream + ".flv"
 }

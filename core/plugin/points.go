@@ -15,7 +15,8 @@ type NameRequest struct {
 	Action Action
 	// Path is the physical path, relative to the storage root, that recording and VOD use for
 	// the stream: a Namer may rewrite it (FMS's E_FILENAME_TRANSFORM). Its default is
-	// APP/INSTANCE/STREAM.flv.
+	// APP/streams/INSTANCE/STREAM.flv (DefaultPath); a Path that is not fs.ValidPath (or has a
+	// backslash or NUL) refuses the recording.
 	Path string
 }
 
@@ -38,11 +39,31 @@ type Storage interface {
 	// the previous file or the whole new one. Close must be called; a Write that failed makes
 	// Close discard the file and return that error.
 	Create(ctx context.Context, name string) (io.WriteCloser, error)
+	// OpenFile opens a file for recording: read and written at offsets, created (with the
+	// folders on its way) when absent, never truncated by the call. Unlike Create, what is
+	// written is under name at once: a recording is readable while it grows and a crash leaves
+	// what was written (core/flv relies on that). The caller truncates to overwrite.
+	OpenFile(ctx context.Context, name string) (File, error)
 	// Remove deletes a file (no error when absent).
 	Remove(ctx context.Context, name string) error
 	// List returns the names (without dir) of the files directly under dir, sorted; "." is the
 	// top. Folders and files still being written are not listed; a missing dir lists nothing.
 	List(ctx context.Context, dir string) ([]string, error)
+}
+
+// File is a storage file open for recording (Storage.OpenFile). Writes go to explicit offsets:
+// a recording rewrites its reserved onMetaData at the start while it appends tags at the end,
+// and an append reads the existing file first. One goroutine uses it at a time.
+type File interface {
+	io.ReaderAt
+	io.WriterAt
+	// Sync makes what was written durable (fsync).
+	Sync() error
+	// Size is the file's current size.
+	Size() (int64, error)
+	// Truncate cuts (or extends) the file to size: 0 to overwrite, or a damaged tail.
+	Truncate(size int64) error
+	Close() error
 }
 
 // SOStore is the sostore extension point: where persistent shared objects live, by app,

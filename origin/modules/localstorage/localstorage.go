@@ -132,6 +132,48 @@ func (m *Module) Create(ctx context.Context, name string) (io.WriteCloser, error
 	return &writer{root: root, f: f, tmp: tmp, name: name}, nil
 }
 
+// OpenFile opens name read-write for a recording, creating it and its folders; the file is
+// under its own name from the start (see plugin.Storage).
+func (m *Module) OpenFile(ctx context.Context, name string) (plugin.File, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := checkName(name, false); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(m.Root, 0o755); err != nil {
+		return nil, fmt.Errorf("storage.local: %w", err)
+	}
+	root, err := os.OpenRoot(m.Root)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close() // the file stays open without it
+	if err := root.MkdirAll(path.Dir(name), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := root.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, &fs.PathError{Op: "storage.local", Path: name, Err: fs.ErrInvalid}
+	}
+	return recFile{f}, nil
+}
+
+// recFile is a file open for recording: an os.File with Size.
+type recFile struct{ *os.File }
+
+func (f recFile) Size() (int64, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
+}
+
 // writer is a file being written (one goroutine at a time).
 type writer struct {
 	root      *os.Root

@@ -159,6 +159,9 @@ func TestNamesRefused(t *testing.T) {
 		if err := m.Remove(ctx, name); !errors.Is(err, fs.ErrInvalid) {
 			t.Errorf("Remove(%q): %v", name, err)
 		}
+		if _, err := m.OpenFile(ctx, name); !errors.Is(err, fs.ErrInvalid) {
+			t.Errorf("OpenFile(%q): %v", name, err)
+		}
 		if name != "" && name != "." {
 			if _, err := m.List(ctx, name); !errors.Is(err, fs.ErrInvalid) {
 				t.Errorf("List(%q): %v", name, err)
@@ -192,6 +195,10 @@ func TestSymlinkOutside(t *testing.T) {
 	if _, err := m.List(ctx, "link"); err == nil {
 		t.Fatal("listed through a link out of the folder")
 	}
+	if f, err := m.OpenFile(ctx, "link/rec.flv"); err == nil {
+		f.Close()
+		t.Fatal("opened a recording through a link out of the folder")
+	}
 	_ = m.Remove(ctx, "link/secret")
 	entries, _ := os.ReadDir(outside)
 	if len(entries) != 1 || entries[0].Name() != "secret" {
@@ -219,5 +226,56 @@ func TestProvision(t *testing.T) {
 	}
 	if err := new(Module).Provision(plugin.Context{}); err == nil {
 		t.Fatal("no root and no data folder accepted")
+	}
+}
+
+// TestOpenFileRecords: OpenFile makes the folders, is visible under its name at once (listed,
+// readable while open), writes at offsets, keeps the content when opened again (append) and
+// truncates on demand (record); a folder is not a file.
+func TestOpenFileRecords(t *testing.T) {
+	t.Parallel()
+	m := newModule(t)
+	f, err := m.OpenFile(ctx, "live/streams/_definst_/sub/rec.flv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("world"), 6); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("hello "), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := read(t, m, "live/streams/_definst_/sub/rec.flv"); err != nil || got != "hello world" {
+		t.Fatalf("read while recording: %q, %v", got, err)
+	}
+	if got := list(t, m, "live/streams/_definst_/sub"); !reflect.DeepEqual(got, []string{"rec.flv"}) {
+		t.Fatalf("listed %v", got)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err = m.OpenFile(ctx, "live/streams/_definst_/sub/rec.flv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if n, err := f.Size(); err != nil || n != 11 {
+		t.Fatalf("reopened size %d, %v", n, err)
+	}
+	b := make([]byte, 5)
+	if _, err := f.ReadAt(b, 6); err != nil || string(b) != "world" {
+		t.Fatalf("ReadAt %q, %v", b, err)
+	}
+	if err := f.Truncate(0); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := f.Size(); n != 0 {
+		t.Fatalf("size after Truncate(0): %d", n)
+	}
+	if _, err := m.OpenFile(ctx, "live/streams"); !errors.Is(err, fs.ErrInvalid) && err == nil {
+		t.Fatal("a folder opened as a recording")
 	}
 }
