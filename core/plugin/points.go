@@ -59,8 +59,8 @@ type File interface {
 	io.WriterAt
 	// Sync makes what was written durable (fsync).
 	Sync() error
-	// Size is the file's current size.
-	Size() (int64, error)
+	// Stat tells the file's current size and when it was last written (appendWithGap's gap).
+	Stat() (fs.FileInfo, error)
 	// Truncate cuts (or extends) the file to size: 0 to overwrite, or a damaged tail.
 	Truncate(size int64) error
 	Close() error

@@ -160,18 +160,7 @@ func (m *Module) OpenFile(ctx context.Context, name string) (plugin.File, error)
 		f.Close()
 		return nil, &fs.PathError{Op: "storage.local", Path: name, Err: fs.ErrInvalid}
 	}
-	return recFile{f}, nil
-}
-
-// recFile is a file open for recording: an os.File with Size.
-type recFile struct{ *os.File }
-
-func (f recFile) Size() (int64, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	return st.Size(), nil
+	return f, nil
 }
 
 // writer is a file being written (one goroutine at a time).
