@@ -164,6 +164,14 @@ func (s *Subscription) BytesDelivered() uint64 {
 	return s.bytes
 }
 
+// Drops is how many messages the subscriber missed by refusing them or while it skipped to the
+// next keyframe (a recorder's report of a slow disk).
+func (s *Subscription) Drops() uint64 {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	return s.drops
+}
+
 // Close detaches the subscriber.
 func (s *Subscription) Close() {
 	st := s.st
