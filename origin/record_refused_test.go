@@ -1,31 +1,20 @@
 package origin
 
 import (
-	"errors"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/fmsgo/fmsgo/core/rtmpclient"
 )
 
-// TestRecordingRefusedUntilItExists: a publish that asks for a recording (record, append,
-// appendWithGap) is refused with NetStream.Record.Failed instead of published live and silently
-// not recorded; a play of recorded media only (start >= 0) of a name nobody publishes is
-// StreamNotFound at once instead of a wait for a live stream that never starts. A live stream is
-// still played with start 0 (rtmpdump's default without --live).
-func TestRecordingRefusedUntilItExists(t *testing.T) {
+// TestRecordedPlayRefusedUntilItExists: a play of recorded media only (start >= 0) of a name
+// nobody publishes is StreamNotFound at once instead of a wait for a live stream that never
+// starts (VOD is not built yet; recording is: record_test.go). A live stream is still played
+// with start 0 (rtmpdump's default without --live).
+func TestRecordedPlayRefusedUntilItExists(t *testing.T) {
 	t.Parallel()
 	o := startOrigin(t)
 	c := dial(t, o.url("live"), rtmpclient.Options{})
-	for _, mode := range []string{"record", "append", "appendWithGap"} {
-		sid, _ := c.CreateStream(ctx5(t))
-		_, err := c.Publish(ctx5(t), sid, "rec-"+mode, mode)
-		var se *rtmpclient.StatusError
-		if !errors.As(err, &se) || se.Code() != "NetStream.Record.Failed" || !strings.Contains(se.Info.String("description"), "not available") {
-			t.Fatalf("publish %s: %v", mode, err)
-		}
-	}
 	sid, _ := c.CreateStream(ctx5(t))
 	t0 := time.Now()
 	if err := c.Play(sid, "nosuchfile", 0); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/netserver"
 	"github.com/fmsgo/fmsgo/core/plugin"
+	"github.com/fmsgo/fmsgo/core/record"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/origin/session"
 	"github.com/fmsgo/fmsgo/scripting"
@@ -194,7 +195,8 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	}
 	s.engine = eng
 	s.conn.Store(&s.cfg.Limits.Conn)
-	s.sessionEnv = &session.Env{Engine: eng, MaxStreams: cfg.Limits.MaxStreamsPerConn, Plugins: s.plugins}
+	s.sessionEnv = &session.Env{Engine: eng, MaxStreams: cfg.Limits.MaxStreamsPerConn, Plugins: s.plugins,
+		Storage: storageOf(s.plugins, cfg), Recordings: &record.Set{}}
 	return s, nil
 }
 
@@ -282,8 +284,20 @@ func (s *Server) Shutdown() {
 		tr.CloseAll()
 		tr.Wait()
 	}
-	s.waitEngine() // unloading the instances closes their hubs
+	s.waitRecordings() // the sessions stopped them: their files are being closed
+	s.waitEngine()     // unloading the instances closes their hubs
 	s.stopPluginHost()
+}
+
+// recordingsStopWait bounds Shutdown's wait for the recordings to close their files (a final
+// metadata rewrite and fsync each).
+const recordingsStopWait = 10 * time.Second
+
+// waitRecordings waits, bounded, for every recording's file to be closed.
+func (s *Server) waitRecordings() {
+	if !s.sessionEnv.Recordings.Wait(recordingsStopWait) {
+		s.log.Warn().Dur("waited", recordingsStopWait).Msg("recordings still closing their files at shutdown")
+	}
 }
 
 // engineStopWait bounds Shutdown's wait for the engine; the engine itself gives each instance's

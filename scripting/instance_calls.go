@@ -222,6 +222,9 @@ func (inst *instance) streamVerdict(c *Client, ask streamAsk, st StreamRef) (boo
 		if ask.write {
 			list = "writeAccess"
 		}
+		if st.Record {
+			failCode = "NetStream.Record.NoAccess"
+		}
 		return false, status("error", failCode, "no access to stream "+st.Name+": not in the client's "+list), nil
 	}
 	jc := g.objIn(c)

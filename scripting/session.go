@@ -53,6 +53,9 @@ type ClientStats struct {
 type StreamRef struct {
 	Name, Query string
 	Takeover    bool
+	// Record (publish) says the publish records (record, append, appendWithGap): a stream
+	// outside the client's writeAccess is then refused with NetStream.Record.NoAccess.
+	Record bool
 }
 
 // status builds an FMS status object.

@@ -10,6 +10,7 @@ import (
 	"github.com/fmsgo/fmsgo/core/logging"
 	"github.com/fmsgo/fmsgo/core/media"
 	"github.com/fmsgo/fmsgo/core/plugin"
+	"github.com/fmsgo/fmsgo/core/record"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
 	"github.com/fmsgo/fmsgo/scripting"
@@ -30,6 +31,8 @@ type publishing struct {
 	// durations and byte counts).
 	since      time.Time
 	startBytes uint64
+	// rec is the publish's recording (record, append, appendWithGap), nil for live.
+	rec *record.Recorder
 }
 
 // Kick implements live.Publisher.
@@ -47,18 +50,21 @@ func (s *Session) onPublish(streamID uint32, cmd *rtmpmsg.Command) error {
 	if name == "" {
 		return s.refuse(streamID, nil, "NetStream.Publish.BadName", "No stream name given.", name)
 	}
-	if recordingType(argString(cmd.Args, 1)) {
-		return s.refuse(streamID, nil, "NetStream.Record.Failed", "Recording is not available on this server yet: publish "+name+" with type \"live\".", name)
-	}
-	name, reason, ok := s.authorizePublish(name, query, argString(cmd.Args, 1))
+	publishType := argString(cmd.Args, 1)
+	name, reason, ok := s.authorizePublish(name, query, publishType)
 	if !ok {
 		return s.refuse(streamID, nil, "NetStream.Publish.BadName", reason, name)
+	}
+	plan, code, reason := s.planRecording(name, query, publishType)
+	if code != "" {
+		return s.refuse(streamID, nil, code, reason, name)
 	}
 	if ns.pub != nil && ns.pub.name == name { // Wirecast may publish twice on one stream
 		return s.t.StreamStatus(streamID, s.status("status", "NetStream.Publish.Start", name+" is now published.", name))
 	}
 	ns.close(true)
 	ref, claim := publishClaim(s.hub, s.js, name, query)
+	ref.Record = plan != nil
 	if ok, info := s.askApp(func(v func(bool, *amf.Object)) { s.js.Publish(ref, v) }); !ok {
 		return s.refuse(streamID, info, "NetStream.Publish.BadName", "The application refused to publish "+name+".", name)
 	}
@@ -76,9 +82,15 @@ func (s *Session) onPublish(streamID uint32, cmd *rtmpmsg.Command) error {
 		p.startBytes = pub.BytesIn()
 	}
 	s.emitStream(plugin.EvPublish, name, "NetStream.Publish.Start", time.Time{}, 0, 0)
-	s.t.Log().Info().Str("stream", name).Str("query", logging.RedactQuery(query)).Str("type", argString(cmd.Args, 1)).Msg("publish")
+	s.t.Log().Info().Str("stream", name).Str("query", logging.RedactQuery(query)).Str("type", publishType).Msg("publish")
 	s.t.Log().Debug().Str("stream", name).Str("query", query).Msg("publish query")
-	return s.t.PublishStarted(streamID, name, pub, s.status("status", "NetStream.Publish.Start", name+" is now published.", name))
+	run := func() {}
+	if plan != nil { // subscribed before the media can flow, started after Publish.Start
+		run = s.startRecording(streamID, p, plan)
+	}
+	err = s.t.PublishStarted(streamID, name, pub, s.status("status", "NetStream.Publish.Start", name+" is now published.", name))
+	run()
+	return err
 }
 
 func (ns *netStream) stopPublish(notify bool) {
@@ -87,6 +99,9 @@ func (ns *netStream) stopPublish(notify bool) {
 		return
 	}
 	ns.pub = nil
+	if p.rec != nil {
+		p.rec.Stop() // Record.Stop before Unpublish.Success; the file closes behind
+	}
 	var st *amf.Object
 	if notify {
 		st = ns.s.status("status", "NetStream.Unpublish.Success", p.name+" is now unpublished.", p.name)
@@ -102,23 +117,14 @@ func (ns *netStream) stopPublish(notify bool) {
 	ns.s.emitStream(plugin.EvUnpublish, p.name, "NetStream.Unpublish.Success", p.since, in, 0)
 }
 
-// authorizePublish applies the auth modules to a publish (and, for a record or append publish,
-// to the recording): the name to publish, or the refusal's reason and false.
+// authorizePublish applies the auth modules to a publish (the recording, ActRecord, is
+// planRecording's): the name to publish, or the refusal's reason and false.
 func (s *Session) authorizePublish(name, query, publishType string) (string, string, bool) {
 	if publishType == "" {
 		publishType = "live"
 	}
-	newName, reason, ok := s.authorizeStream(plugin.ActPublish, name, query, publishType)
-	if ok && (publishType == "record" || publishType == "append") {
-		newName, reason, ok = s.authorizeStream(plugin.ActRecord, newName, query, publishType)
-	}
-	return newName, reason, ok
+	return s.authorizeStream(plugin.ActPublish, name, query, publishType)
 }
-
-// recordingType reports whether a publish type asks for a recording, which this server does not
-// make yet: such a publish is refused with a status rather than published live and silently not
-// recorded.
-func recordingType(t string) bool { return t == "record" || t == "append" || t == "appendWithGap" }
 
 // publishClaim prepares a publish of name for the app and the hub: the claim carries the
 // client's publish identity, and when the name is held by a silent publisher of another

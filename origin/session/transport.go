@@ -4,6 +4,7 @@ import (
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/plugin"
+	"github.com/fmsgo/fmsgo/core/record"
 	"github.com/fmsgo/fmsgo/core/sharedobject"
 	"github.com/fmsgo/fmsgo/scripting"
 	"github.com/rs/zerolog"
@@ -73,6 +74,10 @@ type Env struct {
 	MaxStreams int
 	// Plugins are the server's plug-in modules (nil: none): asked before the app, told after.
 	Plugins *plugin.Host
+	// Storage is where recordings are written (nil: recording publishes are refused);
+	// Recordings are the server's running recordings (its shutdown waits for them).
+	Storage    plugin.Storage
+	Recordings *record.Set
 }
 
 // Engine is the JS app engine as a session uses it (*scripting.Engine).
