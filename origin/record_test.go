@@ -10,12 +10,15 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/fmsgo/fmsgo/core/flv"
 	"github.com/fmsgo/fmsgo/core/plugin"
 	"github.com/fmsgo/fmsgo/core/rtmpclient"
+	"github.com/fmsgo/fmsgo/origin/modules/localstorage"
+	"github.com/rs/zerolog"
 )
 
 // sourceFLV is an ffmpeg-made FLV of secs seconds: H.264 (a keyframe a second) and AAC.
@@ -321,4 +324,102 @@ func TestRecordStorageFails(t *testing.T) {
 			t.Fatalf("play of a stream whose recording failed: %s", code)
 		}
 	}
+}
+
+// slowStorage is storage.local whose fsync takes 300 ms (a slow disk), counting the recording
+// files still open.
+type slowStorage struct {
+	*localstorage.Module
+	open atomic.Int32
+}
+
+func (*slowStorage) PluginInfo() plugin.ModuleInfo {
+	return plugin.ModuleInfo{ID: "test.slowstorage", New: func() plugin.Module { return new(slowStorage) }}
+}
+
+func (s *slowStorage) OpenFile(ctx context.Context, name string) (plugin.File, error) {
+	f, err := s.Module.OpenFile(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	s.open.Add(1)
+	return &slowFile{File: f, s: s}, nil
+}
+
+type slowFile struct {
+	plugin.File
+	s *slowStorage
+}
+
+func (f *slowFile) Sync() error {
+	time.Sleep(300 * time.Millisecond) // the disk's time, not a test's wait
+	return f.File.Sync()
+}
+
+func (f *slowFile) Close() error {
+	f.s.open.Add(-1)
+	return f.File.Close()
+}
+
+// TestShutdownClosesRecordings: a recording still running when the origin shuts down is
+// closed (its final metadata written and synced to a slow disk) before Shutdown returns.
+func TestShutdownClosesRecordings(t *testing.T) {
+	t.Parallel()
+	media := t.TempDir()
+	st := &slowStorage{Module: &localstorage.Module{Root: media}}
+	cfg := DefaultConfig()
+	cfg.RTMP, cfg.Trunk, cfg.HTTP = "127.0.0.1:0", "", ""
+	cfg.Apps, cfg.Data = t.TempDir(), t.TempDir()
+	if err := os.MkdirAll(filepath.Join(cfg.Apps, "live"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Limits.DrainTimeout = time.Second
+	cfg.Plugins.Add(st)
+	srv, err := New(cfg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, "rtmp://"+srv.RTMPAddr().String()+"/live", rtmpclient.Options{})
+	sid, _ := c.CreateStream(ctx5(t))
+	if _, err := c.Publish(ctx5(t), sid, "running", "record"); err != nil {
+		t.Fatal(err)
+	}
+	if code := nextStatus(t, c, sid); code != "NetStream.Record.Start" {
+		t.Fatalf("status %s", code)
+	}
+	// a player subscribed after the recorder: once it has the last frame, so has the recorder
+	player := dial(t, "rtmp://"+srv.RTMPAddr().String()+"/live", rtmpclient.Options{})
+	psid, _ := player.CreateStream(ctx5(t))
+	if err := player.Play(psid, "running", -1); err != nil {
+		t.Fatal(err)
+	}
+	for code := nextStatus(t, player, psid); code != "NetStream.Play.Start"; code = nextStatus(t, player, psid) {
+	}
+	publishHeaders(t, c, sid)
+	for i := range 10 {
+		c.WriteMedia(sid, 9, uint32(i*100), videoFrame(i, i%5 == 0, 100))
+	}
+	for {
+		ev, err := player.NextEvent(ctx5(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Kind == rtmpclient.EventMedia && ev.TypeID == 9 && ev.Timestamp >= 900 {
+			break
+		}
+	}
+	cancel()
+	srv.Shutdown()
+	if n := st.open.Load(); n != 0 {
+		t.Fatalf("%d recording files still open after Shutdown", n)
+	}
+	r := openFLV(t, filepath.Join(media, "live", "streams", DefaultInstance, "running.flv"))
+	if m := r.Metadata(); r.Duration() < 900*time.Millisecond || m == nil || m.Duration < 0.9 || len(m.Keyframes) != 2 {
+		t.Fatalf("after Shutdown: %v, metadata %+v", r.Duration(), m)
+	}
+	t.Logf("after Shutdown: %d bytes, %v, metadata duration %.3f s", r.Size(), r.Duration(), r.Metadata().Duration)
 }

@@ -123,7 +123,7 @@ type Recorder struct {
 	q     []item
 	spare []item
 	bytes int
-	cut   bool
+	cut   error // why the hub dropped the recorder (nil: it did not)
 	halt  bool
 
 	stMu    sync.Mutex // the statuses: held while one is sent
@@ -155,9 +155,12 @@ func (r *Recorder) Deliver(p *media.Packet, ts uint32) bool {
 func (r *Recorder) Notify(live.Event) {}
 
 // CutOff implements live.Subscriber: the hub dropped the recorder (too slow, or closed).
-func (r *Recorder) CutOff(error) {
+func (r *Recorder) CutOff(reason error) {
+	if reason == nil {
+		reason = live.ErrClosed
+	}
 	r.mu.Lock()
-	r.cut = true
+	r.cut = reason
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
@@ -320,9 +323,12 @@ func (r *Recorder) write(w *flv.Writer) (string, error) {
 			return r.sent(CodeFailed, "Recording "+r.cfg.Stream+" failed: "+err.Error()), err
 		}
 		switch {
-		case cut:
+		case errors.Is(cut, live.ErrTooSlow):
 			r.halted()
 			return r.sent(CodeFailed, "Recording "+r.cfg.Stream+" stopped: the storage is too slow."), ErrTooSlow
+		case cut != nil: // the hub closed (the instance is unloading)
+			r.halted()
+			return r.sent(CodeStop, "Stopped recording "+r.cfg.Stream+": "+cut.Error()), cut
 		case stopped:
 			return "", nil
 		}
@@ -353,7 +359,7 @@ func (r *Recorder) report(last uint64) uint64 {
 }
 
 // take swaps the queue out.
-func (r *Recorder) take() (batch []item, stopped, cut bool) {
+func (r *Recorder) take() (batch []item, stopped bool, cut error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	batch, r.q = r.q, r.spare[:0]

@@ -267,6 +267,7 @@ func TestBusyPath(t *testing.T) {
 	r := newRig(t, st, Overwrite, flv.Options{}, 0)
 	r.st.next(t)
 	cfg := r.rec.cfg
+	cfg.Stream = "other" // another stream named to the same file
 	if _, err := r.set.Start(cfg); !errors.Is(err, ErrBusy) {
 		t.Fatalf("second recording of a busy path: %v", err)
 	}
@@ -280,4 +281,73 @@ func TestBusyPath(t *testing.T) {
 	if !r.set.Wait(5 * time.Second) {
 		t.Fatal("recordings did not finish")
 	}
+}
+
+// TestAppendWithGap: appendWithGap leaves, between the parts, the time since the file was last
+// written (here set 5 s back).
+func TestAppendWithGap(t *testing.T) {
+	t.Parallel()
+	st := &dirStorage{dir: t.TempDir()}
+	file := filepath.Join(st.dir, "app/streams/_definst_/s.flv")
+	r := newRig(t, st, Overwrite, flv.Options{}, 0)
+	r.st.next(t)
+	r.publish(0, 2)
+	r.rec.Stop()
+	<-r.end
+	past := time.Now().Add(-5 * time.Second)
+	if err := os.Chtimes(file, past, past); err != nil {
+		t.Fatal(err)
+	}
+	r2 := newRig(t, st, AppendWithGap, flv.Options{}, 0)
+	r2.st.next(t)
+	r2.publish(0, 2)
+	r2.rec.Stop()
+	<-r2.end
+	if d := readFile(t, file).Duration(); d < 8900*time.Millisecond || d > 9300*time.Millisecond {
+		t.Fatalf("2 s, a 5 s gap, 2 s: %v", d)
+	}
+}
+
+// TestTakeoverTakesTheFile: a new recorder of the same stream and path (its publisher was
+// replaced before the old session stopped its recording) stops the old one and continues.
+func TestTakeoverTakesTheFile(t *testing.T) {
+	t.Parallel()
+	st := &dirStorage{dir: t.TempDir()}
+	r := newRig(t, st, Overwrite, flv.Options{}, 0)
+	r.st.next(t)
+	next, err := r.set.Start(r.rec.cfg)
+	if err != nil {
+		t.Fatalf("takeover of the recording: %v", err)
+	}
+	if c := r.st.next(t); c != CodeStop {
+		t.Fatalf("old recording's status: %s", c)
+	}
+	<-r.end
+	next.Run()
+	if c := r.st.next(t); c != CodeStart {
+		t.Fatalf("new recording's status: %s", c)
+	}
+	next.Stop()
+	<-r.end
+	if !r.set.Wait(5 * time.Second) {
+		t.Fatal("recordings did not finish")
+	}
+}
+
+// TestHubClosedStops: the hub closing (the instance unloading) ends the recording with
+// Record.Stop and a closed file.
+func TestHubClosedStops(t *testing.T) {
+	t.Parallel()
+	st := &dirStorage{dir: t.TempDir()}
+	r := newRig(t, st, Overwrite, flv.Options{}, 0)
+	r.st.next(t)
+	r.publish(0, 1)
+	r.hub.Close()
+	if c := r.st.next(t); c != CodeStop {
+		t.Fatalf("status when the hub closed: %s", c)
+	}
+	if res := <-r.end; !errors.Is(res.Err, live.ErrClosed) || res.Duration < 900*time.Millisecond {
+		t.Fatalf("result %+v", res)
+	}
+	r.rec.Stop()
 }

@@ -20,8 +20,9 @@ var ErrBusy = errors.New("record: the file is being recorded by another stream")
 
 // Start subscribes a recorder to cfg.Stream (so it misses nothing published after this
 // returns) and returns it; Run lets it open the file, and Stop alone ends it (one of them must
-// be called). A path whose previous recording was stopped but is
-// still closing its file is opened once that is done; one still recording is ErrBusy.
+// be called). A path whose previous recording was stopped but is still closing its file is
+// opened once that is done; one still recording another stream is ErrBusy, one still
+// recording the same stream (its publisher was just replaced) is stopped and taken over.
 func (s *Set) Start(cfg Config) (*Recorder, error) {
 	if cfg.QueueBytes <= 0 {
 		cfg.QueueBytes = 8 << 20
@@ -34,7 +35,12 @@ func (s *Set) Start(cfg Config) (*Recorder, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if prev := s.byPath[cfg.Path]; prev != nil {
-		if !prev.stopping() {
+		switch {
+		case prev.cfg.Hub == cfg.Hub && prev.cfg.Stream == cfg.Stream:
+			// the stream's publisher was replaced (takeover) and its session has not yet
+			// stopped its recording: this one takes the file over
+			prev.Stop()
+		case !prev.stopping():
 			r.cancel()
 			return nil, ErrBusy
 		}
@@ -63,7 +69,7 @@ func (r *Recorder) Run() { r.release() }
 func (r *Recorder) stopping() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.halt || r.cut
+	return r.halt || r.cut != nil
 }
 
 // finished forgets r once its file is closed.
