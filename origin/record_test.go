@@ -423,3 +423,54 @@ func TestShutdownClosesRecordings(t *testing.T) {
 	}
 	t.Logf("after Shutdown: %d bytes, %v, metadata duration %.3f s", r.Size(), r.Duration(), r.Metadata().Duration)
 }
+
+// renamer is a naming module: "elsewhere" is recorded under other/place.flv, "escape" tries to
+// leave the storage.
+type renamer struct{}
+
+func (renamer) PluginInfo() plugin.ModuleInfo {
+	return plugin.ModuleInfo{ID: "test.renamer", New: func() plugin.Module { return renamer{} }}
+}
+
+func (renamer) PhysicalName(_ context.Context, req *plugin.NameRequest) error {
+	switch req.Stream {
+	case "elsewhere":
+		req.Path = "other/place.flv"
+	case "escape":
+		req.Path = "../../escaped.flv"
+	}
+	return nil
+}
+
+// TestRecordNaming: a naming module's path is where the recording goes; a path out of the
+// storage, a name with "..", or an mp4: name is Record.Failed with nothing published or
+// written; "flv:" is FMS's explicit FLV prefix.
+func TestRecordNaming(t *testing.T) {
+	t.Parallel()
+	o := startOriginWith(t, func(c *Config) { c.Plugins.Add(renamer{}) }, "live")
+	for _, name := range []string{"escape", "a/../../b", "mp4:clip.mp4"} {
+		c := dial(t, o.url("live"), rtmpclient.Options{})
+		sid, _ := c.CreateStream(ctx5(t))
+		_, err := c.Publish(ctx5(t), sid, name, "record")
+		var se *rtmpclient.StatusError
+		if !errors.As(err, &se) || se.Code() != "NetStream.Record.Failed" {
+			t.Fatalf("record of %q: %v", name, err)
+		}
+	}
+	for _, tc := range []struct{ name, file string }{{"elsewhere", "other/place.flv"}, {"flv:plain", "live/streams/_definst_/plain.flv"}} {
+		c := dial(t, o.url("live"), rtmpclient.Options{})
+		sid, _ := c.CreateStream(ctx5(t))
+		if _, err := c.Publish(ctx5(t), sid, tc.name, "record"); err != nil {
+			t.Fatal(err)
+		}
+		if code := nextStatus(t, c, sid); code != "NetStream.Record.Start" {
+			t.Fatalf("record of %s: %s", tc.name, code)
+		}
+		if _, err := os.Stat(filepath.Join(o.srv.cfg.Data, "media", filepath.FromSlash(tc.file))); err != nil {
+			t.Fatalf("record of %s: %v", tc.name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(o.srv.cfg.Data, "media", "..", "..", "escaped.flv")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a recording escaped the storage: %v", err)
+	}
+}

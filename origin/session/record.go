@@ -19,8 +19,8 @@ import (
 //     onPublish with the client's writeAccess;
 //   - what can be known before the publish refuses it whole, nothing published: ActRecord
 //     refused or the stream outside writeAccess is NetStream.Record.NoAccess; no storage, or
-//     a path (after the naming modules) that is not a clean relative path, is
-//     NetStream.Record.Failed;
+//     a path (after the naming modules) that is not a clean relative path, or an mp4:/f4v:
+//     name (MP4 recording is not built), is NetStream.Record.Failed;
 //   - after Publish.Start, the recording's own goroutine opens the file and sends
 //     Record.Start, or Record.Failed when the storage fails (then or later): the live publish
 //     goes on, players are not hurt by a full disk. A limit reached sends Record.Stop, the
@@ -56,7 +56,11 @@ func (s *Session) planRecording(name, query, publishType string) (*recordPlan, s
 	if s.env.Storage == nil || s.env.Recordings == nil {
 		return nil, "NetStream.Record.Failed", "This server has no storage for recordings."
 	}
-	req := &plugin.NameRequest{App: s.target.App, Instance: s.target.Instance, Stream: name, Action: plugin.ActRecord}
+	file, ok := flvName(name)
+	if !ok {
+		return nil, "NetStream.Record.Failed", "Cannot record " + name + ": only FLV recording is built (MP4 is not yet)."
+	}
+	req := &plugin.NameRequest{App: s.target.App, Instance: s.target.Instance, Stream: file, Action: plugin.ActRecord}
 	if err := s.env.Plugins.Name(context.Background(), req); err != nil {
 		return nil, "NetStream.Record.Failed", "Could not name the recording of " + name + ": " + err.Error()
 	}
@@ -65,6 +69,19 @@ func (s *Session) planRecording(name, query, publishType string) (*recordPlan, s
 	}
 	plan.path = req.Path
 	return plan, "", ""
+}
+
+// flvName is the file name of a recorded stream: FMS's "flv:" prefix is dropped; "mp4:" and
+// "f4v:" (F4V/MP4 recording) are refused, not recorded as FLV under a misleading name.
+func flvName(name string) (string, bool) {
+	lower := strings.ToLower(name)
+	switch {
+	case strings.HasPrefix(lower, "flv:"):
+		return name[4:], true
+	case strings.HasPrefix(lower, "mp4:"), strings.HasPrefix(lower, "f4v:"):
+		return "", false
+	}
+	return name, true
 }
 
 // validPath is the storage's name rule (plugin.Storage): relative, slash-separated, no "." or
