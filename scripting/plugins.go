@@ -264,7 +264,7 @@ func (c *pluginCall) settle(v any, err error) {
 		return
 	}
 	c.enqueue(func(*goja.Runtime) error {
-		defer c.done()
+		c.done() // before the Promise settles: a script (or client) that sees the answer finds the slot free
 		gp := c.gp
 		if gp.inst.gen != gp.g || gp.inst.unloaded {
 			return nil // a replaced generation's promise: its runtime is gone
