@@ -27,6 +27,9 @@ type target struct {
 	url    string
 	logURL string // without credentials or secret-looking query values
 	q      chan []byte
+	// full is signalled (without blocking) by a sender that found q full: a lingering target
+	// then posts at once instead of at the end of batch_wait.
+	full chan struct{}
 
 	delivered, failed, posts atomic.Uint64
 
@@ -40,7 +43,7 @@ type target struct {
 }
 
 func newTarget(m *Module, u string) *target {
-	return &target{m: m, url: u, logURL: redactURL(u), q: make(chan []byte, m.BatchMax)}
+	return &target{m: m, url: u, logURL: redactURL(u), q: make(chan []byte, m.BatchMax), full: make(chan struct{}, 1)}
 }
 
 // run delivers batches until Stop and the queue is empty.
@@ -80,7 +83,9 @@ func (t *target) collect() bool {
 }
 
 // linger fills the batch further while the last POST ended less than batch_wait ago: sparse
-// events go out at once, a burst in few POSTs.
+// events go out at once, a burst in few POSTs. It sleeps on the timer alone and then takes what
+// was queued meanwhile: waiting on the queue too would wake this goroutine for every event of a
+// busy server (a wake-up costs more than the event), unless a sender finds the queue full.
 func (t *target) linger() {
 	wait := t.m.BatchWait - time.Since(t.lastPost)
 	if wait <= 0 || len(t.batch) >= t.m.BatchMax {
@@ -91,14 +96,18 @@ func (t *target) linger() {
 	} else {
 		t.timer.Reset(wait)
 	}
-	defer t.timer.Stop()
+	select {
+	case <-t.timer.C:
+	case <-t.full:
+		t.timer.Stop()
+	case <-t.m.stopC:
+		t.timer.Stop()
+	}
 	for len(t.batch) < t.m.BatchMax {
 		select {
 		case b := <-t.q:
 			t.batch = append(t.batch, b)
-		case <-t.timer.C:
-			return
-		case <-t.m.stopC:
+		default:
 			return
 		}
 	}

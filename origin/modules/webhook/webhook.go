@@ -213,6 +213,10 @@ func (m *Module) HandleEvent(_ context.Context, ev *plugin.Event) {
 		default:
 		}
 		select {
+		case t.full <- struct{}{}:
+		default:
+		}
+		select {
 		case t.q <- body:
 		case <-m.stopC:
 			m.lost.Add(1)
