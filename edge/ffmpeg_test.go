@@ -3,25 +3,19 @@ package edge
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fmsgo/fmsgo/core/peertest"
 )
 
-func requireTool(t *testing.T, name string) string {
+func requireTool(t testing.TB, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
+	return peertest.RequireTool(t, name)
 }
 
 // TestFFprobeThroughEdge: ffmpeg publishes to the origin (or through the edge), ffprobe plays

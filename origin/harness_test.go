@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fmsgo/fmsgo/core/peertest"
 	"github.com/rs/zerolog"
 )
 
@@ -112,14 +113,7 @@ func tail(s string, lines int) string {
 // requireTool finds a real client; missing it is a failure under CI=true, a skip otherwise.
 func requireTool(t testing.TB, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
+	return peertest.RequireTool(t, name)
 }
 
 // waitFor polls cond until it holds or the bound passes: for events with no hook to wait on.

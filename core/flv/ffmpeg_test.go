@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/fmsgo/fmsgo/core/peertest"
 )
 
 // Tests against real tools: ffmpeg makes an H.264/AAC FLV, our Reader reads it tag by tag into
@@ -20,14 +22,7 @@ import (
 // requireTool finds a real client; missing it is a failure under CI=true, a skip otherwise.
 func requireTool(t testing.TB, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
+	return peertest.RequireTool(t, name)
 }
 
 var source struct {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fmsgo/fmsgo/core/peertest"
 	"github.com/fmsgo/fmsgo/core/rtmpclient"
 )
 
@@ -312,14 +313,7 @@ func lastLines(s string, n int) string {
 }
 
 // requireTool finds a real client; missing it is a failure under CI=true, a skip otherwise.
-func requireTool(t *testing.T, name string) string {
+func requireTool(t testing.TB, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
+	return peertest.RequireTool(t, name)
 }
