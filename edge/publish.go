@@ -30,6 +30,13 @@ func (cs *clientSession) startPublish(streamID uint32, name string) {
 	_ = cs.st.conn.Send(lp.ch, trunk.StreamPublish{Session: cs.id, StreamID: streamID, App: cs.key, Stream: name, Mode: "live"})
 }
 
+// publishing reports whether the client has a publish open.
+func (cs *clientSession) publishing() bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return len(cs.pubs) > 0
+}
+
 func (cs *clientSession) publishChannel(streamID uint32) uint32 {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()

@@ -126,9 +126,17 @@ func (cs *clientSession) forward(streamID uint32, cmd *rtmpmsg.Command) error {
 
 // toOrigin sends one session message, waiting (on the client's read goroutine) for credit when
 // the session's window is used up.
+//
+// A publishing client's messages go behind the media it sent before them (closeStream after the
+// last frames): the trunk otherwise writes control frames first, and the origin would end the
+// publish, and its recording, before the last frames arrive.
 func (cs *clientSession) toOrigin(m trunk.SessionMessage) error {
+	send := cs.st.conn.SendSession
+	if cs.publishing() {
+		send = cs.st.conn.SendSessionAfterMedia
+	}
 	for {
-		err := cs.st.conn.SendSession(cs.id, m)
+		err := send(cs.id, m)
 		if !errors.Is(err, trunk.ErrBackpressure) {
 			return err
 		}

@@ -1,6 +1,7 @@
 package trunk
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"runtime"
@@ -52,6 +53,34 @@ func (c *Conn) SendSession(id uint32, m SessionMessage) error {
 		return fmt.Errorf("%w: session %d", ErrBackpressure, id)
 	}
 	if err := c.pushCtrl(KindSessionMessage, id, appendSessionFrame(make([]byte, 0, cost), id, m)); err != nil {
+		cr.avail.Add(cost)
+		return err
+	}
+	return nil
+}
+
+// SendSessionAfterMedia is SendSession for a message that must not overtake the media queued
+// before it: it waits in the media lane, behind that media (an edge publisher's closeStream after
+// its last frames, which the origin must take into the stream, and into a recording, first).
+// When the media lane is full (its media is being dropped anyway) it goes in the control lane.
+func (c *Conn) SendSessionAfterMedia(id uint32, m SessionMessage) error {
+	cost := int64(HeaderSize + 9 + len(m.Payload))
+	if cost-4 > int64(c.link.PeerMaxFrame) {
+		return fmt.Errorf("%w: session %d: %d bytes", ErrTooLarge, id, cost)
+	}
+	cr := c.credits.get(id)
+	if cr == nil {
+		return fmt.Errorf("%w: %d", ErrUnknownSession, id)
+	}
+	if !cr.take(cost) {
+		return fmt.Errorf("%w: session %d", ErrBackpressure, id)
+	}
+	frame := appendSessionFrame(make([]byte, 0, cost), id, m)
+	err := c.q.push(true, entry{data: frame})
+	if errors.Is(err, ErrQueueFull) {
+		err = c.pushCtrl(KindSessionMessage, id, frame)
+	}
+	if err != nil {
 		cr.avail.Add(cost)
 		return err
 	}
