@@ -48,6 +48,8 @@ type Module struct {
 	protect [plugin.ActSharedObject + 1]bool
 	log     zerolog.Logger
 	now     func() time.Time
+	// verified keeps the claims of tokens whose signature checked out (see verifiedTokens).
+	verified verifiedTokens
 }
 
 // PluginInfo registers auth.token.
@@ -143,8 +145,15 @@ func (m *Module) check(req *plugin.Request) error {
 	if tok == "" {
 		return fmt.Errorf("%w to %s (?%s=)", ErrMissing, req.Action, m.Param)
 	}
-	c, err := Verify(tok, m.keys, m.now(), m.Leeway)
-	if err != nil {
+	c, ok := m.verified.get(tok)
+	if !ok {
+		var err error
+		if c, err = verifySigned(tok, m.keys); err != nil {
+			return err
+		}
+		m.verified.put(tok, c)
+	}
+	if err := c.validAt(m.now(), m.Leeway); err != nil {
 		return err
 	}
 	return c.Permits(req)

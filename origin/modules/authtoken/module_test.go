@@ -224,3 +224,33 @@ func BenchmarkAuthorizePublish(b *testing.B) {
 		}
 	}
 }
+
+// TestVerifiedTokensKeepExpiring: a token checked once is not verified again, but its expiry is
+// still checked at every use; a forged variant is refused and not kept.
+func TestVerifiedTokensKeepExpiring(t *testing.T) {
+	tok := mint(t, testKey, "k1", publishCam(time.Hour))
+	m := provisioned(t, &Module{})
+	req := &plugin.Request{Action: plugin.ActPublish, App: "live", Instance: "_definst_", Stream: "cam", StreamQuery: "token=" + tok}
+	if d := m.Authorize(context.Background(), req); d.Verdict != plugin.Accept {
+		t.Fatalf("valid token: %+v", d)
+	}
+	if _, ok := m.verified.get(tok); !ok {
+		t.Fatal("the verified token is not kept")
+	}
+	forged := tok[:len(tok)-2] + "AA"
+	if forged == tok {
+		forged = tok[:len(tok)-2] + "BB"
+	}
+	req.StreamQuery = "token=" + forged
+	if d := m.Authorize(context.Background(), req); d.Verdict != plugin.Reject {
+		t.Fatalf("forged token: %+v", d)
+	}
+	if _, ok := m.verified.get(forged); ok {
+		t.Fatal("a forged token is kept")
+	}
+	m.now = func() time.Time { return testNow.Add(2 * time.Hour) }
+	req.StreamQuery = "token=" + tok
+	if d := m.Authorize(context.Background(), req); d.Verdict != plugin.Reject || !strings.Contains(d.Reason, "expired") {
+		t.Fatalf("the kept token after its expiry: %+v", d)
+	}
+}

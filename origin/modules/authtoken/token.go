@@ -120,6 +120,16 @@ func (c Claims) check() error {
 // ErrUnknownKey, ErrBadSignature, ErrExpired, ErrNotYetValid. The signature is checked before
 // the payload is decoded, so unsigned input never reaches the JSON decoder.
 func Verify(token string, keys *Keyring, now time.Time, leeway time.Duration) (Claims, error) {
+	c, err := verifySigned(token, keys)
+	if err != nil {
+		return Claims{}, err
+	}
+	return c, c.validAt(now, leeway)
+}
+
+// verifySigned checks token's form and signature and decodes its claims: what does not depend
+// on the time, so its result may be kept for the same token.
+func verifySigned(token string, keys *Keyring) (Claims, error) {
 	p, err := split(token)
 	if err != nil {
 		return Claims{}, err
@@ -132,17 +142,18 @@ func Verify(token string, keys *Keyring, now time.Time, leeway time.Duration) (C
 	if !hmac.Equal(p.sig, sum) {
 		return Claims{}, ErrBadSignature
 	}
-	c, err := decodeClaims(p.payload)
-	if err != nil {
-		return Claims{}, err
-	}
+	return decodeClaims(p.payload)
+}
+
+// validAt checks the claims' expiry and not-before at now, with leeway either way.
+func (c Claims) validAt(now time.Time, leeway time.Duration) error {
 	if now.After(c.Expires.Add(leeway)) {
-		return c, fmt.Errorf("%w %s ago", ErrExpired, now.Sub(c.Expires).Truncate(time.Second))
+		return fmt.Errorf("%w %s ago", ErrExpired, now.Sub(c.Expires).Truncate(time.Second))
 	}
 	if !c.NotBefore.IsZero() && now.Add(leeway).Before(c.NotBefore) {
-		return c, fmt.Errorf("%w (in %s)", ErrNotYetValid, c.NotBefore.Sub(now).Truncate(time.Second))
+		return fmt.Errorf("%w (in %s)", ErrNotYetValid, c.NotBefore.Sub(now).Truncate(time.Second))
 	}
-	return c, nil
+	return nil
 }
 
 // parts is a token taken apart: the key id, the signed text (v1.KID.PAYLOAD), and the decoded
