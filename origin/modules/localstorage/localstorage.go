@@ -92,6 +92,29 @@ func (m *Module) open(ctx context.Context, name string, top bool) (*os.Root, err
 	return os.OpenRoot(m.Root)
 }
 
+// openForWrite is open for a file about to be written: the storage folder, and the folders of
+// name inside it, are made first.
+func (m *Module) openForWrite(ctx context.Context, name string) (*os.Root, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := checkName(name, false); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(m.Root, 0o755); err != nil {
+		return nil, fmt.Errorf("storage.local: %w", err)
+	}
+	root, err := os.OpenRoot(m.Root)
+	if err != nil {
+		return nil, err
+	}
+	if err := root.MkdirAll(path.Dir(name), 0o755); err != nil {
+		root.Close()
+		return nil, err
+	}
+	return root, nil
+}
+
 // Open opens a file for reading.
 func (m *Module) Open(ctx context.Context, name string) (fs.File, error) {
 	root, err := m.open(ctx, name, false)
@@ -105,25 +128,11 @@ func (m *Module) Open(ctx context.Context, name string) (fs.File, error) {
 // Create opens a file for writing under a temporary name; Close syncs it and renames it to
 // name (making the folders on its way), or removes it after a failed Write.
 func (m *Module) Create(ctx context.Context, name string) (io.WriteCloser, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := checkName(name, false); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(m.Root, 0o755); err != nil {
-		return nil, fmt.Errorf("storage.local: %w", err)
-	}
-	root, err := os.OpenRoot(m.Root)
+	root, err := m.openForWrite(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	dir := path.Dir(name)
-	if err := root.MkdirAll(dir, 0o755); err != nil {
-		root.Close()
-		return nil, err
-	}
-	tmp := path.Join(dir, tmpPrefix+rand.Text())
+	tmp := path.Join(path.Dir(name), tmpPrefix+rand.Text())
 	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		root.Close()
@@ -135,23 +144,11 @@ func (m *Module) Create(ctx context.Context, name string) (io.WriteCloser, error
 // OpenFile opens name read-write for a recording, creating it and its folders; the file is
 // under its own name from the start (see plugin.Storage).
 func (m *Module) OpenFile(ctx context.Context, name string) (plugin.File, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := checkName(name, false); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(m.Root, 0o755); err != nil {
-		return nil, fmt.Errorf("storage.local: %w", err)
-	}
-	root, err := os.OpenRoot(m.Root)
+	root, err := m.openForWrite(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	defer root.Close() // the file stays open without it
-	if err := root.MkdirAll(path.Dir(name), 0o755); err != nil {
-		return nil, err
-	}
 	f, err := root.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, err
