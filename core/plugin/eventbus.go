@@ -61,9 +61,10 @@ func (b *eventBus) start(ctx context.Context) {
 }
 
 // eventLinger is how long a sink's goroutine lets events gather after it woke for one, so that
-// a busy server wakes each sink at most about a hundred times a second instead of once per
-// event (each wake-up costs the scheduler more than handling a small event), while the first
-// event after a quiet spell is handled at once.
+// a busy server wakes each sink, and lets a buffering sink write, at most about a hundred times
+// a second instead of once per event (each wake-up or write costs more than handling a small
+// event). The first event after a quiet spell is handled at once; a buffering sink writes it at
+// the end of the linger.
 const eventLinger = 10 * time.Millisecond
 
 // deliver hands a sink its events in order until stop, then what is still queued.
@@ -79,7 +80,6 @@ func (b *eventBus) deliver(ctx context.Context, s *sinkQueue) {
 			b.drain(ctx, s)
 			return
 		}
-		b.drain(ctx, s)
 		linger.Reset(eventLinger)
 		select {
 		case <-linger.C:

@@ -71,8 +71,9 @@ type EventSink interface {
 }
 
 // EventFlusher is implemented by a sink that buffers what HandleEvent writes (a log file):
-// FlushEvents is called on the sink's goroutine whenever its queue is empty after a burst, so
-// that a burst is written in one go and a quiet server's lines are out at once.
+// FlushEvents is called on the sink's goroutine when its queue is empty at the end of a linger
+// (at most about 10 ms after the first event of a burst), so that a burst is written in one go
+// and a quiet server's lines are out within that time.
 type EventFlusher interface {
 	FlushEvents(ctx context.Context)
 }
