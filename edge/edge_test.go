@@ -159,7 +159,7 @@ func TestWrongSecretRejectsClearly(t *testing.T) {
 	// The trunk's failure is logged after the waiting connect is rejected: wait for the line.
 	waitFor(t, "the edge's log line explaining the failure", func() bool {
 		logs := e.logs.String()
-		return strings.Contains(logs, "trunk to origin failed") && strings.Contains(logs, "wrong secret")
+		return strings.Contains(logs, "trunk refused by the origin") && strings.Contains(logs, "wrong secret")
 	})
 }
 

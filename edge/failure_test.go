@@ -135,6 +135,9 @@ func TestOriginDown(t *testing.T) {
 	if !errors.As(err, &se) || se.Code() != "NetConnection.Connect.Rejected" || !strings.Contains(se.Description(), "Origin unavailable") {
 		t.Fatalf("connect for a down origin without failover: %v", err)
 	}
+	if d := se.Description(); strings.Contains(d, "127.0.0.1") || strings.Contains(d, "dial") {
+		t.Fatalf("the client was shown the origin's internal address or network error: %q", d)
+	}
 	if !strings.Contains(plain.logs.String(), "connect rejected: origin unavailable") {
 		t.Fatal("the edge did not log the rejection")
 	}

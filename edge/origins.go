@@ -53,11 +53,12 @@ func newOriginLink(s *Server, addr string, tlsConf *tls.Config) *originLink {
 func (l *originLink) run(ctx context.Context) {
 	lim := l.srv.cfg.Limits
 	backoff := lim.ReconnectMin
+	var rep dialReport
 	for ctx.Err() == nil {
 		st, err := l.dial(ctx)
 		if err != nil {
 			l.set(nil, err)
-			l.log.Error().Err(err).Dur("retry_in", backoff).Msg("trunk to origin failed")
+			rep.failed(l.log, err, backoff, time.Now())
 			select {
 			case <-ctx.Done():
 			case <-time.After(backoff):
@@ -67,7 +68,7 @@ func (l *originLink) run(ctx context.Context) {
 		}
 		backoff = lim.ReconnectMin
 		l.set(st, nil)
-		l.log.Info().Msg("trunk up")
+		rep.up(l.log)
 		err = st.conn.Serve(ctx)
 		// Players first get UnpublishNotify (queued synchronously by the hubs), then their
 		// session's NetConnection.Connect.Closed: the order FMS clients expect.
@@ -75,6 +76,57 @@ func (l *originLink) run(ctx context.Context) {
 		st.mux.CloseAll(trunk.CodeShutdown, "trunk to the origin lost")
 		l.set(nil, fmt.Errorf("trunk to origin %s lost: %w", l.addr, err))
 	}
+}
+
+// dialReport logs an origin's failed dials without crying wolf: an origin that is not up yet
+// when the edge starts (the usual start order of a host or a cluster) is an info line, a spell
+// of failures becomes a warning once it has lasted dialWarnAfter and is repeated, as a count,
+// every dialWarnEvery. Refusals that no retry fixes (a wrong secret, version or certificate)
+// are errors at once. It belongs to the link's run goroutine.
+type dialReport struct {
+	everUp         bool
+	attempts       int
+	since, lastLog time.Time
+}
+
+const (
+	dialWarnAfter = 5 * time.Second
+	dialWarnEvery = 30 * time.Second
+)
+
+func (r *dialReport) failed(log zerolog.Logger, err error, retry time.Duration, now time.Time) {
+	r.attempts++
+	if r.attempts == 1 {
+		r.since = now
+	}
+	switch {
+	case errors.Is(err, trunk.ErrAuth) || errors.Is(err, trunk.ErrVersion) || errors.Is(err, trunk.ErrTLS):
+		if r.attempts == 1 || now.Sub(r.lastLog) >= dialWarnEvery {
+			log.Error().Err(err).Int("attempts", r.attempts).Dur("retry_in", retry).Msg("trunk refused by the origin")
+			r.lastLog = now
+		}
+	case r.attempts == 1:
+		msg := "origin not reachable yet; retrying"
+		if r.everUp {
+			msg = "origin unreachable; retrying"
+		}
+		// "cause", not "error": an expected state is not shown as an error in console logs.
+		log.Info().Str("cause", err.Error()).Dur("retry_in", retry).Msg(msg)
+		r.lastLog = now
+	case now.Sub(r.since) >= dialWarnAfter && (r.lastLog.Equal(r.since) || now.Sub(r.lastLog) >= dialWarnEvery):
+		log.Warn().Err(err).Int("attempts", r.attempts).Dur("down_for", now.Sub(r.since).Round(time.Second)).
+			Dur("retry_in", retry).Msg("origin still unreachable")
+		r.lastLog = now
+	}
+}
+
+func (r *dialReport) up(log zerolog.Logger) {
+	ev := log.Info()
+	if r.attempts > 0 {
+		ev = ev.Int("failed_dials", r.attempts)
+	}
+	ev.Msg("trunk up")
+	r.everUp, r.attempts = true, 0
 }
 
 func (l *originLink) dial(ctx context.Context) (*trunkState, error) {
@@ -157,6 +209,23 @@ func (l *originLink) get(ctx context.Context) (*trunkState, error) {
 			return nil, err
 		}
 	}
+}
+
+// unavailableReason is what a client is told when its origin cannot be reached: the cause
+// without the origin's address, port or network error, which describe the operator's internal
+// network to anyone who connects (the edge's log has them).
+func unavailableReason(err error) string {
+	switch {
+	case errors.Is(err, trunk.ErrAuth):
+		return "the application's origin server refused this edge's authentication (see the edge's log)."
+	case errors.Is(err, trunk.ErrVersion):
+		return "this edge and the application's origin server speak different trunk versions (see the edge's log)."
+	case errors.Is(err, trunk.ErrTLS):
+		return "the TLS link between this edge and the application's origin server failed (see the edge's log)."
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return "the application's origin server did not answer in time; try again later."
+	}
+	return "the application's origin server cannot be reached; try again later."
 }
 
 // route finds the trunk for a new connection of instance key: its origin's, waiting for it

@@ -163,7 +163,7 @@ func (cs *clientSession) onConnect(cmd *rtmpmsg.Command) error {
 	wait.stop()
 	if err != nil {
 		cs.conn.Log().Warn().Err(err).Str("instance", key).Msg("connect rejected: origin unavailable")
-		return cs.reject("NetConnection.Connect.Rejected", "Origin unavailable: "+err.Error())
+		return cs.reject("NetConnection.Connect.Rejected", "Origin unavailable: "+unavailableReason(err))
 	}
 	open, err := cs.openMessage(obj, cmd.Args)
 	if err != nil {
