@@ -60,3 +60,10 @@ func (s *Server) stopPluginHost() {
 // emitAppEvent hands the engine's app events to the modules (the host is made after the
 // engine, so the engine calls through the server).
 func (s *Server) emitAppEvent(ev plugin.Event) { s.plugins.Emit(ev) }
+
+// ModuleIDs lists the plug-in modules the config selected, in config order.
+func (s *Server) ModuleIDs() []string { return s.plugins.IDs() }
+
+// Discard releases what New prepared (the provisioned modules) for a server that is not
+// started: the origin's -check-config.
+func (s *Server) Discard() { s.stopPluginHost() }

@@ -61,7 +61,7 @@ func lineOf(b []byte, key toml.Key) int {
 			}
 			continue
 		}
-		if !strings.HasPrefix(line, name) && !strings.HasPrefix(line, `"`+name+`"`) {
+		if k := lineKey(line); k != name && !strings.HasSuffix(k, "."+name) {
 			continue
 		}
 		if table == strings.ReplaceAll(parent, `"`, "") {
@@ -72,6 +72,16 @@ func lineOf(b []byte, key toml.Key) int {
 		}
 	}
 	return fallback
+}
+
+// lineKey is the key a "key = value" line defines, without quotes or spaces ("" if none):
+// exact, so that "origin" is not found on the line of "origins".
+func lineKey(line string) string {
+	k, _, ok := strings.Cut(line, "=")
+	if !ok {
+		return ""
+	}
+	return normalizeHeader(k)
 }
 
 // normalizeHeader turns `[ a."b.c" ]` or `[[a]]` into a.b.c, a: a table's key path without

@@ -31,6 +31,23 @@ func TestLoad(t *testing.T) {
 	}
 }
 
+// TestUnknownKeyLine: the line named is the one defining that exact key, not the first line
+// whose key starts with the same letters.
+func TestUnknownKeyLine(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "c.toml")
+	os.WriteFile(path, []byte("rtmp = \":1\"\nrtm = 2\n[limits]\nmax_clients = 1\nmax_client = 2\n"), 0o644)
+	var s sample
+	err := Load(path, &s)
+	if err == nil || !strings.Contains(err.Error(), ":2: unknown key \"rtm\"") {
+		t.Fatalf("want line 2 for rtm, got %v", err)
+	}
+	os.WriteFile(path, []byte("rtmp = \":1\"\n[limits]\nmax_clients = 1\n \"max_client\" = 2\n"), 0o644)
+	if err := Load(path, &s); err == nil || !strings.Contains(err.Error(), ":4:") {
+		t.Fatalf("want line 4 for limits.max_client, got %v", err)
+	}
+}
+
 func TestFindFlag(t *testing.T) {
 	t.Parallel()
 	args := []string{"-rtmp", ":1", "--config=/a.toml"}

@@ -43,6 +43,9 @@ func run(args []string, stdout io.Writer) error {
 		}
 		return listModules(stdout)
 	}
+	if config.FindFlag(args, "check-config") != "" || boolFlag(args, "check-config") {
+		return checkConfig(args, stdout)
+	}
 	cfg, prof, err := parseConfig(args)
 	if err != nil {
 		return err
@@ -80,6 +83,7 @@ func parseFlags(args []string, cfg origin.Config) (origin.Config, daemon.Profile
 	fs := flag.NewFlagSet("origin", flag.ContinueOnError)
 	fs.Bool("modules", false, "print the plug-in modules this binary was built with, and the extension points of each, then exit")
 	fs.String("config", "", "TOML config file (keys: the flag names in snake_case); flags win over it")
+	fs.String("check-config", "", "check this config file (with the other flags over it) as a start would, print a summary and exit: 0 if it is good")
 	fs.StringVar(&cfg.RTMP, "rtmp", cfg.RTMP, "RTMP listen address for direct clients (empty: off)")
 	fs.StringVar(&cfg.Trunk, "trunk", cfg.Trunk, "trunk listen address for edges (empty: off)")
 	fs.StringVar(&cfg.TrunkSecret, "trunk-secret", cfg.TrunkSecret, "secret edges must present, at least 16 bytes (empty: none; visible in ps: prefer -trunk-secret-file or $"+trunk.SecretEnv+")")

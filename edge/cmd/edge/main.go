@@ -44,6 +44,9 @@ func main() {
 }
 
 func run(args []string) error {
+	if config.FindFlag(args, "check-config") != "" || hasFlag(args, "check-config") {
+		return checkConfig(args, os.Stdout)
+	}
 	cfg, prof, err := parseConfig(args)
 	if err != nil {
 		return err
@@ -74,6 +77,7 @@ func parseConfig(args []string) (edge.Config, daemon.Profiles, error) {
 	}
 	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
 	fs.String("config", "", "TOML config file (keys: the flag names in snake_case); flags win over it")
+	fs.String("check-config", "", "check this config file (with the other flags over it) as a start would, print a summary and exit: 0 if it is good")
 	fs.StringVar(&cfg.RTMP, "rtmp", cfg.RTMP, "RTMP listen address for clients")
 	origins := fs.String("origins", strings.Join(cfg.Origins, ","), "origin trunk addresses, host:port,...")
 	fs.StringVar(&cfg.ID, "id", cfg.ID, "edge id shown to the origins' apps (default: host name + RTMP port)")
@@ -100,6 +104,16 @@ func parseConfig(args []string) (edge.Config, daemon.Profiles, error) {
 	cfg.TrunkSecret = trunk.SecretFromEnv(cfg.TrunkSecret, cfg.TrunkSecretFile, os.Getenv)
 	cfg.HTTPToken = admin.TokenFromEnv(cfg.HTTPToken, os.Getenv)
 	return cfg, daemon.Profiles{CPU: *cpuProfile, Heap: *memProfile}, nil
+}
+
+// hasFlag reports whether args name the flag (-name, --name), with or without a value.
+func hasFlag(args []string, name string) bool {
+	for _, a := range args {
+		if a = strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"); a == name || strings.HasPrefix(a, name+"=") {
+			return true
+		}
+	}
+	return false
 }
 
 // splitList splits "a,b, c" into its non-empty trimmed items.
