@@ -30,8 +30,9 @@ type instance struct {
 	// has clients or one on its way (Engine.mu). At an instance cap, the longest idle one is
 	// unloaded to make room (evictIdle).
 	idleSince time.Time
-	// sendBWDone mirrors app.json's sendBWDone for other goroutines (the app swaps on reload).
-	sendBWDone atomic.Bool
+	// rules is the app.json the sessions follow (sendBWDone, recordPublishes), for other
+	// goroutines: the app swaps on reload, and a config is never changed once parsed.
+	rules atomic.Pointer[AppConfig]
 	// reportingError is set while application.onStatus handles a script error (loop-owned).
 	reportingError bool
 	maxConns       int
@@ -87,7 +88,7 @@ func (e *Engine) startInstance(app *App, instName string) *instance {
 	inst.log = e.log.With().Str("app", appName).Str("instance", instName).Logger()
 	inst.so = inst.newSharedObjects(instName)
 	inst.hub = live.NewHub(e.cfg.Live, inst.log)
-	inst.sendBWDone.Store(app.Config.SendBWDone)
+	inst.rules.Store(&app.Config)
 	cfg := app.Config
 	retained, share, window := e.cfg.Contain.containFor(cfg)
 	inst.loop = jsloop.New(jsloop.Options{

@@ -166,7 +166,7 @@ func (inst *instance) decide(c *Client, d jsapi.Decision) {
 		jc := g.objIn(c)
 		g.app.AddClient(jc)
 		inst.afterVerdict(c, "onConnectAccept") // queued before the client can see the verdict and call
-		c.sess.Accept(inst.sendBWDone.Load())
+		c.sess.Accept(inst.rules.Load().SendBWDone)
 	case jsapi.Reject:
 		st := status("error", "NetConnection.Connect.Rejected", "connection rejected by the application")
 		inst.finishReject(c, st, d.Info)

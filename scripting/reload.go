@@ -64,14 +64,14 @@ func (inst *instance) reload(app *App, prg *goja.Program) error {
 	old, oldApp := inst.gen, inst.app
 	rt := inst.loop.NewRuntime()
 	inst.app = app
-	inst.sendBWDone.Store(app.Config.SendBWDone)
+	inst.rules.Store(&app.Config)
 	g, err := inst.build(rt, prg, old != nil)
 	if err == nil && old != nil {
 		err = inst.carry(old, g, deadline)
 	}
 	if err != nil {
 		inst.app = oldApp // the old code keeps serving with its own app.json
-		inst.sendBWDone.Store(oldApp.Config.SendBWDone)
+		inst.rules.Store(&oldApp.Config)
 		inst.loop.DropRuntime(rt)
 		inst.log.Error().Str("err", jsloop.FormatError(err)).Msg("reload failed; the running code stays")
 		return err

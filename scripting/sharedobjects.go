@@ -139,7 +139,11 @@ func (inst *instance) closeSharedObjects() {
 }
 
 // SendBWDone reports app.json's sendBWDone: whether the server calls onBWDone after connect.
-func (c *Client) SendBWDone() bool { return c.inst.sendBWDone.Load() }
+func (c *Client) SendBWDone() bool { return c.inst.rules.Load().SendBWDone }
+
+// RecordPublishes reports app.json's recordPublishes: the record type ("record", "append",
+// "appendWithGap") a live publish of the app is recorded with, "" for none.
+func (c *Client) RecordPublishes() string { return c.inst.rules.Load().RecordPublishes }
 
 // SharedObjects is the registry of the client's app instance: the connection hands its
 // shared-object messages straight to it (it is safe from any goroutine), and calls Disconnect

@@ -52,6 +52,10 @@ type AppConfig struct {
 	InstanceMemoryLimitMB int     `json:"instanceMemoryLimitMB"`
 	CPUShare              float64 `json:"cpuShare"`
 	CPUWindowMs           int     `json:"cpuWindowMs"`
+	// RecordPublishes records every live publish of the app as if it had been published with
+	// this type ("record", "append" or "appendWithGap"; "" for none), for encoders that only
+	// publish live (ffmpeg, OBS) and apps without code to record.
+	RecordPublishes string `json:"recordPublishes"`
 }
 
 // InstanceAllowed reports whether instancePattern lets name be started.
@@ -114,6 +118,11 @@ func ParseAppConfig(name string, b []byte) (AppConfig, error) {
 		}
 		cfg.instanceRE = re
 	}
+	switch cfg.RecordPublishes {
+	case "", "record", "append", "appendWithGap":
+	default:
+		return DefaultAppConfig(), fmt.Errorf("%s: recordPublishes %q: want \"record\", \"append\" or \"appendWithGap\"", name, cfg.RecordPublishes)
+	}
 	if cfg.HandlerTimeoutMs <= 0 || cfg.MemoryLimitMB <= 0 || cfg.MaxClients < 0 || cfg.IdleUnloadSeconds < 0 || cfg.MaxInstances < 0 ||
 		cfg.PendingConnectTimeoutMs <= 0 || cfg.SharedObjects.MaxSlots < 0 || cfg.SharedObjects.MaxBytes < 0 ||
 		cfg.SharedObjects.MaxObjects < 0 || cfg.SharedObjects.DiskQuotaMB < 0 {
@@ -128,7 +137,7 @@ var appKeys = map[string]bool{
 	"config": true, "handlerTimeoutMs": true, "memoryLimitMB": true, "maxClients": true,
 	"idleUnloadSeconds": true, "pendingConnectTimeoutMs": true, "sendBWDone": true, "sharedObjects": true,
 	"maxInstances": true, "instancePattern": true, "instanceMemoryLimitMB": true, "cpuShare": true, "cpuWindowMs": true,
-	"persistentSharedObjects": true,
+	"persistentSharedObjects": true, "recordPublishes": true,
 }
 
 var sharedObjectKeys = map[string]bool{"maxSlots": true, "maxBytes": true, "maxObjects": true, "diskQuotaMB": true}

@@ -114,3 +114,14 @@ func TestDiscover(t *testing.T) {
 		t.Errorf("errors:\n%s", joined)
 	}
 }
+
+func TestRecordPublishesValues(t *testing.T) {
+	for _, v := range []string{"record", "append", "appendWithGap"} {
+		if c, err := ParseAppConfig("app.json", []byte(`{"recordPublishes":"`+v+`"}`)); err != nil || c.RecordPublishes != v {
+			t.Fatalf("%s: %+v %v", v, c.RecordPublishes, err)
+		}
+	}
+	if _, err := ParseAppConfig("app.json", []byte(`{"recordPublishes":"live"}`)); err == nil || !strings.Contains(err.Error(), "recordPublishes") {
+		t.Fatalf("a bad recordPublishes: %v", err)
+	}
+}

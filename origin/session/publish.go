@@ -55,7 +55,7 @@ func (s *Session) onPublish(streamID uint32, cmd *rtmpmsg.Command) error {
 	if !ok {
 		return s.refuse(streamID, nil, "NetStream.Publish.BadName", reason, name)
 	}
-	plan, code, reason := s.planRecording(name, query, publishType)
+	plan, code, reason := s.planRecording(name, query, s.recordTypeOf(publishType))
 	if code != "" {
 		return s.refuse(streamID, nil, code, reason, name)
 	}

@@ -28,6 +28,16 @@ import (
 //   - unpublish sends Record.Stop before Unpublish.Success; the file is closed behind it, and
 //     the server's shutdown waits for it (Env.Recordings).
 
+// recordTypeOf is the record type of a publish: its own (record, append, appendWithGap), else,
+// for a live publish, the app's recordPublishes (app.json), so that encoders that only publish
+// live (ffmpeg, OBS) are recorded without code; "" records nothing.
+func (s *Session) recordTypeOf(publishType string) string {
+	if _, ok := record.ModeOf(publishType); ok {
+		return publishType
+	}
+	return s.js.RecordPublishes()
+}
+
 // recordPlan is what a recording publish was granted before it is published.
 type recordPlan struct {
 	mode record.Mode
