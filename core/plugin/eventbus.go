@@ -21,9 +21,10 @@ type eventBus struct {
 }
 
 type sinkModule struct {
-	id    string
-	sink  EventSink
-	queue int
+	id     string
+	sink   EventSink
+	queue  int
+	linger time.Duration
 }
 
 type sinkQueue struct {
@@ -31,6 +32,7 @@ type sinkQueue struct {
 	// wants says which kinds the sink takes (all when it is no EventSelector)
 	wants   [EvAppUnload + 1]bool
 	sink    EventSink
+	linger  time.Duration
 	q       chan *Event
 	dropped atomic.Uint64
 	handled atomic.Uint64
@@ -39,7 +41,7 @@ type sinkQueue struct {
 func newEventBus(mods []sinkModule, log zerolog.Logger) *eventBus {
 	b := &eventBus{log: log, stopC: make(chan struct{})}
 	for _, m := range mods {
-		s := &sinkQueue{id: m.id, sink: m.sink, q: make(chan *Event, m.queue)}
+		s := &sinkQueue{id: m.id, sink: m.sink, linger: m.linger, q: make(chan *Event, m.queue)}
 		sel, selects := m.sink.(EventSelector)
 		for k := range s.wants {
 			s.wants[k] = !selects || sel.WantsEvent(EventKind(k))
@@ -60,17 +62,21 @@ func (b *eventBus) start(ctx context.Context) {
 	}
 }
 
-// eventLinger is how long a sink's goroutine lets events gather after it woke for one, so that
-// a busy server wakes each sink, and lets a buffering sink write, at most about a hundred times
-// a second instead of once per event (each wake-up or write costs more than handling a small
-// event). The first event after a quiet spell is handled at once; a buffering sink writes it at
-// the end of the linger.
-const eventLinger = 10 * time.Millisecond
+// DefaultEventLinger is how long a sink's goroutine lets events gather after it woke for one,
+// so that a busy server wakes each sink, and lets a buffering sink write, at most about a
+// hundred times a second instead of once per event (each wake-up or write costs more than
+// handling a small event). The first event after a quiet spell is handled at once; a buffering
+// sink writes it at the end of the linger. A sink may ask for longer (EventLingerer), up to
+// MaxEventLinger.
+const (
+	DefaultEventLinger = 10 * time.Millisecond
+	MaxEventLinger     = time.Second
+)
 
 // deliver hands a sink its events in order until stop, then what is still queued.
 func (b *eventBus) deliver(ctx context.Context, s *sinkQueue) {
 	defer b.wg.Done()
-	linger := time.NewTimer(eventLinger)
+	linger := time.NewTimer(s.linger)
 	linger.Stop()
 	for {
 		select {
@@ -80,7 +86,7 @@ func (b *eventBus) deliver(ctx context.Context, s *sinkQueue) {
 			b.drain(ctx, s)
 			return
 		}
-		linger.Reset(eventLinger)
+		linger.Reset(s.linger)
 		select {
 		case <-linger.C:
 		case <-b.stopC:

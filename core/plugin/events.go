@@ -91,5 +91,12 @@ type EventQueued interface {
 	EventQueueLen() int
 }
 
+// EventLingerer is implemented by a sink whose events may gather longer than the bus's
+// DefaultEventLinger before it handles what came meanwhile and flushes (a file that is cheaper
+// to write a few times a second than a hundred). Up to MaxEventLinger.
+type EventLingerer interface {
+	EventLinger() time.Duration
+}
+
 // DefaultEventQueue is a sink's queue length unless it says otherwise.
 const DefaultEventQueue = 4096

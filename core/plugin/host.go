@@ -110,7 +110,11 @@ func (h *Host) sort(m Module, id string, sinks *[]sinkModule) error {
 		if eq, ok := m.(EventQueued); ok && eq.EventQueueLen() > 0 {
 			q = eq.EventQueueLen()
 		}
-		*sinks = append(*sinks, sinkModule{id: id, sink: es, queue: q})
+		linger := DefaultEventLinger
+		if el, ok := m.(EventLingerer); ok && el.EventLinger() > 0 {
+			linger = min(el.EventLinger(), MaxEventLinger)
+		}
+		*sinks = append(*sinks, sinkModule{id: id, sink: es, queue: q, linger: linger})
 		n++
 	}
 	if r, ok := m.(RPCService); ok {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -306,5 +307,57 @@ func TestEventSelectorGetsOnlyItsKinds(t *testing.T) {
 	h.Stop(context.Background())
 	if len(sink.got) != 1 || <-sink.got != EvDisconnect {
 		t.Fatalf("the sink got other kinds")
+	}
+}
+
+// lingerSink counts its events and flushes, and asks for a long linger.
+type lingerSink struct {
+	mu              sync.Mutex
+	handled, writes int
+	written         chan int // the events covered by each flush
+}
+
+func (s *lingerSink) PluginInfo() ModuleInfo {
+	return ModuleInfo{ID: "test.linger", New: func() Module { return new(lingerSink) }}
+}
+func (s *lingerSink) EventLinger() time.Duration { return 300 * time.Millisecond }
+func (s *lingerSink) HandleEvent(context.Context, *Event) {
+	s.mu.Lock()
+	s.handled++
+	s.mu.Unlock()
+}
+func (s *lingerSink) FlushEvents(context.Context) {
+	s.mu.Lock()
+	n := s.handled
+	s.mu.Unlock()
+	s.written <- n
+}
+
+// TestSinkLingerGathersABurst: a sink that asks for a longer linger gets a burst's events
+// written by one FlushEvents at the linger's end, not one per wake-up.
+func TestSinkLingerGathersABurst(t *testing.T) {
+	sink := &lingerSink{written: make(chan int, 16)}
+	var sel Selection
+	sel.Add(sink)
+	h, err := NewHost(sel, Context{Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h.Start(ctx)
+	start := time.Now()
+	for i := 0; i < 100; i++ {
+		h.Emit(Event{Kind: EvDisconnect, ClientID: "c"})
+	}
+	if n := <-sink.written; n != 100 {
+		t.Fatalf("the first write covered %d of the burst's 100 events", n)
+	}
+	// a lower bound only: a loaded machine makes the write later, never earlier
+	if d := time.Since(start); d < 250*time.Millisecond {
+		t.Fatalf("the burst was written after %v, before the sink's 300 ms linger", d)
+	}
+	if err := h.Stop(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }

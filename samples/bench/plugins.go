@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -78,6 +80,7 @@ type pluginOptions struct {
 	connectDur      time.Duration
 	connectRate     float64
 	modules         string
+	together        bool
 }
 
 func pluginFlags(fs *flag.FlagSet) *pluginOptions {
@@ -87,6 +90,7 @@ func pluginFlags(fs *flag.FlagSet) *pluginOptions {
 	fs.DurationVar(&o.connectDur, "plugin-connect-duration", 5*time.Second, "length of each plug-in connect run")
 	fs.StringVar(&o.modules, "plugin-modules", "auth.token,events.accesslog,events.webhook", "the modules of the plug-in runs' modules side")
 	fs.Float64Var(&o.connectRate, "plugin-connect-rate", 3000, "connects a second of the plug-in connect runs, the same for both sides (0: as fast as 8 clients go)")
+	fs.BoolVar(&o.together, "plugin-connect-together", true, "run both sides' connects at the same time, each at half -plugin-connect-rate, so that whatever else the machine does hits both alike")
 	return o
 }
 
@@ -112,25 +116,44 @@ func pluginBench(dir string, o *pluginOptions, dur, ramp time.Duration, bitrate 
 		if i%2 == 1 {
 			order = []bool{true, false}
 		}
-		for _, withMods := range order {
-			c, err := pluginConnects(dir, rig, withMods, o.connectRate, connectDur)
+		if o.together {
+			n, m, err := pluginConnectsTogether(dir, rig, o.connectRate/2, connectDur)
 			if err != nil {
 				return err
+			}
+			conNone, conMods = append(conNone, n), append(conMods, m)
+		}
+		for _, withMods := range order {
+			c, err := 0.0, error(nil)
+			if !o.together {
+				if c, err = pluginConnects(dir, rig, withMods, o.connectRate, connectDur); err != nil {
+					return err
+				}
 			}
 			f, err := pluginFanout(dir, rig, withMods, players, dur, ramp, bitrate)
 			if err != nil {
 				return err
 			}
-			if withMods {
-				conMods, fanMods = append(conMods, c), append(fanMods, f)
-			} else {
-				conNone, fanNone = append(conNone, c), append(fanNone, f)
+			switch {
+			case withMods && !o.together:
+				conMods = append(conMods, c)
+			case !o.together:
+				conNone = append(conNone, c)
+			}
+			if players > 0 && withMods {
+				fanMods = append(fanMods, f)
+			} else if players > 0 {
+				fanNone = append(fanNone, f)
 			}
 		}
 	}
 	cn, cm, fn, fm := median(conNone), median(conMods), median(fanNone), median(fanMods)
+	label := rateLabel(o.connectRate)
+	if o.together {
+		label = "both sides at once, each " + rateLabel(o.connectRate/2)
+	}
 	fmt.Printf("plug-ins connect: server cpu per connect (%s), median of %d: none %.0f µs, modules %.0f µs, %+.1f%% (mean %+.1f%%); paired %s (goal < 10%%)\n",
-		rateLabel(o.connectRate), rounds, cn, cm, 100*(cm/cn-1), 100*(mean(conMods)/mean(conNone)-1), pairedChange(conNone, conMods))
+		label, rounds, cn, cm, 100*(cm/cn-1), 100*(mean(conMods)/mean(conNone)-1), pairedChange(conNone, conMods))
 	if players > 0 {
 		fmt.Printf("plug-ins fan-out: server cpu %% of a core per 1000 players (%d players), median of %d: none %.2f, modules %.2f, %+.1f%% (mean %+.1f%%); paired %s (goal < 2%%)\n",
 			players, rounds, fn, fm, 100*(fm/fn-1), 100*(mean(fanMods)/mean(fanNone)-1), pairedChange(fanNone, fanMods))
@@ -191,6 +214,20 @@ func pluginConnects(dir string, rig *pluginRig, withMods bool, rate float64, d t
 	}
 	r, err := measurePacedConnects(srv.Process.Pid, addr, app, 8, rate, d, label)
 	return float64(r.cpuPerConn) / 1e3, err
+}
+
+// pluginConnectsTogether measures both sides in one run: an origin without modules and one with
+// them, each paced at rate, side by side on the same cores, so that a drift of the shared machine
+// (another build, a noisy neighbour) lands on both at once and cancels out of their ratio.
+func pluginConnectsTogether(dir string, rig *pluginRig, rate float64, d time.Duration) (none, mods float64, err error) {
+	var res [2]float64
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i, withMods := range []bool{false, true} {
+		wg.Go(func() { res[i], errs[i] = pluginConnects(dir, rig, withMods, rate, d) })
+	}
+	wg.Wait()
+	return res[0], res[1], errors.Join(errs[0], errs[1])
 }
 
 // pluginFanout returns the server's CPU (% of a core) per 1000 connected players.

@@ -7,8 +7,10 @@
 // formats: "json" (the default), one JSON object per line with the fields of Entry, or "w3c",
 // space-separated values under a #Fields directive (written each time the log is opened), where
 // an empty value is "-" and a value's spaces, control bytes, '%', '"' and non-ASCII bytes are
-// percent-encoded so that a line is always one line of fields. Lines go through a buffer that is
-// flushed after each event; Stop flushes and closes the file. To rotate, rename the file and
+// percent-encoded so that a line is always one line of fields. Lines gather in a buffer written
+// at most about four times a second (a line is in the file within a quarter of a second of its
+// event; a write per event would cost a busy server more than the lines); Stop flushes and
+// closes the file. To rotate, rename the file and
 // restart or reload the server (the module does not reopen it by itself).
 package accesslog
 
@@ -64,11 +66,12 @@ type Module struct {
 }
 
 var (
-	_ plugin.EventSink   = (*Module)(nil)
-	_ plugin.Provisioner = (*Module)(nil)
-	_ plugin.Validator   = (*Module)(nil)
-	_ plugin.Starter     = (*Module)(nil)
-	_ plugin.Stopper     = (*Module)(nil)
+	_ plugin.EventSink     = (*Module)(nil)
+	_ plugin.Provisioner   = (*Module)(nil)
+	_ plugin.Validator     = (*Module)(nil)
+	_ plugin.Starter       = (*Module)(nil)
+	_ plugin.Stopper       = (*Module)(nil)
+	_ plugin.EventLingerer = (*Module)(nil)
 )
 
 // PluginInfo registers the module as events.accesslog.
@@ -106,7 +109,7 @@ func (m *Module) Start() error {
 		}
 		m.file, out = f, f
 	}
-	m.w = bufio.NewWriterSize(out, 16<<10)
+	m.w = bufio.NewWriterSize(out, 64<<10) // a quarter second of a 2,000 connects/s storm
 	if m.Format == FormatW3C {
 		fmt.Fprintf(m.w, "#Version: 1.0\n#Software: fmsgo\n#Date: %s\n#Fields: %s\n",
 			time.Now().UTC().Format("2006-01-02 15:04:05"), w3cFields)
@@ -138,8 +141,14 @@ func (m *Module) HandleEvent(_ context.Context, ev *plugin.Event) {
 	}
 }
 
-// FlushEvents writes the buffered lines: the Host calls it whenever no event is waiting, so a
-// burst of disconnects costs one write and a line is on disk as soon as the server is idle.
+// accessLogLinger is how long the lines of a burst gather before they are written.
+const accessLogLinger = 250 * time.Millisecond
+
+// EventLinger asks the Host to let events gather for accessLogLinger before FlushEvents.
+func (m *Module) EventLinger() time.Duration { return accessLogLinger }
+
+// FlushEvents writes the buffered lines: the Host calls it at the end of each linger when no
+// event is waiting, so a burst of disconnects costs a few writes a second.
 func (m *Module) FlushEvents(context.Context) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
