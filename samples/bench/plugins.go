@@ -90,13 +90,13 @@ func pluginFlags(fs *flag.FlagSet) *pluginOptions {
 	fs.DurationVar(&o.connectDur, "plugin-connect-duration", 5*time.Second, "length of each plug-in connect run")
 	fs.StringVar(&o.modules, "plugin-modules", "auth.token,events.accesslog,events.webhook", "the modules of the plug-in runs' modules side")
 	fs.Float64Var(&o.connectRate, "plugin-connect-rate", 3000, "connects a second of the plug-in connect runs, the same for both sides (0: as fast as 8 clients go)")
-	fs.BoolVar(&o.together, "plugin-connect-together", true, "run both sides' connects at the same time, each at half -plugin-connect-rate, so that whatever else the machine does hits both alike")
+	fs.BoolVar(&o.together, "plugin-together", true, "run both sides at the same time, each with half -plugin-connect-rate and half -plugin-players, so that whatever else the machine does hits both alike (false: one side after the other)")
 	return o
 }
 
 // pluginBench runs the connect and fan-out comparisons: o.rounds alternations of none/modules.
 func pluginBench(dir string, o *pluginOptions, dur, ramp time.Duration, bitrate string) error {
-	rounds, players, connectDur := o.rounds, o.players, o.connectDur
+	rounds, players := o.rounds, o.players
 	rig, err := newPluginRig(dir, strings.Split(o.modules, ","))
 	if err != nil {
 		return err
@@ -110,41 +110,19 @@ func pluginBench(dir string, o *pluginOptions, dur, ramp time.Duration, bitrate 
 	fmt.Printf("plug-ins: %s (auth.token checks connect, publish and play) vs no module, %d alternated rounds; load average %s\n", o.modules, rounds, loadAverage())
 	var conNone, conMods, fanNone, fanMods []float64
 	for i := 0; i < rounds; i++ {
-		// Which side goes first alternates too: a run leaves its connections in TIME_WAIT for
-		// the next one, which then pays for a fuller table.
-		order := []bool{false, true}
-		if i%2 == 1 {
-			order = []bool{true, false}
-		}
+		var r [4]float64 // connect none, connect modules, fan-out none, fan-out modules
+		var err error
 		if o.together {
-			n, m, err := pluginConnectsTogether(dir, rig, o.connectRate/2, connectDur)
-			if err != nil {
-				return err
-			}
-			conNone, conMods = append(conNone, n), append(conMods, m)
+			r, err = pluginRoundTogether(dir, rig, o, dur, ramp, bitrate)
+		} else {
+			r, err = pluginRoundAlternated(dir, rig, o, i%2 == 1, dur, ramp, bitrate)
 		}
-		for _, withMods := range order {
-			c, err := 0.0, error(nil)
-			if !o.together {
-				if c, err = pluginConnects(dir, rig, withMods, o.connectRate, connectDur); err != nil {
-					return err
-				}
-			}
-			f, err := pluginFanout(dir, rig, withMods, players, dur, ramp, bitrate)
-			if err != nil {
-				return err
-			}
-			switch {
-			case withMods && !o.together:
-				conMods = append(conMods, c)
-			case !o.together:
-				conNone = append(conNone, c)
-			}
-			if players > 0 && withMods {
-				fanMods = append(fanMods, f)
-			} else if players > 0 {
-				fanNone = append(fanNone, f)
-			}
+		if err != nil {
+			return err
+		}
+		conNone, conMods = append(conNone, r[0]), append(conMods, r[1])
+		if players > 0 {
+			fanNone, fanMods = append(fanNone, r[2]), append(fanMods, r[3])
 		}
 	}
 	cn, cm, fn, fm := median(conNone), median(conMods), median(fanNone), median(fanMods)
@@ -155,7 +133,10 @@ func pluginBench(dir string, o *pluginOptions, dur, ramp time.Duration, bitrate 
 	fmt.Printf("plug-ins connect: server cpu per connect (%s), median of %d: none %.0f µs, modules %.0f µs, %+.1f%% (mean %+.1f%%); paired %s (goal < 10%%)\n",
 		label, rounds, cn, cm, 100*(cm/cn-1), 100*(mean(conMods)/mean(conNone)-1), pairedChange(conNone, conMods))
 	if players > 0 {
-		fmt.Printf("plug-ins fan-out: server cpu %% of a core per 1000 players (%d players), median of %d: none %.2f, modules %.2f, %+.1f%% (mean %+.1f%%); paired %s (goal < 2%%)\n",
+		if o.together {
+			players /= 2
+		}
+		fmt.Printf("plug-ins fan-out: server cpu %% of a core per 1000 players (%d players each), median of %d: none %.2f, modules %.2f, %+.1f%% (mean %+.1f%%); paired %s (goal < 2%%)\n",
 			players, rounds, fn, fm, 100*(fm/fn-1), 100*(mean(fanMods)/mean(fanNone)-1), pairedChange(fanNone, fanMods))
 	}
 	fmt.Printf("plug-ins: the webhook receiver got %d POSTs\n", rig.received.Load())
@@ -216,15 +197,52 @@ func pluginConnects(dir string, rig *pluginRig, withMods bool, rate float64, d t
 	return float64(r.cpuPerConn) / 1e3, err
 }
 
-// pluginConnectsTogether measures both sides in one run: an origin without modules and one with
-// them, each paced at rate, side by side on the same cores, so that a drift of the shared machine
-// (another build, a noisy neighbour) lands on both at once and cancels out of their ratio.
-func pluginConnectsTogether(dir string, rig *pluginRig, rate float64, d time.Duration) (none, mods float64, err error) {
+// pluginRoundAlternated runs one round side after side (modules first when modsFirst: a run
+// leaves its connections in TIME_WAIT for the next one, which then pays for a fuller table).
+func pluginRoundAlternated(dir string, rig *pluginRig, o *pluginOptions, modsFirst bool, dur, ramp time.Duration, bitrate string) ([4]float64, error) {
+	var r [4]float64
+	for _, withMods := range []bool{modsFirst, !modsFirst} {
+		i := 0
+		if withMods {
+			i = 1
+		}
+		var err error
+		if r[i], err = pluginConnects(dir, rig, withMods, o.connectRate, o.connectDur); err != nil {
+			return r, err
+		}
+		if r[2+i], err = pluginFanout(dir, rig, withMods, o.players, dur, ramp, bitrate); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// pluginRoundTogether runs one round with both sides at once, each at half the connect rate
+// and with half the players.
+func pluginRoundTogether(dir string, rig *pluginRig, o *pluginOptions, dur, ramp time.Duration, bitrate string) ([4]float64, error) {
+	var r [4]float64
+	var err error
+	r[0], r[1], err = both(func(withMods bool) (float64, error) {
+		return pluginConnects(dir, rig, withMods, o.connectRate/2, o.connectDur)
+	})
+	if err != nil || o.players <= 0 {
+		return r, err
+	}
+	r[2], r[3], err = both(func(withMods bool) (float64, error) {
+		return pluginFanout(dir, rig, withMods, o.players/2, dur, ramp, bitrate)
+	})
+	return r, err
+}
+
+// both runs measure for the side without modules and the side with them at the same time, on
+// the same cores, so that a drift of the shared machine (another build, a noisy neighbour)
+// lands on both at once and cancels out of their ratio.
+func both(measure func(withMods bool) (float64, error)) (none, mods float64, err error) {
 	var res [2]float64
 	var errs [2]error
 	var wg sync.WaitGroup
 	for i, withMods := range []bool{false, true} {
-		wg.Go(func() { res[i], errs[i] = pluginConnects(dir, rig, withMods, rate, d) })
+		wg.Go(func() { res[i], errs[i] = measure(withMods) })
 	}
 	wg.Wait()
 	return res[0], res[1], errors.Join(errs[0], errs[1])
