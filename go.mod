@@ -9,6 +9,7 @@ require (
 	github.com/rs/zerolog v1.35.1
 	github.com/sirupsen/logrus v1.7.0
 	github.com/yutopp/go-rtmp v0.0.7
+	golang.org/x/sys v0.29.0
 )
 
 require (
@@ -22,6 +23,5 @@ require (
 	github.com/mitchellh/mapstructure v1.4.1 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/yutopp/go-amf0 v0.1.0 // indirect
-	golang.org/x/sys v0.29.0 // indirect
 	golang.org/x/text v0.3.8 // indirect
 )

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -14,7 +15,9 @@ import (
 
 	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/plugin"
+	"github.com/fmsgo/fmsgo/scripting/appfs"
 	"github.com/fmsgo/fmsgo/scripting/jsloop"
+	"github.com/fmsgo/fmsgo/scripting/webclient"
 )
 
 // ServerName is what application.server reports.
@@ -49,6 +52,14 @@ type EngineConfig struct {
 	// SOStore keeps persistent shared objects (a sostore module); nil: crash-safe files under
 	// DataDir (none without it).
 	SOStore plugin.SOStore
+	// Files, if set, gives each instance the file system of its File objects; nil: the app
+	// folder plus VirtualDirs (FMS's FileObject/VirtualDirectory mappings, the operator's),
+	// sandboxed, under FileQuotaMB per app (0: DefaultFileQuotaMB, negative: no limit).
+	Files       FilesFunc
+	VirtualDirs []appfs.VirtualDir
+	FileQuotaMB int64
+	// HTTP bounds each instance's LoadVars and XML requests (zero fields: webclient defaults).
+	HTTP webclient.Config
 }
 
 // Engine runs the apps of one apps folder: it starts an instance on its first connection,
@@ -70,7 +81,9 @@ type Engine struct {
 	counters  engineCounters
 	closed    bool
 
-	quotas soQuotas // per-app disk quotas of persistent shared objects
+	quotas     soQuotas   // per-app disk quotas of persistent shared objects
+	fileQuotas fileQuotas // per-app quotas of File writes
+	transport  *http.Transport
 	rpc    []rpcService
 
 	// afterReload, if set (tests), is called once per reload attempt of each instance, on its loop.
@@ -98,7 +111,7 @@ func NewEngine(cfg EngineConfig, log zerolog.Logger) (*Engine, error) {
 	cfg.Contain.setDefaults()
 	return &Engine{cfg: cfg, log: log.With().Str("component", "scripting").Logger(), cache: NewProgramCache(), sampler: jsloop.NewMemSampler(),
 		watcher: w, hostname: host, instances: map[string]*instance{}, perApp: map[string]int{}, rpc: newRPCServices(cfg.RPC),
-		creations: newBuckets(cfg.Instances.CreateRate, cfg.Instances.CreateBurst)}, nil
+		creations: newBuckets(cfg.Instances.CreateRate, cfg.Instances.CreateBurst), transport: newTransport()}, nil
 }
 
 // Run handles file changes (reloads, removed apps) until ctx ends, then unloads every instance

@@ -26,7 +26,7 @@ var fmsMain = "\xEF\xBB\xBF" + strings.Join([]string{
 	`  return [undeclared, whoIsThis(), "  x ".trim(), application.started, application.early, loads, netservices, lateFn()];`,
 	`};`,
 	`Client.prototype.unsupported = function (what) {`,
-	`  try { if (what === "file") new File("x"); else if (what === "nc") new NetConnection(); else Stream.get("s"); } catch (e) { return String(e.message || e); }`,
+	`  try { if (what === "xmlsocket") new XMLSocket(); else if (what === "nc") new NetConnection(); else Stream.get("s"); } catch (e) { return String(e.message || e); }`,
 	`  return "no error";`,
 	`};`,
 	`Client.prototype.mod = function () { var m = require("./mod"); return [m.answer, require("./mod") === m]; };`,
@@ -49,7 +49,7 @@ func TestFMSEraScript(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %v, want %v\nlog:\n%s", got, want, h.log.String())
 	}
-	for _, what := range []string{"file", "nc", "stream"} {
+	for _, what := range []string{"xmlsocket", "nc", "stream"} {
 		if msg, _ := h.result(f, c, "unsupported", what).(string); !strings.Contains(msg, "not supported yet") {
 			t.Errorf("%s: %q", what, msg)
 		}

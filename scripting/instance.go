@@ -13,8 +13,10 @@ import (
 	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/plugin"
 	"github.com/fmsgo/fmsgo/core/sharedobject"
+	"github.com/fmsgo/fmsgo/scripting/appfs"
 	"github.com/fmsgo/fmsgo/scripting/jsapi"
 	"github.com/fmsgo/fmsgo/scripting/jsloop"
+	"github.com/fmsgo/fmsgo/scripting/webclient"
 )
 
 // instance is one running copy of an app (app/instance). All fields below loop are owned by the
@@ -44,6 +46,9 @@ type instance struct {
 	soAccess soAccess
 	soEvents soEventQueue
 	plugins  pluginCalls // application.plugins calls in flight
+	// files is what File objects reach (all generations); web makes LoadVars/XML requests.
+	files appfs.FS
+	web   *webclient.Client
 
 	app      *App
 	gen      *generation // nil while the code fails to load
@@ -89,6 +94,8 @@ func (e *Engine) startInstance(app *App, instName string) *instance {
 	inst.so = inst.newSharedObjects(instName)
 	inst.hub = live.NewHub(e.cfg.Live, inst.log)
 	inst.rules.Store(&app.Config)
+	inst.files = inst.instanceFiles()
+	inst.web = e.newWebClient()
 	cfg := app.Config
 	retained, share, window := e.cfg.Contain.containFor(cfg)
 	inst.loop = jsloop.New(jsloop.Options{
@@ -154,7 +161,7 @@ func (inst *instance) build(rt *goja.Runtime, prg *goja.Program, reload bool) (*
 	app, err := jsapi.NewApp(rt, jsapi.AppOptions{
 		Name: inst.name, Dir: inst.app.Dir, LibDir: inst.e.cfg.ScriptLibDir, Config: inst.app.Config.Config,
 		Server: ServerName, Hostname: inst.e.hostname, Log: inst.e.log, ReadSource: readSource,
-		Host: &genHost{inst: inst, gen: g},
+		Host: &genHost{inst: inst, gen: g}, Files: inst.files, Web: inst.web, Reserve: inst.loop.Reserve, Done: inst.loop.Done(),
 	})
 	if err != nil {
 		return nil, err
@@ -193,7 +200,11 @@ func (inst *instance) fatal(err error) {
 	inst.emit(plugin.EvAppError, err.Error())
 	inst.e.countFatal(err)
 	inst.e.forget(inst, true)
+	if inst.gen != nil {
+		inst.gen.app.CloseFiles()
+	}
 	inst.gen = nil
+	inst.closeFiles()
 	inst.closeAll("application stopped: " + err.Error())
 	inst.closeSharedObjects()
 	inst.hub.Close()
@@ -211,7 +222,9 @@ func (inst *instance) unload(code, why string) {
 			inst.log.Error().Str("err", jsloop.FormatError(err)).Msg("onAppStop failed")
 		}
 		g.app.Sandboxed = true
+		g.app.CloseFiles()
 	}
+	inst.closeFiles()
 	inst.closeAll(why)
 	inst.closeSharedObjects()
 	inst.hub.Close()

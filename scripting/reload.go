@@ -72,6 +72,9 @@ func (inst *instance) reload(app *App, prg *goja.Program) error {
 	if err != nil {
 		inst.app = oldApp // the old code keeps serving with its own app.json
 		inst.rules.Store(&oldApp.Config)
+		if g != nil {
+			g.app.CloseFiles()
+		}
 		inst.loop.DropRuntime(rt)
 		inst.log.Error().Str("err", jsloop.FormatError(err)).Msg("reload failed; the running code stays")
 		return err
@@ -81,6 +84,7 @@ func (inst *instance) reload(app *App, prg *goja.Program) error {
 		if _, _, err := old.app.CallHandler("onAppStop", old.app.Info("Application.Reload")); err != nil {
 			inst.log.Error().Str("err", jsloop.FormatError(err)).Msg("onAppStop (reload) threw")
 		}
+		old.app.CloseFiles()
 		inst.loop.DropRuntime(old.rt)
 	} else if cur := inst.loop.Runtime(); cur != rt {
 		inst.loop.DropRuntime(cur)

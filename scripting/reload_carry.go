@@ -248,6 +248,9 @@ func (g *generation) hostRefs(old *generation) func(*goja.Object) (goja.Value, b
 		if h := old.sos.byObj[o]; h != nil && !h.closed {
 			return g.soObject(h), true
 		}
+		if v, ok := g.app.CarryHostObject(old.app, o); ok {
+			return v, true
+		}
 		if old.app.IsClientObject(o) || old.app.IsStream(o) || old.sos.byObj[o] != nil || o.Prototype() == old.sos.proto {
 			return nil, true
 		}

@@ -8,6 +8,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/fmsgo/fmsgo/core/amf"
+	"github.com/fmsgo/fmsgo/scripting/appfs"
+	"github.com/fmsgo/fmsgo/scripting/jsloop"
+	"github.com/fmsgo/fmsgo/scripting/webclient"
 )
 
 // DecisionKind is what the app decided about a connecting client.
@@ -64,6 +67,14 @@ type AppOptions struct {
 	Host     Host
 	// ReadSource reads and normalises a script file (BOM, line ends).
 	ReadSource func(path string) (string, error)
+	// Files is what the File object reaches (the app folder and its virtual directories); nil:
+	// no file system, every File operation fails.
+	Files appfs.FS
+	// Web makes the HTTP requests of LoadVars and XML (nil: they fail); Reserve delivers their
+	// answers to the instance loop (jsloop.Loop.Reserve); Done ends with the instance.
+	Web     *webclient.Client
+	Reserve func() func(jsloop.Job)
+	Done    <-chan struct{}
 }
 
 // App is the FMS object model installed in one runtime: the global `application`, the `Client`
@@ -87,6 +98,11 @@ type App struct {
 	streams     map[*Client]map[string]*goja.Object
 	loaded      TopLevel // top-level lexical names of load()ed files
 	calls       callGuard
+
+	builtinErrors map[string]*goja.Object
+	files         fileClass
+	xml           xmlClass
+	web           webBridge
 }
 
 // NewApp installs the object model into rt. Call it on the loop before running the app's code.
@@ -95,6 +111,7 @@ func NewApp(rt *goja.Runtime, opts AppOptions) (*App, error) {
 		streams: map[*Client]map[string]*goja.Object{}, calls: newCallGuard(rt)}
 	a.log = opts.Log.With().Str("app", opts.Name).Logger()
 	a.calls.watchDefines(rt)
+	a.captureErrors()
 	rm, err := rt.RunString(`(function(a, x){ var i = a.indexOf(x); if (i >= 0) a.splice(i, 1); })`)
 	if err != nil {
 		return nil, fmt.Errorf("jsapi %s: %w", opts.Name, err)

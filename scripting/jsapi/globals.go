@@ -8,7 +8,7 @@ import (
 
 // unsupported are FMS globals that fmsgo does not implement yet: using them throws an error that
 // names them, instead of a puzzling "X is not defined".
-var unsupported = []string{"NetConnection", "File", "XML", "LoadVars", "SharedObject", "NetServices", "XMLSocket", "WebService"}
+var unsupported = []string{"NetConnection", "SharedObject", "NetServices", "XMLSocket", "WebService"}
 
 func (a *App) installGlobals() error {
 	rt := a.RT
@@ -28,6 +28,9 @@ func (a *App) installGlobals() error {
 		}
 	}
 	if err := a.installStream(); err != nil {
+		return err
+	}
+	if err := a.installFile(); err != nil {
 		return err
 	}
 	if err := rt.Set("load", a.jsLoad); err != nil {

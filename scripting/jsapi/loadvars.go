@@ -1,0 +1,3 @@
+package jsapi
+
+type webBridge struct{}
