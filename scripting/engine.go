@@ -84,7 +84,7 @@ type Engine struct {
 	quotas     soQuotas   // per-app disk quotas of persistent shared objects
 	fileQuotas fileQuotas // per-app quotas of File writes
 	transport  *http.Transport
-	rpc    []rpcService
+	rpc        []rpcService
 
 	// afterReload, if set (tests), is called once per reload attempt of each instance, on its loop.
 	afterReload func(app string, err error)
