@@ -33,6 +33,12 @@ func (a *App) installGlobals() error {
 	if err := a.installFile(); err != nil {
 		return err
 	}
+	if err := a.installXML(); err != nil {
+		return err
+	}
+	if err := a.installLoadVars(); err != nil {
+		return err
+	}
 	if err := rt.Set("load", a.jsLoad); err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ func (a *App) newHostClass(name string, construct func(call goja.ConstructorCall
 	if err := ctor.DefineDataProperty("prototype", proto, goja.FLAG_FALSE, goja.FLAG_FALSE, goja.FLAG_FALSE); err != nil {
 		return nil, err
 	}
-	_ = proto.DefineDataProperty("constructor", ctor, goja.FLAG_TRUE, goja.FLAG_FALSE, goja.FLAG_TRUE)
+	_ = proto.DefineDataProperty("constructor", ctor, goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE) // writable, configurable, enumerable
 	a.DenyWalk(proto)
 	hc := &hostClass{a: a, ctor: ctor, proto: proto}
 	return hc, rt.Set(name, ctor)

@@ -87,6 +87,10 @@ type Converter struct {
 
 	spareTo   map[any]*goja.Object
 	spareFrom map[*goja.Object]any
+
+	// host converts the FMS host objects that have an AMF form of their own (an XML node is an
+	// XML document); nil: none.
+	host func(*goja.Object) (any, bool)
 }
 
 type classEntry struct {

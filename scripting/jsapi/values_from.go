@@ -103,6 +103,11 @@ func (c *Converter) fromJS(v goja.Value, depth int, memo map[*goja.Object]any) (
 		if b, ok := c.bytesOf(obj); ok {
 			return b, nil
 		}
+		if c.host != nil {
+			if v, ok := c.host(obj); ok {
+				return v, nil
+			}
+		}
 	}
 	return c.objectFromJS(obj, proto, depth, memo)
 }
