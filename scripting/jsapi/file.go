@@ -9,6 +9,7 @@ import (
 	"github.com/dop251/goja"
 
 	"github.com/fmsgo/fmsgo/scripting/appfs"
+	"github.com/fmsgo/fmsgo/scripting/flashxml"
 )
 
 // FMS's File object (Server-Side ActionScript): a path in the app's sandbox (appfs: "/" is the
@@ -290,12 +291,54 @@ func (a *App) fsFailed(op, path string, err error) goja.Value {
 
 // CarryHostObject re-creates, in a's runtime, an FMS object of old's runtime that a reload
 // carries: a File names the same path (closed: the old generation's files are closed at the
-// commit); ok is false for other objects.
+// commit); an XML document or node is parsed again from its text (a node comes unlinked); ok is
+// false for other objects.
 func (a *App) CarryHostObject(old *App, o *goja.Object) (goja.Value, bool) {
 	if st := fileSlot(o, old.files.slot); st != nil {
 		return a.newFile(st.path), true
 	}
+	if _, ok := old.isNode(o); ok {
+		doc := a.RT.NewObject()
+		_ = doc.SetPrototype(a.xml.doc.proto)
+		a.initNode(doc, flashxml.ElementNode, goja.Null())
+		a.parseInto(doc, old.serialize(o))
+		if inherits(o, old.xml.doc.proto) {
+			return doc, true
+		}
+		if first, ok := doc.Get(pFirst).(*goja.Object); ok {
+			a.detach(first)
+			return first, true
+		}
+		return goja.Null(), true
+	}
+	if inherits(o, old.web.proto) {
+		return a.carryLoadVars(o), true
+	}
 	return nil, false
+}
+
+// carryLoadVars copies a LoadVars' variables (its own enumerable properties of primitive value,
+// what decode and a script's assignments make) into a new LoadVars.
+func (a *App) carryLoadVars(o *goja.Object) *goja.Object {
+	out := a.RT.NewObject()
+	_ = out.SetPrototype(a.web.proto)
+	for _, k := range o.Keys() {
+		v := o.Get(k)
+		if _, isObj := v.(*goja.Object); !isObj && v != nil {
+			_ = out.DefineDataProperty(k, a.RT.ToValue(v.Export()), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_TRUE)
+		}
+	}
+	return out
+}
+
+// inherits reports whether proto is on o's prototype chain (an XML document, a LoadVars).
+func inherits(o, proto *goja.Object) bool {
+	for p, i := o.Prototype(), 0; p != nil && i < 16; p, i = p.Prototype(), i+1 {
+		if p == proto {
+			return true
+		}
+	}
+	return false
 }
 
 // fileSlot returns the state behind a File object (nil for any other object).
