@@ -224,4 +224,3 @@ func unhex(c byte) byte {
 	}
 	return c - '0'
 }
-
