@@ -144,6 +144,131 @@ interface Application {
   [key: string]: any;
 }
 
+/**
+ * FMS's File: a path in the app's sandbox ("/" is the app folder; the operator's virtual
+ * directories map other prefixes). A path with "\\", NUL, "." or ".." segments gives a File whose
+ * name is "" and whose operations all fail. Operations FMS reports as a boolean return false on
+ * failure (see docs/app-objects.md); a wrong argument type throws TypeError; a result past 16 MiB
+ * throws RangeError. Writes stop at the app's quota.
+ */
+declare class File {
+  constructor(path: string);
+  /** The canonical path ("/dir/name.txt"), "" for a refused path. */
+  readonly name: string;
+  readonly exists: boolean;
+  readonly isFile: boolean;
+  readonly isDirectory: boolean;
+  readonly isOpen: boolean;
+  readonly canRead: boolean;
+  readonly canWrite: boolean;
+  readonly canAppend: boolean;
+  readonly canReplace: boolean;
+  /** "text", "utf8" or "binary" once opened. */
+  readonly type: string | undefined;
+  readonly mode: string | undefined;
+  /** Bytes of a file, entries of a folder, 0 if absent. */
+  readonly length: number;
+  /** The read/write offset of an open file; assigning seeks (clamped to [0, length]). */
+  position: number;
+  readonly creationTime: Date | null;
+  readonly lastModified: Date | null;
+  /** type: "text" (default) | "utf8" | "binary"; mode: "read" (default) | "write" | "readWrite" | "append" | "create", comma-combined. */
+  open(type?: string, mode?: string): boolean;
+  close(): boolean;
+  flush(): boolean;
+  eof(): boolean;
+  /** Moves by n bytes; the new position, -1 if not open. */
+  seek(n: number): number;
+  /** n characters (text, utf8) or bytes (binary). */
+  read(n: number): string;
+  /** The next line without its end (CR, LF or CRLF); null at the end. */
+  readln(): string | null;
+  readAll(): string[];
+  readByte(): number;
+  write(...values: any[]): boolean;
+  writeln(...values: any[]): boolean;
+  writeAll(lines: any[]): boolean;
+  writeByte(n: number): boolean;
+  list(filter?: (name: string) => boolean): File[];
+  mkdir(name: string): boolean;
+  remove(recursive?: boolean): boolean;
+  renameTo(path: string): boolean;
+  copyTo(path: string): boolean;
+  toString(): string;
+}
+
+/** A node of an XML tree (Flash 5 XML): nodeType 1 (element) or 3 (text). */
+declare class XMLNode {
+  constructor(type: 1 | 3, value: string);
+  readonly nodeType: number;
+  /** An element's name as written, prefix included ("soap:Body"); null for text. */
+  nodeName: string | null;
+  /** A text node's text; null for an element. */
+  nodeValue: string | null;
+  attributes: { [name: string]: string };
+  readonly childNodes: XMLNode[];
+  readonly parentNode: XMLNode | null;
+  readonly firstChild: XMLNode | null;
+  readonly lastChild: XMLNode | null;
+  readonly previousSibling: XMLNode | null;
+  readonly nextSibling: XMLNode | null;
+  readonly prefix: string | null;
+  readonly localName: string | null;
+  readonly namespaceURI: string | null;
+  appendChild(child: XMLNode): void;
+  insertBefore(child: XMLNode, before: XMLNode): void;
+  removeNode(): void;
+  cloneNode(deep: boolean): XMLNode;
+  hasChildNodes(): boolean;
+  getNamespaceForPrefix(prefix: string): string | null;
+  getPrefixForNamespace(uri: string): string | null;
+  toString(): string;
+}
+
+/** An XML document: parseXML fills it; load/sendAndLoad fetch one over HTTP (answers through onLoad). */
+declare class XML extends XMLNode {
+  constructor(source?: string);
+  /** 0, or Flash's error code of the last parse: -2 CDATA, -3 XML declaration, -4 DOCTYPE, -5 comment not terminated, -6 malformed element, -7 too large, -8 attribute value not terminated, -9 start-tag without end-tag, -10 end-tag without start-tag. */
+  status: number;
+  xmlDecl: string | undefined;
+  docTypeDecl: string | undefined;
+  /** Drop white-space-only text nodes when parsing (set before parseXML/load; may be set on XML.prototype). */
+  ignoreWhite: boolean;
+  contentType: string;
+  loaded: boolean | undefined;
+  parseXML(source: string): void;
+  createElement(name: string): XMLNode;
+  createTextNode(text: string): XMLNode;
+  load(url: string): boolean;
+  send(url: string): boolean;
+  sendAndLoad(url: string, target: XML): boolean;
+  addRequestHeader(name: string | string[], value?: string): void;
+  getBytesLoaded(): number;
+  getBytesTotal(): number;
+  onLoad(success: boolean): void;
+  onData(source: string | undefined): void;
+  onHTTPStatus(status: number): void;
+}
+
+/** Variables sent to and loaded from a URL as name=value&... (its methods are not enumerable). */
+declare class LoadVars {
+  constructor();
+  contentType: string;
+  loaded: boolean | undefined;
+  load(url: string): boolean;
+  send(url: string, target?: string, method?: "GET" | "POST"): boolean;
+  sendAndLoad(url: string, target: LoadVars | object, method?: "GET" | "POST"): boolean;
+  decode(query: string): void;
+  toString(): string;
+  addRequestHeader(name: string | string[], value?: string): void;
+  getBytesLoaded(): number;
+  getBytesTotal(): number;
+  onLoad(success: boolean): void;
+  onData(source: string | undefined): void;
+  onHTTPStatus(status: number): void;
+  [name: string]: any;
+}
+
 declare var application: Application;
 
 declare function trace(...values: any[]): void;
