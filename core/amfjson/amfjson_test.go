@@ -33,15 +33,15 @@ var fixtures = []struct {
 	{"bytes", amf.ByteArray{0, 1, 0xff}, `{"$bytes":"AAH/"}`},
 	{"xml", amf.XML("<a x='1'/>"), `{"$xml":"<a x='1'/>"}`},
 	{"xml document", amf.XMLDocument("<r><![CDATA[x]]></r>"), `{"$xmldoc":"<r><![CDATA[x]]></r>"}`},
-	{"object keeps key order", &amf.Object{Props: []amf.Prop{{"z", 1.0}, {"a", "x"}}}, `{"z":1,"a":"x"}`},
+	{"object keeps key order", &amf.Object{Props: []amf.Prop{{Key: "z", Value: 1.0}, {Key: "a", Value: "x"}}}, `{"z":1,"a":"x"}`},
 	{"empty object", &amf.Object{}, `{}`},
-	{"object with $ keys", &amf.Object{Props: []amf.Prop{{"$id", 1.0}, {"b", nil}}}, `{"$object":{"$id":1,"b":null}}`},
-	{"typed object", &amf.Object{Class: "com.example.User", Props: []amf.Prop{{"name", "bob"}}},
+	{"object with $ keys", &amf.Object{Props: []amf.Prop{{Key: "$id", Value: 1.0}, {Key: "b", Value: nil}}}, `{"$object":{"$id":1,"b":null}}`},
+	{"typed object", &amf.Object{Class: "com.example.User", Props: []amf.Prop{{Key: "name", Value: "bob"}}},
 		`{"$typed":{"class":"com.example.User","props":{"name":"bob"}}}`},
 	{"dense array", &amf.Array{Dense: []any{1.0, "two", nil}}, `[1,"two",null]`},
-	{"mixed array", &amf.Array{Dense: []any{1.0}, Assoc: []amf.Prop{{"5", "sparse"}, {"k", true}}},
+	{"mixed array", &amf.Array{Dense: []any{1.0}, Assoc: []amf.Prop{{Key: "5", Value: "sparse"}, {Key: "k", Value: true}}},
 		`{"$array":{"dense":[1],"assoc":{"5":"sparse","k":true},"ecma":false}}`},
-	{"ECMA array", &amf.Array{Assoc: []amf.Prop{{"duration", 3.0}}, ECMA: true},
+	{"ECMA array", &amf.Array{Assoc: []amf.Prop{{Key: "duration", Value: 3.0}}, ECMA: true},
 		`{"$array":{"dense":[],"assoc":{"duration":3},"ecma":true}}`},
 	{"int vector", &amf.Vector{Kind: amf.VectorInt, Fixed: true, Items: []any{1.0, -2.0}},
 		`{"$vector":{"kind":"int","fixed":true,"class":"","items":[1,-2]}}`},
@@ -49,7 +49,7 @@ var fixtures = []struct {
 		`{"$vector":{"kind":"object","fixed":false,"class":"Point","items":[{}]}}`},
 	{"dictionary", &amf.Dictionary{WeakKeys: true, Entries: []amf.DictEntry{{Key: 1.0, Value: "one"}, {Key: &amf.Object{}, Value: nil}}},
 		`{"$dict":{"weak":true,"entries":[[1,"one"],[{},null]]}}`},
-	{"nested", &amf.Object{Props: []amf.Prop{{"list", &amf.Array{Dense: []any{&amf.Object{Props: []amf.Prop{{"when", amf.Date{Millis: 1}}}}}}}}},
+	{"nested", &amf.Object{Props: []amf.Prop{{Key: "list", Value: &amf.Array{Dense: []any{&amf.Object{Props: []amf.Prop{{Key: "when", Value: amf.Date{Millis: 1}}}}}}}}},
 		`{"list":[{"when":{"$date":1}}]}`},
 }
 
@@ -87,8 +87,8 @@ func sameValue(a, b any) bool {
 // TestSharedAndCyclicGraphs: a node met twice is written once and referred to by $ref, and the
 // decoder gives back one node, cycles included.
 func TestSharedAndCyclicGraphs(t *testing.T) {
-	shared := &amf.Object{Props: []amf.Prop{{"n", 1.0}}}
-	root := &amf.Object{Props: []amf.Prop{{"a", shared}, {"b", shared}}}
+	shared := &amf.Object{Props: []amf.Prop{{Key: "n", Value: 1.0}}}
+	root := &amf.Object{Props: []amf.Prop{{Key: "a", Value: shared}, {Key: "b", Value: shared}}}
 	root.Props = append(root.Props, amf.Prop{Key: "self", Value: root})
 	b, err := Append(nil, root)
 	if err != nil || string(b) != `{"a":{"n":1},"b":{"$ref":1},"self":{"$ref":0}}` {
@@ -150,7 +150,7 @@ func TestUnencodable(t *testing.T) {
 	deep := &amf.Object{}
 	for i, o := 0, deep; i < 70; i++ {
 		next := &amf.Object{}
-		o.Props = []amf.Prop{{"x", next}}
+		o.Props = []amf.Prop{{Key: "x", Value: next}}
 		o = next
 	}
 	if _, err := Append(nil, deep); err == nil || !strings.Contains(err.Error(), "nesting") {
