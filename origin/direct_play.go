@@ -6,6 +6,7 @@ import (
 	"github.com/fmsgo/fmsgo/core/netstream"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
+	"github.com/fmsgo/fmsgo/core/vod"
 	"github.com/fmsgo/fmsgo/origin/session"
 )
 
@@ -67,4 +68,49 @@ func (p *directPlay) Stop(status *amf.Object) {
 	}
 	_ = p.conn.SendUserControl(rtmpmsg.EventStreamEOF, p.streamID)
 	_ = p.conn.SendStatus(p.streamID, status)
+}
+
+// StartFilePlay implements session.Transport: StreamIsRecorded, the play-start messages, then
+// the recording's own goroutine, which sends the metadata, headers and media; corked, so that
+// they leave in one write.
+func (d *direct) StartFilePlay(streamID uint32, name string, reset bool, p *vod.Player) (play session.Play, err error) {
+	d.conn.Corked(func() {
+		if err = d.conn.SendUserControl(rtmpmsg.EventStreamIsRecorded, streamID); err != nil {
+			return
+		}
+		if err = d.sendPlayStart(streamID, name, reset); err != nil {
+			return
+		}
+		p.Start(&netstream.Player{Conn: d.conn, StreamID: streamID, Name: name, Budget: d.srv.cfg.Limits.PlayerQueueBytes})
+		play = &directFilePlay{conn: d.conn, streamID: streamID, p: p}
+	})
+	if err == nil {
+		d.conn.SetNoDelay(false)
+	}
+	return play, err
+}
+
+// directFilePlay is a running recorded play of a direct client.
+type directFilePlay struct {
+	conn     *rtmpconn.Conn
+	streamID uint32
+	p        *vod.Player
+}
+
+func (f *directFilePlay) Pause(on bool)        { f.p.Pause(on) }
+func (f *directFilePlay) BytesOut() uint64     { return f.p.BytesOut() }
+func (f *directFilePlay) ReceiveAudio(on bool) { f.p.ReceiveAudio(on) }
+func (f *directFilePlay) ReceiveVideo(on bool) { f.p.ReceiveVideo(on) }
+
+// Seek implements session.Seeker.
+func (f *directFilePlay) Seek(ms uint32, notify, start *amf.Object) { f.p.Seek(ms, notify, start) }
+
+// Stop ends the play; a play that reached its end has sent its Play.Stop already.
+func (f *directFilePlay) Stop(status *amf.Object) {
+	f.p.Stop()
+	if status == nil || f.p.Ended() {
+		return
+	}
+	_ = f.conn.SendUserControl(rtmpmsg.EventStreamEOF, f.streamID)
+	_ = f.conn.SendStatus(f.streamID, status)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/fmsgo/fmsgo/core/plugin"
 	"github.com/fmsgo/fmsgo/core/record"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
+	"github.com/fmsgo/fmsgo/core/vod"
 	"github.com/fmsgo/fmsgo/origin/session"
 	"github.com/fmsgo/fmsgo/scripting"
 	"github.com/rs/zerolog"
@@ -196,7 +197,7 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 	s.engine = eng
 	s.conn.Store(&s.cfg.Limits.Conn)
 	s.sessionEnv = &session.Env{Engine: eng, MaxStreams: cfg.Limits.MaxStreamsPerConn, Plugins: s.plugins,
-		Storage: storageOf(s.plugins, cfg), Recordings: &record.Set{}}
+		Storage: storageOf(s.plugins, cfg), Recordings: &record.Set{}, Library: vod.NewLibrary(vod.Config{})}
 	return s, nil
 }
 

@@ -1,11 +1,14 @@
 package origin
 
 import (
+	"errors"
+
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/media"
 	"github.com/fmsgo/fmsgo/core/netstream"
 	"github.com/fmsgo/fmsgo/core/trunk"
+	"github.com/fmsgo/fmsgo/core/vod"
 	"github.com/fmsgo/fmsgo/origin/session"
 )
 
@@ -117,6 +120,12 @@ func (ts *trunkSession) StartPlay(streamID uint32, name string, reset bool, _ *l
 	}
 	ts.streamVerdict(v)
 	return &trunkPlay{ts: ts, streamID: streamID, name: name}, nil
+}
+
+// StartFilePlay implements session.Transport: recorded playback through an edge is not built
+// yet, and refused at once (NetStream.Play.Failed) rather than left waiting.
+func (ts *trunkSession) StartFilePlay(uint32, string, bool, *vod.Player) (session.Play, error) {
+	return nil, errors.New("recorded playback through an edge is not available yet")
 }
 
 // trunkPlay is an edge client's accepted play: the edge delivers it from its local hub, and

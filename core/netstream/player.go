@@ -3,14 +3,16 @@ package netstream
 import (
 	"errors"
 
+	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/media"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 )
 
-// Player delivers a hub's live stream to one NetStream of an RTMP connection: the origin's
-// direct clients and the edge's clients (from its local hub) play through it alike. Its methods
-// are called by the hub and only use the connection's thread-safe queue.
+// Player delivers a hub's live stream, or a recording (it is a core/vod Sink), to one NetStream
+// of an RTMP connection: the origin's direct clients and the edge's clients (from its local hub)
+// play through it alike. Its methods are called by the hub or the recording's player and only
+// use the connection's thread-safe queue.
 type Player struct {
 	Conn     *rtmpconn.Conn
 	StreamID uint32
@@ -30,6 +32,14 @@ func (p *Player) Deliver(pkt *media.Packet, ts uint32) bool {
 
 // Flush implements live.Flusher: the player's start goes out at once.
 func (p *Player) Flush() { p.Conn.Flush() }
+
+// Status sends an onStatus on the player's stream (a recorded play's seek and end, core/vod's
+// Sink); false once the connection is closed.
+func (p *Player) Status(info *amf.Object) bool { return p.Conn.SendStatus(p.StreamID, info) == nil }
+
+// Event sends a user control event about the player's stream (StreamBegin, StreamEOF,
+// StreamIsRecorded); false once the connection is closed.
+func (p *Player) Event(ev uint16) bool { return p.Conn.SendUserControl(ev, p.StreamID) == nil }
 
 // Notify implements live.Subscriber: publish/unpublish notifications as FMS sends them.
 func (p *Player) Notify(ev live.Event) {

@@ -65,9 +65,9 @@ func (c *Client) NextEvent(ctx context.Context) (Event, error) {
 	}
 }
 
-// Play asks to play name on streamID (start -2: live or recorded, -1: live only, >= 0: recorded
-// from that second), after announcing a 3 s buffer like Flash Player. It does not wait: statuses
-// and media arrive as events.
+// Play asks to play name on streamID (start as on the wire: -2 or -2000 live or recorded, -1 or
+// -1000 live only, >= 0 recorded from that millisecond), after announcing a 3 s buffer like
+// Flash Player. It does not wait: statuses and media arrive as events.
 func (c *Client) Play(streamID uint32, name string, start float64) error {
 	buf := rtmpmsg.AppendUserControl(nil, rtmpmsg.EventSetBufferLength, streamID, 3000)
 	if err := c.writeMsg(csidControl, 0, rtmpmsg.TypeUserControl, 0, buf); err != nil {

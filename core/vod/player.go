@@ -35,12 +35,17 @@ type Sink interface {
 type Request struct {
 	// Start (ms): the play starts at the sync point at or before it.
 	Start uint32
-	// Len (ms) is how long to play from Start: negative to the end, 0 the frame at Start only.
+	// Len (ms) is how long to play from the start's keyframe: negative to the end, 0 that
+	// keyframe only.
 	Len int64
 	// Stop is the status that ends the play when the file or Len runs out
 	// (NetStream.Play.Stop), after onPlayStatus NetStream.Play.Complete and StreamEOF.
 	Stop *amf.Object
-	Log  zerolog.Logger
+	// Rebase sends the play's timestamps counted from its start (its first keyframe at 0) until
+	// a seek, which sends the file's own: the session's rule for plays from a start (librtmp
+	// adds its start to what it gets).
+	Rebase bool
+	Log    zerolog.Logger
 }
 
 // Player is one play of a File. Its goroutine (Start) owns everything but the mailbox and the
@@ -73,6 +78,12 @@ func NewPlayer(f *File, req Request) (*Player, error) {
 	p := &Player{f: f, cfg: f.lib.cfg, req: req, box: newMailbox(), ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	p.s.init(req)
 	p.s.pos, p.s.startTS = pos, ts
+	if req.Rebase {
+		p.s.offset = ts
+	}
+	if req.Len >= 0 {
+		p.s.stopAt = int64(ts) + req.Len
+	}
 	return p, nil
 }
 
@@ -130,7 +141,7 @@ func (p *Player) run() {
 	defer close(p.done)
 	s := &p.s
 	s.clock.restart(s.startTS, time.Now())
-	s.queueStart(p.f, false)
+	s.queueStart(p.f)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -194,7 +205,7 @@ func (p *Player) seek(r seekRequest, now time.Time) {
 		return
 	}
 	s.drop(p.f)
-	s.pos, s.startTS, s.lastTS = pos, ts, ts
+	s.pos, s.startTS, s.lastTS, s.offset = pos, ts, ts, 0
 	s.ended, s.wantKey, s.burst = false, true, true
 	p.ended.Store(false)
 	s.clock.restart(ts, now)
@@ -202,7 +213,7 @@ func (p *Player) seek(r seekRequest, now time.Time) {
 		s.out = append(s.out, outItem{event: ev, isEvent: true})
 	}
 	s.out = append(s.out, outItem{status: r.notify}, outItem{status: r.start})
-	s.queueStart(p.f, true)
+	s.queueStart(p.f)
 }
 
 // step sends what is due at now and returns how long to wait before the next step (negative:
@@ -299,7 +310,7 @@ func (p *Player) offer(pkt *media.Packet, now time.Time) bool {
 		s.idx++
 		return true
 	}
-	if !p.sink.Deliver(pkt.Retain(), pkt.Timestamp) {
+	if !p.sink.Deliver(pkt.Retain(), s.sent(pkt.Timestamp)) {
 		pkt.Release()
 		s.clock.block(now)
 		return false
@@ -325,7 +336,8 @@ func (p *Player) finish(now time.Time) {
 		{Key: "duration", Value: p.f.dur.Seconds()}, {Key: "bytes", Value: float64(p.bytes.Load())}}}
 	var e amf.Encoder
 	if b, err := rtmpmsg.AppendData(nil, &e, "onPlayStatus", info); err == nil {
-		s.out = append(s.out, outItem{pkt: media.NewPacket(rtmpmsg.TypeDataAMF0, s.lastTS, b), at: s.lastTS})
+		at := s.sent(s.lastTS)
+		s.out = append(s.out, outItem{pkt: media.NewPacket(rtmpmsg.TypeDataAMF0, at, b), at: at})
 	}
 	s.out = append(s.out, outItem{event: rtmpmsg.EventStreamEOF, isEvent: true}, outItem{status: p.req.Stop})
 	p.ended.Store(true)

@@ -86,7 +86,7 @@ func decodeData(t *testing.T, payload []byte) []any {
 }
 
 // TestStartAndLen: start 3.5 s begins at the keyframe of 3 s, with the headers at 3 s; len 2 s
-// plays up to 5.5 s and then ends.
+// plays up to 5 s and then ends.
 func TestStartAndLen(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -100,12 +100,37 @@ func TestStartAndLen(t *testing.T) {
 	if first := frames[0]; !first.key || first.ts != 3000 {
 		t.Fatalf("first frame %+v", first)
 	}
-	if last := frames[len(frames)-1]; last.ts > 5500 || last.ts < 5400 {
+	if last := frames[len(frames)-1]; last.ts > 5000 || last.ts < 4900 {
 		t.Fatalf("last frame at %d", last.ts)
 	}
 	if got[1].ts != 3000 || !got[1].seq {
 		t.Fatalf("sequence header at %d", got[1].ts)
 	}
+}
+
+// TestRebase: a rebased play from 3.5 s sends its keyframe of 3 s at 0, and a seek then sends
+// the file's own timestamps.
+func TestRebase(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFLV(t, dir, "a.flv", 8, 25, 300)
+	cfg := fastConfig()
+	cfg.Lead = 500 * time.Millisecond
+	p, s := play(t, NewLibrary(cfg), dir, "a.flv", Request{Start: 3500, Len: -1, Rebase: true})
+	got := s.waitFor(t, 10*time.Second, "frames", func(g []delivered) bool { return len(mediaOf(g)) > 2 })
+	if f := mediaOf(got)[0]; !f.key || f.ts != 0 || got[1].ts != 0 {
+		t.Fatalf("first frame %+v, headers at %d", f, got[1].ts)
+	}
+	p.Seek(6000, status("NetStream.Seek.Notify"), status("NetStream.Play.Start"))
+	n := len(got)
+	s.waitFor(t, 10*time.Second, "the seek's keyframe", func(g []delivered) bool {
+		for _, d := range mediaOf(g[n:]) {
+			if d.key && d.ts == 6000 {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // TestLenZeroIsOneFrame: len 0 sends the keyframe at start and ends.

@@ -14,8 +14,9 @@ type state struct {
 	cur     *block // the block being played, with this player's reference
 	idx     int    // next message in cur
 	startTS uint32 // the sync point the play (or its last seek) started at
-	lastTS  uint32 // of the last message sent
-	stopAt  int64  // last timestamp to play (Len); -1: to the end
+	lastTS  uint32 // of the last message sent (the file's)
+	offset  uint32 // subtracted from the file's timestamps (Request.Rebase)
+	stopAt  int64  // last timestamp to play: Len after the start's keyframe; -1: to the end
 	oneFrame,
 	ended, damaged bool
 	burst                 bool // the next media batch follows a start or seek: flush it
@@ -26,9 +27,6 @@ type state struct {
 
 func (s *state) init(req Request) {
 	s.audio, s.video, s.stopAt = true, true, -1
-	if req.Len >= 0 {
-		s.stopAt = int64(req.Start) + req.Len
-	}
 	s.oneFrame, s.burst = req.Len == 0, true
 }
 
@@ -43,20 +41,23 @@ type outItem struct {
 }
 
 // queueStart queues what a player needs before the media of its start or seek: the file's
-// metadata (at 0 for the play's start, as in a file: ffmpeg makes a subtitle stream of an
-// onMetaData at another time; at the seek point after a seek) and its sequence headers at the
-// start's timestamp.
-func (s *state) queueStart(f *File, seek bool) {
-	metaAt := uint32(0)
-	if seek {
-		metaAt = s.startTS
-	}
+// metadata, at 0 as in a file (ffmpeg makes a subtitle stream of an onMetaData at another time),
+// and its sequence headers at the start's timestamp.
+func (s *state) queueStart(f *File) {
 	if m := f.format.Metadata(); m != nil {
-		s.out = append(s.out, outItem{pkt: m.Retain(), at: metaAt})
+		s.out = append(s.out, outItem{pkt: m.Retain(), at: 0})
 	}
 	for _, h := range f.format.Headers() {
-		s.out = append(s.out, outItem{pkt: h.Retain(), at: s.startTS})
+		s.out = append(s.out, outItem{pkt: h.Retain(), at: s.sent(s.startTS)})
 	}
+}
+
+// sent is the timestamp a message of the file's timestamp ts is sent with.
+func (s *state) sent(ts uint32) uint32 {
+	if ts < s.offset {
+		return 0
+	}
+	return ts - s.offset
 }
 
 // skip reports whether pkt is left out: receiveAudio/receiveVideo off, or video before the

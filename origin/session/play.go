@@ -4,15 +4,13 @@ import (
 	"time"
 
 	"github.com/fmsgo/fmsgo/core/amf"
-	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/plugin"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
 	"github.com/fmsgo/fmsgo/scripting"
 )
 
-// onPlay starts a live play once the app accepts it. Every start value plays live: recorded
-// media is not served yet, and a live server answering start=0 with the live stream is what
-// players expect (nginx-rtmp too).
+// onPlay starts a play once the app accepts it: the live stream or the recording, by the
+// start rules (vodplay.go).
 func (s *Session) onPlay(streamID uint32, cmd *rtmpmsg.Command) error {
 	ns := s.stream(streamID)
 	if ns == nil {
@@ -24,21 +22,33 @@ func (s *Session) onPlay(streamID uint32, cmd *rtmpmsg.Command) error {
 	if name == "" {
 		return s.refuse(streamID, nil, "NetStream.Play.StreamNotFound", "No stream name given.", name)
 	}
-	if start := argNumber(cmd.Args, 1, -2); start >= 0 && s.hub.Holder(name, "") == live.HolderNone {
-		// start >= 0 asks for a recording only (FMS); there are no recordings to play yet.
-		return s.refuse(streamID, nil, "NetStream.Play.StreamNotFound", "Failed to play "+name+"; stream not found (recorded playback is not available on this server yet).", name)
-	}
 	name, reason, ok := s.authorizeStream(plugin.ActPlay, name, query, "")
 	if !ok {
 		return s.refuse(streamID, nil, "NetStream.Play.Failed", reason, name)
 	}
+	args := parsePlayArgs(cmd.Args)
+	file, code, desc := s.playSource(name, args)
+	if code != "" {
+		return s.refuse(streamID, nil, code, desc, name)
+	}
 	ref := scripting.StreamRef{Name: name, Query: query}
 	if ok, info := s.askApp(func(v func(bool, *amf.Object)) { s.js.Play(ref, v) }); !ok {
+		if file != nil {
+			file.Close()
+		}
 		return s.refuse(streamID, info, "NetStream.Play.Failed", "The application refused to play "+name+".", name)
 	}
-	pl, err := s.t.StartPlay(streamID, name, reset, s.hub)
+	if file != nil {
+		return s.startFilePlay(ns, name, reset, file, args)
+	}
+	return s.startLivePlay(ns, name, reset)
+}
+
+// startLivePlay starts the accepted play of the live stream name on ns.
+func (s *Session) startLivePlay(ns *netStream, name string, reset bool) error {
+	pl, err := s.t.StartPlay(ns.id, name, reset, s.hub)
 	if err != nil {
-		return s.refuse(streamID, nil, "NetStream.Play.Failed", err.Error(), name)
+		return s.refuse(ns.id, nil, "NetStream.Play.Failed", err.Error(), name)
 	}
 	ns.play, ns.playing, ns.playSince = pl, name, time.Now()
 	s.t.Log().Info().Str("stream", name).Msg("play")
@@ -84,13 +94,17 @@ func (s *Session) onPause(streamID uint32, cmd *rtmpmsg.Command) error {
 	return s.t.StreamStatus(streamID, s.status("status", "NetStream.Unpause.Notify", "Unpausing "+ns.playing+".", ns.playing))
 }
 
-func (s *Session) onSeek(streamID uint32, _ *rtmpmsg.Command) error {
+func (s *Session) onSeek(streamID uint32, cmd *rtmpmsg.Command) error {
 	ns := s.streams[streamID]
 	if ns == nil {
 		return nil
 	}
 	if _, reason, ok := s.authorizeStream(plugin.ActSeek, ns.playing, "", ""); !ok {
 		return s.refuse(streamID, nil, "NetStream.Seek.Failed", reason, ns.playing)
+	}
+	if sk, ok := ns.play.(Seeker); ok {
+		s.seekRecorded(ns, sk, argNumber(cmd.Args, 0, 0))
+		return nil
 	}
 	return s.t.StreamStatus(streamID, s.status("status", "NetStream.Seek.Notify", "Seeking "+ns.playing+" (live: no effect).", ns.playing))
 }

@@ -70,15 +70,32 @@ func (s *Session) planRecording(name, query, publishType string) (*recordPlan, s
 	if !ok {
 		return nil, "NetStream.Record.Failed", "Cannot record " + name + ": only FLV recording is built (MP4 is not yet)."
 	}
-	req := &plugin.NameRequest{App: s.target.App, Instance: s.target.Instance, Stream: file, Action: plugin.ActRecord}
-	if err := s.env.Plugins.Name(context.Background(), req); err != nil {
+	path, err := s.physicalPath(file, plugin.ActRecord)
+	switch {
+	case errors.Is(err, errBadPath):
+		return nil, "NetStream.Record.Failed", "Cannot record " + name + ": not a valid file name."
+	case err != nil:
 		return nil, "NetStream.Record.Failed", "Could not name the recording of " + name + ": " + err.Error()
 	}
-	if !validPath(req.Path) {
-		return nil, "NetStream.Record.Failed", "Cannot record " + name + ": not a valid file name."
-	}
-	plan.path = req.Path
+	plan.path = path
 	return plan, "", ""
+}
+
+// errBadPath: the naming modules gave a path that is not a clean relative path.
+var errBadPath = errors.New("not a valid file name")
+
+// physicalPath is where the recording of file (a stream name without its prefix) lives for
+// act: what the naming modules say, APP/streams/INSTANCE/FILE.flv by default. Recording and
+// playing a name find the same file.
+func (s *Session) physicalPath(file string, act plugin.Action) (string, error) {
+	req := &plugin.NameRequest{App: s.target.App, Instance: s.target.Instance, Stream: file, Action: act}
+	if err := s.env.Plugins.Name(context.Background(), req); err != nil {
+		return "", err
+	}
+	if !validPath(req.Path) {
+		return "", errBadPath
+	}
+	return req.Path, nil
 }
 
 // flvName is the file name of a recorded stream: FMS's "flv:" prefix is dropped; "mp4:" and

@@ -160,10 +160,6 @@ func (s *Session) onClientResult(_ uint32, cmd *rtmpmsg.Command) error {
 	return nil
 }
 
-func (s *Session) onGetStreamLength(streamID uint32, cmd *rtmpmsg.Command) error {
-	return s.answer(streamID, cmd, float64(0))
-}
-
 // Close ends the session when its transport has ended: every stream is closed, the shared
 // objects released and the app told (onDisconnect), which lets its instance go idle. Only the
 // first call does anything.

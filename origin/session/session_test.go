@@ -13,6 +13,7 @@ import (
 	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
 	"github.com/fmsgo/fmsgo/core/sharedobject"
+	"github.com/fmsgo/fmsgo/core/vod"
 	"github.com/fmsgo/fmsgo/scripting"
 	"github.com/rs/zerolog"
 )
@@ -78,6 +79,11 @@ func (f *fakeTransport) PublishStopped(_ uint32, st *amf.Object) {
 		f.note("publish-stopped " + st.String("code"))
 	}
 }
+func (f *fakeTransport) StartFilePlay(_ uint32, name string, _ bool, _ *vod.Player) (Play, error) {
+	f.note("file-play-started " + name)
+	return fakePlay{f}, nil
+}
+
 func (f *fakeTransport) StartPlay(_ uint32, name string, _ bool, hub *live.Hub) (Play, error) {
 	if hub == nil {
 		return nil, errors.New("no hub")

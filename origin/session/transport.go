@@ -6,6 +6,7 @@ import (
 	"github.com/fmsgo/fmsgo/core/plugin"
 	"github.com/fmsgo/fmsgo/core/record"
 	"github.com/fmsgo/fmsgo/core/sharedobject"
+	"github.com/fmsgo/fmsgo/core/vod"
 	"github.com/fmsgo/fmsgo/scripting"
 	"github.com/rs/zerolog"
 )
@@ -53,12 +54,16 @@ type Transport interface {
 	// players need before the first frame (netstream.PlayStart), so that the client has
 	// Play.Start before any media published after it.
 	StartPlay(streamID uint32, name string, reset bool, hub *live.Hub) (Play, error)
+	// StartFilePlay starts the recorded play p on streamID, after what players of a recording
+	// need before its first frame: StreamIsRecorded, then netstream.PlayStart's messages. The
+	// returned Play is a Seeker. On error p is the caller's to stop.
+	StartFilePlay(streamID uint32, name string, reset bool, p *vod.Player) (Play, error)
 	// StreamStatus sends a NetStream status that needs nothing else of the transport (a refusal,
 	// Pause.Notify, Seek.Notify).
 	StreamStatus(streamID uint32, status *amf.Object) error
 }
 
-// Play is one running live play of a NetStream.
+// Play is one running play of a NetStream, live or recorded.
 type Play interface {
 	Pause(on bool)
 	ReceiveAudio(on bool)
@@ -74,10 +79,13 @@ type Env struct {
 	MaxStreams int
 	// Plugins are the server's plug-in modules (nil: none): asked before the app, told after.
 	Plugins *plugin.Host
-	// Storage is where recordings are written (nil: recording publishes are refused);
+	// Storage is where recordings are written and read (nil: recording publishes are refused);
 	// Recordings are the server's running recordings (its shutdown waits for them).
 	Storage    plugin.Storage
 	Recordings *record.Set
+	// Library shares the recordings being played (nil: recorded playback is off: plays of
+	// recordings are answered as if none existed).
+	Library *vod.Library
 }
 
 // Engine is the JS app engine as a session uses it (*scripting.Engine).
