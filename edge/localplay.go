@@ -9,11 +9,13 @@ import (
 	"github.com/fmsgo/fmsgo/core/trunk"
 )
 
-// localPlay is one NetStream of a client playing from the edge's local hub.
+// localPlay is one NetStream of a client playing from the edge's local hub, or a recording the
+// origin serves (recorded.go).
 type localPlay struct {
-	name string
-	sub  *live.Subscription
-	p    *pulled
+	name     string
+	sub      *live.Subscription
+	p        *pulled
+	recorded bool
 }
 
 // onStreamVerdict performs what the origin's session decided about one of the client's
@@ -28,11 +30,19 @@ func (cs *clientSession) performVerdict(v trunk.StreamVerdict) {
 	switch v.Op {
 	case trunk.OpPlayStart:
 		cs.stopPlay(v.StreamID)
+		recorded := v.Flags&trunk.StreamFlagRecorded != 0
+		if recorded {
+			_ = cs.conn.SendUserControl(rtmpmsg.EventStreamIsRecorded, v.StreamID)
+		}
 		_ = cs.conn.SendUserControl(rtmpmsg.EventStreamBegin, v.StreamID)
 		cs.writeVerdict(v)
-		cs.startPlay(v.StreamID, v.Stream)
+		if recorded {
+			cs.startRecorded(v.StreamID, v.Stream)
+		} else {
+			cs.startPlay(v.StreamID, v.Stream)
+		}
 	case trunk.OpPlayStop:
-		if cs.stopPlay(v.StreamID) {
+		if cs.stopPlay(v.StreamID) && len(v.Messages) > 0 {
 			_ = cs.conn.SendUserControl(rtmpmsg.EventStreamEOF, v.StreamID)
 		}
 		cs.writeVerdict(v)

@@ -96,8 +96,11 @@ func (cs *clientSession) decodeInfo(b []byte) *amf.Object {
 // the bytes are what the edge would produce, and decoding only to re-encode cost a tenth of the
 // edge's CPU per relayed call. A data message is re-sent as AMF0 data, the only kind rtmpconn
 // sends. Corked, it is written here, on the session's own goroutine, instead of waking the
-// connection's writer for each answer.
+// connection's writer for each answer. A recorded play's messages are its media (recorded.go).
 func (cs *clientSession) relay(m trunk.SessionMessage) {
+	if cs.relayRecorded(m.Type, m.StreamID, m.Timestamp, m.Payload) {
+		return
+	}
 	switch m.Type {
 	case rtmpmsg.TypeCommandAMF0, rtmpmsg.TypeCommandAMF3, rtmpmsg.TypeSharedObjectAMF0, rtmpmsg.TypeSharedObjectAMF3:
 		// The payload is handed over to the connection's queue: a copy of our own, whatever the

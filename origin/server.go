@@ -301,6 +301,10 @@ func (s *Server) waitRecordings() {
 	}
 }
 
+// RecordingsClosed waits up to d for every running recording's file to be closed; false if
+// some still are not (a test reads the files a publish just ended).
+func (s *Server) RecordingsClosed(d time.Duration) bool { return s.sessionEnv.Recordings.Wait(d) }
+
 // engineStopWait bounds Shutdown's wait for the engine; the engine itself gives each instance's
 // loop 5 s before stopping it.
 const engineStopWait = 10 * time.Second

@@ -1,14 +1,11 @@
 package origin
 
 import (
-	"errors"
-
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/live"
 	"github.com/fmsgo/fmsgo/core/media"
 	"github.com/fmsgo/fmsgo/core/netstream"
 	"github.com/fmsgo/fmsgo/core/trunk"
-	"github.com/fmsgo/fmsgo/core/vod"
 	"github.com/fmsgo/fmsgo/origin/session"
 )
 
@@ -104,6 +101,13 @@ func (s *trunkSubscriber) CutOff(reason error) {
 // connection).
 func (ts *trunkSession) StartPlay(streamID uint32, name string, reset bool, _ *live.Hub) (session.Play, error) {
 	ts.notePlay(streamID, name)
+	ts.streamVerdict(ts.playStartVerdict(streamID, name, reset))
+	return &trunkPlay{ts: ts, streamID: streamID, name: name}, nil
+}
+
+// playStartVerdict is the play-start verdict of a play: netstream.PlayStart's messages, in
+// its order (the edge sends StreamBegin itself, as it owns the connection).
+func (ts *trunkSession) playStartVerdict(streamID uint32, name string, reset bool) trunk.StreamVerdict {
 	v := trunk.StreamVerdict{StreamID: streamID, Op: trunk.OpPlayStart, Stream: name}
 	if reset {
 		v.Flags |= trunk.StreamFlagReset
@@ -118,14 +122,7 @@ func (ts *trunkSession) StartPlay(streamID uint32, name string, reset bool, _ *l
 			v.Messages = append(v.Messages, trunk.VerdictMessage{Type: m.Type, Payload: m.Payload})
 		}
 	}
-	ts.streamVerdict(v)
-	return &trunkPlay{ts: ts, streamID: streamID, name: name}, nil
-}
-
-// StartFilePlay implements session.Transport: recorded playback through an edge is not built
-// yet, and refused at once (NetStream.Play.Failed) rather than left waiting.
-func (ts *trunkSession) StartFilePlay(uint32, string, bool, *vod.Player) (session.Play, error) {
-	return nil, errors.New("recorded playback through an edge is not available yet")
+	return v
 }
 
 // trunkPlay is an edge client's accepted play: the edge delivers it from its local hub, and

@@ -16,7 +16,8 @@ const (
 	// to its local hub (subscribing on the trunk on first use), all before any media.
 	OpPlayStart StreamOp = 1
 	// OpPlayStop: the play ended (closeStream, deleteStream, a new play). The edge detaches the
-	// client, sends StreamEOF, then writes Messages (Play.Stop).
+	// client, sends StreamEOF, then writes Messages (Play.Stop); without Messages (a recorded
+	// play that had sent its own end) it only detaches.
 	OpPlayStop StreamOp = 2
 	// OpPublishStart: the app accepted a publish of Stream. The edge opens the publish channel
 	// (StreamPublish), sends StreamBegin, then writes Messages (Publish.Start).
@@ -35,6 +36,11 @@ const (
 const (
 	StreamFlagReset uint8 = 1 << 0 // OpPlayStart: the play asked for a reset (Play.Reset is in Messages)
 	StreamFlagOn    uint8 = 1 << 0 // OpPause, OpReceiveAudio, OpReceiveVideo: on
+	// StreamFlagRecorded (OpPlayStart): a recorded play, served by the origin's session: the
+	// edge sends StreamIsRecorded before StreamBegin, attaches nothing to its hub, and writes the
+	// play's media, data and user control messages that follow as session messages on the
+	// NetStream.
+	StreamFlagRecorded uint8 = 1 << 1
 )
 
 // MaxStreamVerdictMessages bounds the messages one StreamVerdict carries.
