@@ -9,7 +9,9 @@
 //   - RPC round trips (a JS method; nginx-rtmp's createStream) at saturation and paced, on one
 //     app instance and spread over several, the server's CPU per call, and connects per second
 //     with the CPU per connect, each with a summary of the origin's CPU profile;
-//   - shared-object fan-out and writers.
+//   - shared-object fan-out and writers;
+//   - recorded playback: one 2 Mb/s FLV file played by 200 players, the server's CPU and memory
+//     per player next to the live fan-out of the same bit rate to as many.
 //
 // Each section has a flag to skip it (see -help).
 package main
@@ -56,14 +58,15 @@ func main() {
 	ro := rpcFlags(flag.CommandLine)
 	firstFrameRuns := flag.Int("firstframe-runs", 7, "ffmpeg players timed to their first frame per server (0: skip)")
 	po := pluginFlags(flag.CommandLine)
+	vo := vodFlags(flag.CommandLine)
 	flag.Parse()
-	if err := run(*counts, *dur, *ramp, *bitrate, ro, *soSubs, eo, *firstFrameRuns, po); err != nil {
+	if err := run(*counts, *dur, *ramp, *bitrate, ro, *soSubs, eo, *firstFrameRuns, po, vo); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(counts string, dur, ramp time.Duration, bitrate string, ro *rpcOptions, soSubscribers int, eo *edgeOptions, firstFrameRuns int, po *pluginOptions) error {
+func run(counts string, dur, ramp time.Duration, bitrate string, ro *rpcOptions, soSubscribers int, eo *edgeOptions, firstFrameRuns int, po *pluginOptions, vo *vodOptions) error {
 	dir, err := os.MkdirTemp("", "fmsgo-bench")
 	if err != nil {
 		return err
@@ -98,6 +101,9 @@ func run(counts string, dur, ramp time.Duration, bitrate string, ro *rpcOptions,
 		}
 	}
 	printRatios(results)
+	if err := vodBench(dir, vo, dur, ramp); err != nil {
+		return err
+	}
 	if firstFrameRuns > 0 {
 		if err := firstFrameBench(dir, firstFrameRuns); err != nil {
 			return err
@@ -200,6 +206,12 @@ func measure(dir string, start func(string) (*exec.Cmd, string, error), n int, d
 // measureStream is measure with a ?query (a token) on the connect URL and the stream name the
 // load generator publishes and plays.
 func measureStream(dir string, start func(string) (*exec.Cmd, string, error), query string, n int, dur, ramp time.Duration, bitrate string) (result, error) {
+	return measurePlayers(dir, start, query, "bench"+query, 1, n, dur, ramp, bitrate)
+}
+
+// measurePlayers runs the load generator's publishers of stream (0: the players play stream as
+// it is, a recording) and n players against the server start starts.
+func measurePlayers(dir string, start func(string) (*exec.Cmd, string, error), query, stream string, publishers, n int, dur, ramp time.Duration, bitrate string) (result, error) {
 	srv, addr, err := start(dir)
 	if err != nil {
 		return result{}, err
@@ -213,8 +225,8 @@ func measureStream(dir string, start func(string) (*exec.Cmd, string, error), qu
 		name = "nginx-rtmp"
 	}
 	baseRSS := rssKiB(srv.Process.Pid)
-	lt := exec.Command(filepath.Join(dir, "loadtest"), "-url", "rtmp://"+addr+"/live"+query, "-stream", "bench"+query,
-		"-players", strconv.Itoa(n), "-publishers", "1", "-bitrate", bitrate,
+	lt := exec.Command(filepath.Join(dir, "loadtest"), "-url", "rtmp://"+addr+"/live"+query, "-stream", stream,
+		"-players", strconv.Itoa(n), "-publishers", strconv.Itoa(publishers), "-bitrate", bitrate,
 		"-ramp", ramp.String(), "-duration", dur.String(), "-json")
 	var out bytes.Buffer
 	lt.Stdout = &out
