@@ -66,6 +66,14 @@ func (r *Runtime) nextID() (string, int) {
 	return strconv.FormatUint(n, 36), int(n % uint64(len(r.shards)))
 }
 
+// NewClientID is a new client id from the same sequence as the runtime's connections, for a
+// client of the server that is not an RTMP connection (a WebSocket): an app's client ids stay
+// unique whatever carries each client.
+func (r *Runtime) NewClientID() string {
+	id, _ := r.nextID()
+	return id
+}
+
 // configPair is a configuration as given and with its defaults.
 type configPair struct{ given, effective Config }
 
