@@ -51,6 +51,7 @@ func (s *Server) Metrics() []admin.Metric {
 	if tr != nil {
 		conns.Samples = append(conns.Samples, admin.Sample{Labels: map[string]string{"listener": "trunk"}, Value: float64(tr.Count())})
 	}
+	webMs := s.webMetrics(&conns)
 	ms := []admin.Metric{conns,
 		{Name: "fmsgo_trunk_subscriptions", Help: "Live streams edges pull from this origin.", Kind: admin.Gauge,
 			Samples: []admin.Sample{{Value: float64(s.TrunkSubscriptions())}}},
@@ -69,6 +70,7 @@ func (s *Server) Metrics() []admin.Metric {
 	ms = append(ms, admin.InboundBudgetMetrics(b.Held(), b.Limit(), b.Evictions())...)
 	ms = append(ms, admin.RTMPWriteMetrics(s.cfg.Limits.Conn.Runtime.Totals())...)
 	ms = append(ms, rtmp.RefusedMetric("rtmp"))
+	ms = append(ms, webMs...)
 	return append(ms, admin.ProcessMetrics()...)
 }
 

@@ -6,6 +6,7 @@ package origin
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -21,6 +22,8 @@ import (
 	"github.com/fmsgo/fmsgo/core/record"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/vod"
+	"github.com/fmsgo/fmsgo/core/web"
+	"github.com/fmsgo/fmsgo/core/wsconn"
 	"github.com/fmsgo/fmsgo/origin/session"
 	"github.com/fmsgo/fmsgo/scripting"
 	"github.com/rs/zerolog"
@@ -38,11 +41,18 @@ type Config struct {
 	// a trunk beyond loopback may then run without a secret.
 	TrunkClientCA string `toml:"trunk_client_ca"`
 	HTTP          string `toml:"http"`
-	Apps          string `toml:"apps"`
-	ScriptLib     string `toml:"scriptlib"`
-	Data          string `toml:"data"`
-	LogLevel      string `toml:"log_level"`
-	LogFormat     string `toml:"log_format"`
+	// Web is the public web listener's address (-web; empty: off): browsers' WebSocket app
+	// clients. WebOrigins are the pages, besides the server's own host, whose scripts may
+	// connect (path.Match patterns of the Origin's host, or of scheme://host; "*": any page).
+	// WebTLS, when set, serves it as HTTPS/wss.
+	Web        string      `toml:"web"`
+	WebOrigins []string    `toml:"web_origins"`
+	WebTLS     *tls.Config `toml:"-"`
+	Apps       string      `toml:"apps"`
+	ScriptLib  string      `toml:"scriptlib"`
+	Data       string      `toml:"data"`
+	LogLevel   string      `toml:"log_level"`
+	LogFormat  string      `toml:"log_format"`
 
 	// TrunkSecretFile holds the secret instead of TrunkSecret (not both); the command also reads
 	// trunk.SecretEnv when neither is set.
@@ -105,6 +115,9 @@ type Limits struct {
 	rtmpconn.ServerLimits
 	// A late joiner's start: join_video_frames, join_max_behind (flattened into [limits]).
 	live.JoinLimits
+	// A WebSocket client's bounds: web_max_message_bytes, web_message_rate, web_message_burst,
+	// web_queue_bytes, web_connect_timeout, web_idle_timeout, web_write_timeout (flattened).
+	wsconn.Limits
 
 	// SharedObjectDiskQuotaMB is each app's disk budget for persistent shared objects, all its
 	// instances together, unless its app.json says sharedObjects.diskQuotaMB (0: 64, negative:
@@ -139,6 +152,7 @@ type Server struct {
 	trunkSubs atomic.Int64
 	edges     trunkEdges    // connected edges, for per-edge metrics
 	admin     *admin.Server // -http; nil when off
+	web       *web.Server   // -web; nil when off
 	started   bool
 	// engineDone is closed when the app engine has unloaded every instance (and so flushed
 	// their persistent shared objects) after ctx ended; Shutdown waits for it.
@@ -236,6 +250,11 @@ func (s *Server) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	if s.cfg.Web != "" {
+		if err := s.startWeb(ctx); err != nil {
+			return err
+		}
+	}
 	if s.cfg.HTTP != "" {
 		a, err := admin.Listen(s.cfg.HTTP, admin.RequireToken(admin.Handler("origin", s.Metrics), s.cfg.HTTPToken), s.log)
 		if err != nil {
@@ -270,7 +289,7 @@ func (s *Server) RTMPAddr() net.Addr {
 // DrainTimeout to finish, then are closed.
 func (s *Server) Shutdown() {
 	s.mu.Lock()
-	rtmp, tr, adm := s.rtmp, s.trunk, s.admin
+	rtmp, tr, adm, w := s.rtmp, s.trunk, s.admin, s.web
 	s.mu.Unlock()
 	if adm != nil {
 		defer adm.Close() // health checks answer while the clients drain
@@ -278,9 +297,17 @@ func (s *Server) Shutdown() {
 	if tr != nil {
 		tr.StopAccepting() // no new edges while the clients drain; the trunks close last
 	}
+	webDrained := make(chan struct{})
+	go func() { // browsers drain alongside the RTMP clients
+		defer close(webDrained)
+		if w != nil {
+			w.Drain(s.cfg.Limits.DrainTimeout)
+		}
+	}()
 	if rtmp != nil {
 		rtmp.Drain(s.cfg.Limits.DrainTimeout)
 	}
+	<-webDrained
 	if tr != nil {
 		tr.CloseAll()
 		tr.Wait()

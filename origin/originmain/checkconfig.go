@@ -43,7 +43,7 @@ func checkConfig(args []string, stdout io.Writer) error {
 // summary is what the checked config makes the origin do, one line per part.
 func summary(cfg origin.Config, srv *origin.Server) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "  listeners: rtmp %s, trunk %s, http %s\n", orOff(cfg.RTMP), orOff(cfg.Trunk), orOff(cfg.HTTP))
+	fmt.Fprintf(&b, "  listeners: rtmp %s, trunk %s, http %s, web %s\n", orOff(cfg.RTMP), orOff(cfg.Trunk), orOff(cfg.HTTP), orOff(cfg.Web))
 	apps, _ := os.ReadDir(cfg.Apps)
 	var names []string
 	for _, a := range apps {

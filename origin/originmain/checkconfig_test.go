@@ -49,7 +49,7 @@ func TestCheckConfig(t *testing.T) {
 		bad        bool
 	}{
 		{name: "good", file: head + "[modules.\"test.picky\"]\nmode = \"strict\"\n",
-			want: "config FILE: ok\n  listeners: rtmp 127.0.0.1:1, trunk 127.0.0.1:19350, http off\n  apps: " + apps + " (1: live)\n  modules: test.picky\n"},
+			want: "config FILE: ok\n  listeners: rtmp 127.0.0.1:1, trunk 127.0.0.1:19350, http off, web off\n  apps: " + apps + " (1: live)\n  modules: test.picky\n"},
 		{name: "flags over the file", file: head, args: []string{"-trunk", ""}, want: "trunk off"},
 		{name: "unknown key", file: head + "rtmp_port = 1935\n", bad: true, want: ":7: unknown key \"rtmp_port\""},
 		{name: "unknown module key", file: head + "[modules.\"test.picky\"]\nmod = \"strict\"\n", bad: true, want: ":8:"},

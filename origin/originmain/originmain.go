@@ -93,6 +93,7 @@ func parseFlags(args []string, cfg origin.Config) (origin.Config, daemon.Profile
 	fs.StringVar(&cfg.TrunkKey, "trunk-key", cfg.TrunkKey, "TLS key for the trunk")
 	fs.StringVar(&cfg.TrunkClientCA, "trunk-client-ca", cfg.TrunkClientCA, "with TLS: require a client certificate from every edge, signed by a CA of this PEM bundle")
 	fs.StringVar(&cfg.HTTP, "http", cfg.HTTP, "admin/metrics HTTP address (empty: off)")
+	fs.StringVar(&cfg.Web, "web", cfg.Web, "public web listener address for browsers: WebSocket app clients at /fms/APP[/INSTANCE] (empty: off)")
 	fs.StringVar(&cfg.HTTPToken, "http-token", cfg.HTTPToken, "bearer token the admin HTTP listener requires, /healthz excepted (empty: none; or $"+admin.TokenEnv+")")
 	fs.StringVar(&cfg.Apps, "apps", cfg.Apps, "applications folder: one subfolder per app")
 	fs.StringVar(&cfg.Hooks, "hooks", cfg.Hooks, "server-wide JavaScript hooks folder: one subfolder per hook with a main.js (missing: no hooks)")
