@@ -138,8 +138,15 @@ func (c *Conn) Done() <-chan struct{} { return c.ctx.Done() }
 // Cause is why the connection ended (nil while it runs).
 func (c *Conn) Cause() error { return context.Cause(c.ctx) }
 
-// Close ends the connection at once with cause (any goroutine; never blocks).
-func (c *Conn) Close(cause error) { c.cancel(cause) }
+// Close ends the connection with cause (any goroutine; never blocks): the writer sends a close
+// frame saying why, unless cause is that the client does not read (ErrSlow, ErrIdle), which
+// closes the socket at once.
+func (c *Conn) Close(cause error) {
+	c.cancel(cause)
+	if errors.Is(cause, ErrSlow) || errors.Is(cause, ErrIdle) {
+		go c.ws.CloseNow() // ends a write blocked on the client's full window
+	}
+}
 
 // ConnectStarted stops the deadline for the first message: the client's connect has arrived.
 func (c *Conn) ConnectStarted() {

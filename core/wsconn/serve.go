@@ -64,6 +64,10 @@ func (c *Conn) writeLoop() {
 		case <-c.wake:
 		}
 		for _, it := range c.take() {
+			if c.ctx.Err() != nil {
+				c.end(c.Cause())
+				return
+			}
 			if it.close != nil {
 				c.Close(errClosedByUs)
 				c.end(&CloseError{Code: it.close.code, Reason: it.close.reason, Err: errClosedByUs})
@@ -90,7 +94,10 @@ func (c *Conn) write(it item) error {
 		}
 	}
 	for _, f := range frames {
-		ctx, cancel := context.WithTimeout(c.ctx, c.lim.WebWriteTimeout)
+		// Not under c.ctx: the library closes the connection when a write's context ends, which
+		// would cut short the close frame that follows. A client cut off for not reading is
+		// closed at once instead (Close), which ends a blocked write.
+		ctx, cancel := context.WithTimeout(context.Background(), c.lim.WebWriteTimeout)
 		err := c.ws.Write(ctx, websocket.MessageText, f)
 		cancel()
 		if err != nil {
@@ -110,7 +117,9 @@ func (c *Conn) end(cause error) {
 		return
 	}
 	code, reason := closeCode(cause)
-	_ = c.ws.Close(code, reason)
+	if err := c.ws.Close(code, reason); err != nil {
+		c.log.Debug().Err(err).Int("code", int(code)).Msg("close handshake")
+	}
 }
 
 // isTransportError reports whether cause came from the socket (read or write failed) rather
@@ -149,7 +158,7 @@ func (c *Conn) checkIdle() {
 // connection, which ends the read.
 func (c *Conn) ping() {
 	defer c.pinging.Store(false)
-	ctx, cancel := context.WithTimeout(c.ctx, c.lim.WebIdleTimeout/2)
+	ctx, cancel := context.WithTimeout(context.Background(), c.lim.WebIdleTimeout/2)
 	defer cancel()
 	start := time.Now()
 	if c.ws.Ping(ctx) == nil {

@@ -204,6 +204,9 @@ func decodeArgs(raw json.RawMessage, maxDepth int) ([]any, error) {
 	if len(a.Dense) > rtmpmsg.MaxArgs {
 		return nil, fmt.Errorf("%d args, more than %d", len(a.Dense), rtmpmsg.MaxArgs)
 	}
+	if len(a.Dense) == 0 {
+		return nil, nil // [] and no args are the same call
+	}
 	return a.Dense, nil
 }
 
