@@ -23,7 +23,9 @@ func startWebOrigin(t testing.TB, adjust func(*Config), apps ...string) *testOri
 	}, apps...)
 }
 
-func (o *testOrigin) wsURL(path string) string { return "ws://" + o.srv.WebAddr().String() + "/fms/" + path }
+func (o *testOrigin) wsURL(path string) string {
+	return "ws://" + o.srv.WebAddr().String() + "/fms/" + path
+}
 
 // wsPeer is a Go client speaking fmsgo.v1: its reader goroutine decodes what the server sends
 // into in, closed when the connection ends.

@@ -39,7 +39,9 @@ func TestWebSocketHostileInput(t *testing.T) {
 		send      func(p *wsPeer)
 		code      websocket.StatusCode
 	}{
-		{"oversized", true, func(p *wsPeer) { p.sendRaw([]byte(`{"type":"call","method":"say","args":["` + strings.Repeat("x", 300<<10) + `"]}`)) }, websocket.StatusMessageTooBig},
+		{"oversized", true, func(p *wsPeer) {
+			p.sendRaw([]byte(`{"type":"call","method":"say","args":["` + strings.Repeat("x", 300<<10) + `"]}`))
+		}, websocket.StatusMessageTooBig},
 		{"invalid-json", true, func(p *wsPeer) { p.sendRaw([]byte(`{"type":"call",`)) }, websocket.StatusInvalidFramePayloadData},
 		{"deep-nesting", true, func(p *wsPeer) { p.sendRaw([]byte(deep)) }, websocket.StatusInvalidFramePayloadData},
 		{"unknown-type", true, func(p *wsPeer) { p.sendRaw([]byte(`{"type":"publish","name":"x"}`)) }, websocket.StatusInvalidFramePayloadData},

@@ -51,7 +51,9 @@ func TestWebSocketChat(t *testing.T) {
 		say  func(text string)
 	}{
 		{"ann", func(text string) { ann.send(wsmsg.Message{Type: wsmsg.TypeCall, Method: "say", Args: []any{text}}) }},
-		{"bob", func(text string) { bob.send(wsmsg.Message{Type: wsmsg.TypeCall, ID: 7, Method: "say", Args: []any{text}}) }},
+		{"bob", func(text string) {
+			bob.send(wsmsg.Message{Type: wsmsg.TypeCall, ID: 7, Method: "say", Args: []any{text}})
+		}},
 		{"carol", func(text string) {
 			if v, err := carol.Call(ctx, "say", text); err != nil || v != true {
 				t.Errorf("say: %v %v", v, err)
