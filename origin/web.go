@@ -5,19 +5,17 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"slices"
 
-	"github.com/coder/websocket"
 	"github.com/fmsgo/fmsgo/core/admin"
 	"github.com/fmsgo/fmsgo/core/web"
-	"github.com/fmsgo/fmsgo/core/wsmsg"
+	"github.com/fmsgo/fmsgo/core/wsconn"
 )
 
 // webRoutes is every route of the public web listener (-web), in one place: what browsers
 // reach. HTTP-FLV and HLS will be registered here.
 func (s *Server) webRoutes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /fms/", s.serveWebSocketApp) // fmsgo.v1 app clients (docs/websocket.md)
+	mux.HandleFunc("GET "+wsconn.AppPrefix, s.serveWebSocketApp) // fmsgo.v1 app clients (docs/websocket.md)
 	return mux
 }
 
@@ -30,19 +28,6 @@ func (s *Server) startWeb(ctx context.Context) error {
 	s.web = w
 	w.Serve(ctx)
 	return nil
-}
-
-// webAcceptOptions are the WebSocket upgrade's: the fmsgo.v1 subprotocol, and the pages whose
-// scripts may connect. A browser sends its page's Origin: a page of the server's own host is
-// always let in, others only if web_origins lists them ("*": any page). A client that is not a
-// browser sends no Origin and is let in: the check protects a browser's user from other sites'
-// pages, it authenticates nobody (auth modules do).
-func (s *Server) webAcceptOptions() *websocket.AcceptOptions {
-	o := &websocket.AcceptOptions{Subprotocols: []string{wsmsg.Subprotocol}, OriginPatterns: s.cfg.WebOrigins}
-	if slices.Contains(s.cfg.WebOrigins, "*") {
-		o.InsecureSkipVerify, o.OriginPatterns = true, nil
-	}
-	return o
 }
 
 // WebAddr is the bound web address (nil if -web is off or not started).

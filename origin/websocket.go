@@ -3,9 +3,7 @@ package origin
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"strings"
 	"sync"
 
 	"github.com/coder/websocket"
@@ -49,42 +47,18 @@ var errNoMedia = errors.New("publish and play are not available over WebSocket: 
 // serveWebSocketApp is GET /fms/APP[/INSTANCE][?query]: the upgrade to fmsgo.v1, then the client's
 // whole life on this goroutine.
 func (s *Server) serveWebSocketApp(w http.ResponseWriter, r *http.Request) {
-	path := strings.Trim(strings.TrimPrefix(r.URL.Path, "/fms/"), "/")
-	if path == "" {
-		http.Error(w, "no application in the path: /fms/APP[/INSTANCE]", http.StatusNotFound)
-		return
-	}
-	ws, err := websocket.Accept(w, r, s.webAcceptOptions())
-	if err != nil { // Accept has answered (403 for a foreign Origin, 426 for plain HTTP)
+	ws, req, err := wsconn.AcceptApp(w, r, wsmsg.Subprotocol, s.cfg.WebOrigins)
+	if err != nil { // answered: 404 without an app, 403 for a foreign Origin, 426 for plain HTTP
 		s.log.Debug().Err(err).Str("proto", "ws").Str("remote", r.RemoteAddr).Msg("WebSocket upgrade refused")
 		return
 	}
-	if ws.Subprotocol() != wsmsg.Subprotocol {
-		_ = ws.Close(websocket.StatusPolicyViolation, "subprotocol "+wsmsg.Subprotocol+" required")
-		return
-	}
-	c := newWSClient(s, ws, r, path)
-	c.serve()
+	newWSClient(s, ws, req).serve()
 }
 
-func newWSClient(s *Server, ws *websocket.Conn, r *http.Request, path string) *wsClient {
-	c := &wsClient{srv: s, id: s.conn.Load().Runtime.NewClientID()}
-	scheme := "ws"
-	if r.TLS != nil {
-		scheme = "wss"
-	}
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
-	}
-	c.log = s.log.With().Str("proto", scheme).Str("conn", c.id).Str("remote", r.RemoteAddr).Logger()
-	app := path
-	if r.URL.RawQuery != "" {
-		app += "?" + r.URL.RawQuery
-	}
-	c.connectObj = &amf.Object{Props: []amf.Prop{{Key: "app", Value: app},
-		{Key: "tcUrl", Value: scheme + "://" + r.Host + "/fms/" + app}, {Key: "objectEncoding", Value: 3.0}}}
-	c.base = session.Base{IP: ip, Protocol: scheme, Agent: r.UserAgent(), Referrer: r.Referer(), PageURL: r.Header.Get("Origin")}
+func newWSClient(s *Server, ws *websocket.Conn, req wsconn.Request) *wsClient {
+	c := &wsClient{srv: s, id: s.conn.Load().Runtime.NewClientID(), connectObj: req.ConnectObject()}
+	c.log = s.log.With().Str("proto", req.Protocol).Str("conn", c.id).Str("remote", req.RemoteAddr).Logger()
+	c.base = session.Base{IP: req.IP, Protocol: req.Protocol, Agent: req.Agent, Referrer: req.Referrer, PageURL: req.PageURL}
 	c.conn = wsconn.New(ws, s.cfg.Limits.Limits, &c.log)
 	c.core = session.New(s.sessionEnv, c)
 	return c
@@ -142,7 +116,7 @@ func (c *wsClient) connect(m *wsmsg.Message) error {
 // call hands a call to the app. The names the session answers itself (createStream, play,
 // publish, ...) are refused: this transport carries no streams.
 func (c *wsClient) call(m *wsmsg.Message) error {
-	if !session.IsNetCommand(m.Method) {
+	if !session.IsNetCommand(m.Method) && !wsmsg.IsStreamCommand(m.Method) {
 		return c.core.Command(0, wsmsg.ToCommand(m))
 	}
 	if m.ID == 0 {
@@ -249,32 +223,5 @@ var _ sharedobject.Subscriber = (*wsSOSubscriber)(nil)
 
 // Send implements sharedobject.Subscriber; the client's requests are AMF3, so msg is too.
 func (s *wsSOSubscriber) Send(msg *rtmpmsg.SharedObjectMessage, _ bool) {
-	_ = s.c.conn.SendRendered(soJSONEstimate(msg), func() ([][]byte, error) { return soFrames(msg) })
-}
-
-// soJSONEstimate is what a message counts against the client's queue until it is written:
-// twice its AMF size (JSON numbers and escapes are longer than AMF's).
-func soJSONEstimate(msg *rtmpmsg.SharedObjectMessage) int {
-	n := 16 + len(msg.Name)
-	for _, ev := range msg.Events {
-		n += 5 + len(ev.Data)
-	}
-	return 2 * n
-}
-
-// soFrames is a shared-object message as fmsgo.v1 frames.
-func soFrames(msg *rtmpmsg.SharedObjectMessage) ([][]byte, error) {
-	ms, err := wsmsg.SharedObjectMessages(msg)
-	if err != nil {
-		return nil, err
-	}
-	frames := make([][]byte, 0, len(ms))
-	for i := range ms {
-		b, err := wsmsg.Append(nil, &ms[i])
-		if err != nil {
-			return nil, err
-		}
-		frames = append(frames, b)
-	}
-	return frames, nil
+	_ = s.c.conn.SendRendered(wsmsg.EstimateFrames(msg), func() ([][]byte, error) { return wsmsg.SharedObjectFrames(msg) })
 }

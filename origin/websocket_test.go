@@ -10,6 +10,7 @@ import (
 	"github.com/fmsgo/fmsgo/core/amf"
 	"github.com/fmsgo/fmsgo/core/rtmpclient"
 	"github.com/fmsgo/fmsgo/core/wsmsg"
+	"github.com/fmsgo/fmsgo/origin/session"
 )
 
 // awaitRTMPCall waits for the server's call of method on an RTMP client and returns its args.
@@ -192,5 +193,17 @@ Client.prototype.publish = function () { return "never called"; };
 	p.send(wsmsg.Message{Type: wsmsg.TypePing, ID: 9})
 	if m := p.await(ctx, "pong", func(m wsmsg.Message) bool { return m.Type == wsmsg.TypePong }); m.ID != 9 {
 		t.Errorf("pong: %s", show(m))
+	}
+}
+
+// TestStreamCommandsMatchTheSession: the edge refuses a browser's stream commands with
+// wsmsg.IsStreamCommand (it cannot ask the session); the names are the ones the session answers.
+func TestStreamCommandsMatchTheSession(t *testing.T) {
+	for _, name := range []string{"createStream", "deleteStream", "closeStream", "releaseStream", "FCPublish",
+		"FCUnpublish", "FCSubscribe", "FCUnsubscribe", "_checkbw", "getStreamLength", "publish", "play", "play2",
+		"pause", "pauseRaw", "seek", "receiveAudio", "receiveVideo", "_result", "_error", "say", "connect", "onStatus"} {
+		if session.IsNetCommand(name) != wsmsg.IsStreamCommand(name) {
+			t.Errorf("%s: the session answers it %v, wsmsg refuses it %v", name, session.IsNetCommand(name), wsmsg.IsStreamCommand(name))
+		}
 	}
 }

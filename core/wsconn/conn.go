@@ -132,6 +132,9 @@ func New(ws *websocket.Conn, lim Limits, log *zerolog.Logger) *Conn {
 	return c
 }
 
+// Context ends once the connection is ending (its cause is Cause).
+func (c *Conn) Context() context.Context { return c.ctx }
+
 // Done is closed once the connection is ending.
 func (c *Conn) Done() <-chan struct{} { return c.ctx.Done() }
 

@@ -43,3 +43,17 @@ func ToCommand(m *Message) *rtmpmsg.Command {
 	}
 	return &rtmpmsg.Command{Name: m.Method, TxnID: m.ID, Args: m.Args, AMF3: true}
 }
+
+// IsStreamCommand reports whether name is a NetStream command or one of the NetConnection
+// commands that serve streams (createStream, FCPublish, ...), or an answer's name: what a
+// client of fmsgo.v1, which carries no media, may not call. The session core answers them
+// itself for an RTMP client.
+func IsStreamCommand(name string) bool {
+	switch name {
+	case "createStream", "deleteStream", "closeStream", "releaseStream", "FCPublish", "FCUnpublish",
+		"FCSubscribe", "FCUnsubscribe", "_checkbw", "getStreamLength", "publish", "play", "play2",
+		"pause", "pauseRaw", "seek", "receiveAudio", "receiveVideo", "_result", "_error":
+		return true
+	}
+	return false
+}

@@ -120,3 +120,31 @@ func (t *soTranslation) flush() {
 		t.sync = nil
 	}
 }
+
+// SharedObjectFrames is a shared-object message the registry sends a client, as the frames of
+// its fmsgo.v1 messages (SharedObjectMessages).
+func SharedObjectFrames(msg *rtmpmsg.SharedObjectMessage) ([][]byte, error) {
+	ms, err := SharedObjectMessages(msg)
+	if err != nil {
+		return nil, err
+	}
+	frames := make([][]byte, 0, len(ms))
+	for i := range ms {
+		b, err := Append(nil, &ms[i])
+		if err != nil {
+			return nil, err
+		}
+		frames = append(frames, b)
+	}
+	return frames, nil
+}
+
+// EstimateFrames is what a shared-object message's frames count against a client's outbound
+// bound until they are made: twice its AMF size (JSON numbers and escapes are longer).
+func EstimateFrames(msg *rtmpmsg.SharedObjectMessage) int {
+	n := 16 + len(msg.Name)
+	for _, ev := range msg.Events {
+		n += 5 + len(ev.Data)
+	}
+	return 2 * n
+}
