@@ -40,6 +40,7 @@ func (s *Server) Metrics() []admin.Metric {
 	if rtmp != nil {
 		conns.Samples = []admin.Sample{{Labels: map[string]string{"listener": "rtmp"}, Value: float64(rtmp.Count())}}
 	}
+	webMs := s.webMetrics(&conns)
 	list := s.originSnapshot()
 	fam := func(name, help string, kind admin.Kind, v func(originStats) float64) admin.Metric {
 		m := admin.Metric{Name: name, Help: help, Kind: kind}
@@ -62,6 +63,7 @@ func (s *Server) Metrics() []admin.Metric {
 	ms = append(ms, admin.InboundBudgetMetrics(b.Held(), b.Limit(), b.Evictions())...)
 	ms = append(ms, admin.RTMPWriteMetrics(s.cfg.Limits.Conn.Runtime.Totals())...)
 	ms = append(ms, rtmp.RefusedMetric("rtmp"))
+	ms = append(ms, webMs...)
 	return append(ms, admin.ProcessMetrics()...)
 }
 

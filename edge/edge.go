@@ -21,6 +21,8 @@ import (
 	"github.com/fmsgo/fmsgo/core/netserver"
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/trunk"
+	"github.com/fmsgo/fmsgo/core/web"
+	"github.com/fmsgo/fmsgo/core/wsconn"
 	"github.com/rs/zerolog"
 )
 
@@ -51,8 +53,13 @@ type Config struct {
 	Routes    map[string]string `toml:"routes"`
 	HTTP      string            `toml:"http"`
 	HTTPToken string            `toml:"http_token"` // bearer token the admin listener requires (empty: none)
-	LogLevel  string            `toml:"log_level"`
-	LogFormat string            `toml:"log_format"`
+	// Web is the public web listener's address (-web; empty: off): browsers' WebSocket app
+	// clients, carried to the origins like RTMP clients. WebOrigins and WebTLS as on the origin.
+	Web        string      `toml:"web"`
+	WebOrigins []string    `toml:"web_origins"`
+	WebTLS     *tls.Config `toml:"-"`
+	LogLevel   string      `toml:"log_level"`
+	LogFormat  string      `toml:"log_format"`
 
 	Limits Limits `toml:"limits"`
 }
@@ -74,6 +81,8 @@ type Limits struct {
 	rtmpconn.ServerLimits
 	// A late joiner's start: join_video_frames, join_max_behind (flattened into [limits]).
 	live.JoinLimits
+	// A WebSocket client's bounds: the web_* keys (flattened into [limits]).
+	wsconn.Limits
 }
 
 // DefaultConfig returns the defaults of DESIGN.md's flags.
@@ -116,6 +125,7 @@ type Server struct {
 	mu      sync.Mutex
 	rtmp    *netserver.Server
 	admin   *admin.Server // -http; nil when off
+	web     *web.Server   // -web; nil when off
 	cancel  context.CancelFunc
 	linksWG sync.WaitGroup
 	started bool
@@ -195,6 +205,10 @@ func (s *Server) Start(ctx context.Context) error {
 		s.linksWG.Add(1)
 		go func() { defer s.linksWG.Done(); l.run(ctx) }()
 	}
+	if err := s.startWeb(ctx); err != nil {
+		ln.Close()
+		return err
+	}
 	s.rtmp = netserver.NewLimited(ln, s.cfg.Limits.Accept(), s.serveRTMP, s.log.With().Str("proto", "rtmp").Logger())
 	s.rtmp.SetRefuser(rtmpconn.Refuser(s.cfg.Limits.Conn, s.log.With().Str("proto", "rtmp").Logger()))
 	s.log.Info().Str("proto", "rtmp").Str("addr", ln.Addr().String()).Str("edge", s.cfg.ID).Msg("listening")
@@ -232,7 +246,7 @@ func (s *Server) ID() string {
 // Shutdown drains the clients for DrainTimeout, closes the rest, then the trunks.
 func (s *Server) Shutdown() {
 	s.mu.Lock()
-	rtmp, cancel, adm := s.rtmp, s.cancel, s.admin
+	rtmp, cancel, adm, w := s.rtmp, s.cancel, s.admin, s.web
 	s.mu.Unlock()
 	if rtmp == nil {
 		return
@@ -240,7 +254,7 @@ func (s *Server) Shutdown() {
 	if adm != nil {
 		defer adm.Close() // health checks answer while the clients drain
 	}
-	rtmp.Drain(s.cfg.Limits.DrainTimeout)
+	drainBoth(rtmp, w, s.cfg.Limits.DrainTimeout)
 	cancel()
 	s.linksWG.Wait()
 }

@@ -26,8 +26,8 @@ func checkConfig(args []string, stdout io.Writer) error {
 	if _, err := edge.New(cfg, zerolog.Nop()); err != nil {
 		return fmt.Errorf("config %s: %w", path, err)
 	}
-	_, err = fmt.Fprintf(stdout, "config %s: ok\n  listeners: rtmp %s, http %s\n  origins: %s\n", path,
-		orOff(cfg.RTMP), orOff(cfg.HTTP), strings.Join(cfg.Origins, ", "))
+	_, err = fmt.Fprintf(stdout, "config %s: ok\n  listeners: rtmp %s, http %s, web %s\n  origins: %s\n", path,
+		orOff(cfg.RTMP), orOff(cfg.HTTP), orOff(cfg.Web), strings.Join(cfg.Origins, ", "))
 	return err
 }
 

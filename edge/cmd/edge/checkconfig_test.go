@@ -15,7 +15,7 @@ func TestCheckConfig(t *testing.T) {
 		name, file, want string
 		bad              bool
 	}{
-		{name: "good", file: "rtmp = \"127.0.0.1:1\"\norigins = [\"127.0.0.1:2\", \"127.0.0.1:3\"]\n", want: "ok\n  listeners: rtmp 127.0.0.1:1, http 127.0.0.1:8087\n  origins: 127.0.0.1:2, 127.0.0.1:3\n"},
+		{name: "good", file: "rtmp = \"127.0.0.1:1\"\norigins = [\"127.0.0.1:2\", \"127.0.0.1:3\"]\n", want: "ok\n  listeners: rtmp 127.0.0.1:1, http 127.0.0.1:8087, web off\n  origins: 127.0.0.1:2, 127.0.0.1:3\n"},
 		{name: "unknown key", file: "origins = [\"127.0.0.1:2\"]\norigin = \"x\"\n", bad: true, want: ":2: unknown key \"origin\""},
 		{name: "no origins", file: "rtmp = \"127.0.0.1:1\"\n", bad: true, want: "no origins"},
 		{name: "route to an unknown origin", file: "origins = [\"127.0.0.1:2\"]\n[routes]\nlive = \"127.0.0.1:9\"\n", bad: true, want: "127.0.0.1:9"},

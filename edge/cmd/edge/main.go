@@ -89,6 +89,7 @@ func parseConfig(args []string) (edge.Config, daemon.Profiles, error) {
 	fs.StringVar(&cfg.TrunkKey, "trunk-key", cfg.TrunkKey, "the key of -trunk-cert")
 	fs.BoolVar(&cfg.Failover, "failover", cfg.Failover, "route new connections of an instance whose origin is down to the next origin in hash order (default: reject them)")
 	fs.StringVar(&cfg.HTTP, "http", cfg.HTTP, "admin/metrics HTTP address (empty: off)")
+	fs.StringVar(&cfg.Web, "web", cfg.Web, "public web listener address for browsers: WebSocket app clients at /fms/APP[/INSTANCE], carried to the origins (empty: off)")
 	fs.StringVar(&cfg.HTTPToken, "http-token", cfg.HTTPToken, "bearer token the admin HTTP listener requires, /healthz excepted (empty: none; or $"+admin.TokenEnv+")")
 	fs.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "trace|debug|info|warn|error")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "json|console")
