@@ -17,7 +17,20 @@ import (
 func (s *Server) webRoutes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+wsconn.AppPrefix, s.serveWebSocketApp) // fmsgo.v1 app clients (docs/websocket.md)
+	mux.HandleFunc("GET /rtmp", s.serveRTMPTunnel)                // raw RTMP in binary frames (websockify)
 	return mux
+}
+
+// serveRTMPTunnel is GET /rtmp: an RTMP connection whose bytes travel in binary WebSocket
+// frames (an in-browser RTMP implementation, a websockify-style socket tunnel), served as any
+// RTMP client of the edge, with the RTMP limits; the frames are capped by web_max_message_bytes.
+func (s *Server) serveRTMPTunnel(w http.ResponseWriter, r *http.Request) {
+	nc, err := wsconn.AcceptTunnel(w, r, s.cfg.WebOrigins, s.cfg.Limits.Limits.OrDefaults().WebMaxMessageBytes)
+	if err != nil {
+		s.log.Debug().Err(err).Str("proto", "ws").Str("remote", r.RemoteAddr).Msg("RTMP tunnel upgrade refused")
+		return
+	}
+	s.serveRTMP(r.Context(), nc)
 }
 
 // startWeb binds -web (if set) and serves webRoutes on it; the caller holds s.mu.

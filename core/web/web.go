@@ -64,6 +64,7 @@ func (s *Server) Serve(ctx context.Context) {
 		scheme = "https"
 	}
 	s.log.Info().Str("addr", s.Addr().String()).Str("scheme", scheme).Msg("listening")
+	s.hs.BaseContext = func(net.Listener) context.Context { return ctx } // requests see the shutdown
 	go func() {
 		if err := s.hs.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			s.log.Error().Err(err).Msg("web server stopped")

@@ -43,11 +43,7 @@ func AcceptApp(w http.ResponseWriter, r *http.Request, subprotocol string, origi
 		http.Error(w, ErrNoApp.Error(), http.StatusNotFound)
 		return nil, Request{}, ErrNoApp
 	}
-	opts := &websocket.AcceptOptions{Subprotocols: []string{subprotocol}, OriginPatterns: origins}
-	if slices.Contains(origins, "*") {
-		opts.InsecureSkipVerify, opts.OriginPatterns = true, nil
-	}
-	ws, err := websocket.Accept(w, r, opts)
+	ws, err := websocket.Accept(w, r, acceptOptions(origins, subprotocol))
 	if err != nil {
 		return nil, Request{}, err
 	}
@@ -57,6 +53,37 @@ func AcceptApp(w http.ResponseWriter, r *http.Request, subprotocol string, origi
 	}
 	return ws, requestOf(r, path), nil
 }
+
+// acceptOptions let in the pages of origins (see AcceptApp) with the subprotocols.
+func acceptOptions(origins []string, subprotocols ...string) *websocket.AcceptOptions {
+	opts := &websocket.AcceptOptions{Subprotocols: subprotocols, OriginPatterns: origins}
+	if slices.Contains(origins, "*") {
+		opts.InsecureSkipVerify, opts.OriginPatterns = true, nil
+	}
+	return opts
+}
+
+// TunnelSubprotocol is websockify's name for raw bytes in binary frames; a client that asks for
+// no subprotocol is served the same.
+const TunnelSubprotocol = "binary"
+
+// AcceptTunnel upgrades r to a byte stream in binary frames of at most maxFrame bytes
+// (websockify's framing), with AcceptApp's Origin rule: a TCP protocol (RTMP) carried by a
+// browser or a socket tunnel.
+func AcceptTunnel(w http.ResponseWriter, r *http.Request, origins []string, maxFrame int64) (*Stream, error) {
+	ws, err := websocket.Accept(w, r, acceptOptions(origins, TunnelSubprotocol))
+	if err != nil {
+		return nil, err
+	}
+	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	return NewStream(ws, local, tcpAddr(r.RemoteAddr), maxFrame), nil
+}
+
+// tcpAddr is a peer's host:port as net/http gives it.
+type tcpAddr string
+
+func (a tcpAddr) Network() string { return "tcp" }
+func (a tcpAddr) String() string  { return string(a) }
 
 func requestOf(r *http.Request, path string) Request {
 	q := Request{App: path, Protocol: "ws", RemoteAddr: r.RemoteAddr, IP: r.RemoteAddr,
