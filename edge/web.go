@@ -17,7 +17,7 @@ import (
 func (s *Server) webRoutes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+wsconn.AppPrefix, s.serveWebSocketApp) // fmsgo.v1 app clients (docs/websocket.md)
-	mux.HandleFunc("GET /rtmp", s.serveRTMPTunnel)                // raw RTMP in binary frames (websockify)
+	mux.HandleFunc("GET /rtmp", s.serveRTMPTunnel)               // raw RTMP in binary frames (websockify)
 	return mux
 }
 
