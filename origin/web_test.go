@@ -16,6 +16,7 @@ import (
 	"github.com/fmsgo/fmsgo/core/trunk"
 	"github.com/fmsgo/fmsgo/core/trunk/trunktest"
 	"github.com/fmsgo/fmsgo/core/wsmsg"
+	"github.com/fmsgo/fmsgo/core/wsmsg/wsmsgtest"
 	"github.com/rs/zerolog"
 )
 
@@ -42,14 +43,12 @@ func TestWebTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &wsPeer{t: t, c: c, in: make(chan wsmsg.Message, 16)}
-	go p.read()
-	defer c.CloseNow()
-	p.send(wsmsg.Message{Type: wsmsg.TypeConnect})
-	if m := p.next(ctx); m.Type != wsmsg.TypeConnected {
+	p := wsmsgtest.Wrap(t, c)
+	p.Send(wsmsg.Message{Type: wsmsg.TypeConnect})
+	if m := p.Next(ctx); m.Type != wsmsg.TypeConnected {
 		t.Fatalf("connect: %s", show(m))
 	}
-	if m := p.call(ctx, 1, "proto"); m.Value != "wss" {
+	if m := p.Call(ctx, 1, "proto"); m.Value != "wss" {
 		t.Fatalf("protocol: %s", show(m))
 	}
 	if _, _, err := websocket.Dial(ctx, "ws://"+addr+"/fms/p", nil); err == nil {
@@ -147,10 +146,10 @@ func TestWebShutdown(t *testing.T) {
 	cancel()
 	done := make(chan struct{})
 	go func() { srv.Shutdown(); close(done) }()
-	if m := p.await(ctx5(t), "status", func(m wsmsg.Message) bool { return m.Type == wsmsg.TypeStatus }); infoString(m.Info, "code") != "NetConnection.Connect.AppShutdown" {
+	if m := p.Await(ctx5(t), "status", func(m wsmsg.Message) bool { return m.Type == wsmsg.TypeStatus }); infoString(m.Info, "code") != "NetConnection.Connect.AppShutdown" {
 		t.Fatalf("at shutdown: %s", show(m))
 	}
-	if err := p.closed(ctx5(t)); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+	if err := p.Closed(ctx5(t)); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 		t.Fatalf("closed with %v", err)
 	}
 	select {

@@ -15,7 +15,7 @@ import (
 // assertAlive fails unless the browser and the RTMP client still get answers.
 func assertAlive(t *testing.T, ctx context.Context, ws *wsPeer, rtmp *rtmpclient.Client) {
 	t.Helper()
-	if m := ws.call(ctx, 99, "who"); m.Type != wsmsg.TypeResult {
+	if m := ws.Call(ctx, 99, "who"); m.Type != wsmsg.TypeResult {
 		t.Fatalf("bystander browser: %s", show(m))
 	}
 	if _, err := rtmp.Call(ctx, "who"); err != nil {
@@ -40,18 +40,18 @@ func TestWebSocketHostileInput(t *testing.T) {
 		code      websocket.StatusCode
 	}{
 		{"oversized", true, func(p *wsPeer) {
-			p.sendRaw([]byte(`{"type":"call","method":"say","args":["` + strings.Repeat("x", 300<<10) + `"]}`))
+			p.SendRaw([]byte(`{"type":"call","method":"say","args":["` + strings.Repeat("x", 300<<10) + `"]}`))
 		}, websocket.StatusMessageTooBig},
-		{"invalid-json", true, func(p *wsPeer) { p.sendRaw([]byte(`{"type":"call",`)) }, websocket.StatusInvalidFramePayloadData},
-		{"deep-nesting", true, func(p *wsPeer) { p.sendRaw([]byte(deep)) }, websocket.StatusInvalidFramePayloadData},
-		{"unknown-type", true, func(p *wsPeer) { p.sendRaw([]byte(`{"type":"publish","name":"x"}`)) }, websocket.StatusInvalidFramePayloadData},
-		{"binary", true, func(p *wsPeer) { _ = p.c.Write(ctx, websocket.MessageBinary, []byte{3, 0, 0}) }, websocket.StatusUnsupportedData},
-		{"before-connect", false, func(p *wsPeer) { p.send(wsmsg.Message{Type: wsmsg.TypeCall, Method: "who"}) }, websocket.StatusPolicyViolation},
-		{"second-connect", true, func(p *wsPeer) { p.send(wsmsg.Message{Type: wsmsg.TypeConnect, Args: []any{"again"}}) }, websocket.StatusPolicyViolation},
+		{"invalid-json", true, func(p *wsPeer) { p.SendRaw([]byte(`{"type":"call",`)) }, websocket.StatusInvalidFramePayloadData},
+		{"deep-nesting", true, func(p *wsPeer) { p.SendRaw([]byte(deep)) }, websocket.StatusInvalidFramePayloadData},
+		{"unknown-type", true, func(p *wsPeer) { p.SendRaw([]byte(`{"type":"publish","name":"x"}`)) }, websocket.StatusInvalidFramePayloadData},
+		{"binary", true, func(p *wsPeer) { _ = p.C.Write(ctx, websocket.MessageBinary, []byte{3, 0, 0}) }, websocket.StatusUnsupportedData},
+		{"before-connect", false, func(p *wsPeer) { p.Send(wsmsg.Message{Type: wsmsg.TypeCall, Method: "who"}) }, websocket.StatusPolicyViolation},
+		{"second-connect", true, func(p *wsPeer) { p.Send(wsmsg.Message{Type: wsmsg.TypeConnect, Args: []any{"again"}}) }, websocket.StatusPolicyViolation},
 		{"flood", true, func(p *wsPeer) {
 			go func() { // the server stops reading after the burst: the writes may fail then
 				for i := 0; i < 2000; i++ {
-					if p.c.Write(ctx, websocket.MessageText, []byte(`{"type":"ping","id":1}`)) != nil {
+					if p.C.Write(ctx, websocket.MessageText, []byte(`{"type":"ping","id":1}`)) != nil {
 						return
 					}
 				}
@@ -60,13 +60,13 @@ func TestWebSocketHostileInput(t *testing.T) {
 	} {
 		p := dialWS(t, o.wsURL("chat/room"), nil)
 		if tc.connected {
-			p.send(wsmsg.Message{Type: wsmsg.TypeConnect, Args: []any{"h" + string(rune('a'+i))}})
-			if m := p.next(ctx); m.Type != wsmsg.TypeConnected {
+			p.Send(wsmsg.Message{Type: wsmsg.TypeConnect, Args: []any{"h" + string(rune('a'+i))}})
+			if m := p.Next(ctx); m.Type != wsmsg.TypeConnected {
 				t.Fatalf("%s: connect: %s", tc.name, show(m))
 			}
 		}
 		tc.send(p)
-		if err := p.closed(ctx); websocket.CloseStatus(err) != tc.code {
+		if err := p.Closed(ctx); websocket.CloseStatus(err) != tc.code {
 			t.Errorf("%s: closed with %v, want %d", tc.name, err, tc.code)
 		}
 		assertAlive(t, ctx, ann, carol)
@@ -78,7 +78,7 @@ func TestWebSocketConnectTimeout(t *testing.T) {
 	t.Parallel()
 	o := startWebOrigin(t, func(c *Config) { c.Limits.WebConnectTimeout = 200 * time.Millisecond }, "live")
 	p := dialWS(t, o.wsURL("live"), nil)
-	err := p.closed(ctx5(t))
+	err := p.Closed(ctx5(t))
 	var ce websocket.CloseError
 	if websocket.CloseStatus(err) != websocket.StatusPolicyViolation || !asCloseError(err, &ce) || !strings.Contains(ce.Reason, "no connect in time") {
 		t.Fatalf("closed with %v, want 1008 no connect in time", err)
@@ -147,7 +147,7 @@ func TestWebSocketNeverReads(t *testing.T) {
 	waitFor(t, 10*time.Second, "the slow client cut off", func() bool {
 		return strings.Contains(o.logs.String(), "client too slow: outbound queue full")
 	})
-	if m := bystander.call(ctx, 1, "hello"); m.Value != "hi" {
+	if m := bystander.Call(ctx, 1, "hello"); m.Value != "hi" {
 		t.Fatalf("bystander: %s", show(m))
 	}
 	runtime.GC()

@@ -14,7 +14,7 @@ import (
 
 // awaitSync waits for the next so.sync of name on p.
 func awaitSync(ctx context.Context, p *wsPeer, name string) wsmsg.Message {
-	return p.await(ctx, "so.sync of "+name, func(m wsmsg.Message) bool { return m.Type == wsmsg.TypeSOSync && m.Name == name })
+	return p.Await(ctx, "so.sync of "+name, func(m wsmsg.Message) bool { return m.Type == wsmsg.TypeSOSync && m.Name == name })
 }
 
 // syncSlots is the slots a so.sync sets (change and reject items with a value).
@@ -58,7 +58,7 @@ func TestWebSocketWhiteboard(t *testing.T) {
 	wes := connectWS(t, o, "whiteboard/room1", "wes")
 	ann := &soPeer{t: t, name: "ann", c: dial(t, o.url("whiteboard/room1"), rtmpclient.Options{ConnectArgs: []any{"ann"}})}
 
-	wes.send(wsmsg.Message{Type: wsmsg.TypeSOUse, Name: "users"})
+	wes.Send(wsmsg.Message{Type: wsmsg.TypeSOUse, Name: "users"})
 	users := awaitSync(ctx, wes, "users")
 	names := map[any]bool{}
 	for _, v := range syncSlots(users) {
@@ -67,8 +67,8 @@ func TestWebSocketWhiteboard(t *testing.T) {
 	if len(users.Changes) == 0 || users.Changes[0].Code != wsmsg.CodeClear || !names["wes"] || !names["ann"] || len(names) != 2 {
 		t.Fatalf("users: %s", show(users))
 	}
-	wes.send(wsmsg.Message{Type: wsmsg.TypeSOSet, Name: "users", Key: "x", Value: "intruder"})
-	st := wes.await(ctx, "so.status", func(m wsmsg.Message) bool { return m.Type == wsmsg.TypeSOStatus })
+	wes.Send(wsmsg.Message{Type: wsmsg.TypeSOSet, Name: "users", Key: "x", Value: "intruder"})
+	st := wes.Await(ctx, "so.status", func(m wsmsg.Message) bool { return m.Type == wsmsg.TypeSOStatus })
 	if infoString(st.Info, "code") != sharedobject.CodeNoWriteAccess {
 		t.Fatalf("writing users: %s", show(st))
 	}
@@ -76,13 +76,13 @@ func TestWebSocketWhiteboard(t *testing.T) {
 		t.Fatalf("revert of x: %s", show(m))
 	}
 
-	wes.send(wsmsg.Message{Type: wsmsg.TypeSOUse, Name: "board", Persistent: true})
+	wes.Send(wsmsg.Message{Type: wsmsg.TypeSOUse, Name: "board", Persistent: true})
 	awaitSync(ctx, wes, "board")
 	ann.use(ctx, "board", true)
 
 	// A browser's stroke reaches the RTMP client's copy.
-	wes.send(wsmsg.Message{Type: wsmsg.TypeSOSend, Name: "board", Method: "addStroke", Args: []any{stroke("#f00", 1, 2, 3, 4)}})
-	if m := wes.await(ctx, "echo", func(m wsmsg.Message) bool { return m.Type == wsmsg.TypeSOSend }); m.Method != "addStroke" {
+	wes.Send(wsmsg.Message{Type: wsmsg.TypeSOSend, Name: "board", Method: "addStroke", Args: []any{stroke("#f00", 1, 2, 3, 4)}})
+	if m := wes.Await(ctx, "echo", func(m wsmsg.Message) bool { return m.Type == wsmsg.TypeSOSend }); m.Method != "addStroke" {
 		t.Fatalf("echo: %s", show(m))
 	}
 	if m := ann.next(ctx); m.events[0].Method != "addStroke" {
@@ -100,7 +100,7 @@ func TestWebSocketWhiteboard(t *testing.T) {
 
 	// And back: the RTMP client's stroke reaches the browser's.
 	ann.send("board", true, sharedobject.Event{Type: sharedobject.EventSendMessage, Method: "addStroke", Args: []any{stroke("#0f0", 5, 6)}})
-	if m := wes.await(ctx, "so.send", func(m wsmsg.Message) bool { return m.Type == wsmsg.TypeSOSend }); len(m.Args) != 1 {
+	if m := wes.Await(ctx, "so.send", func(m wsmsg.Message) bool { return m.Type == wsmsg.TypeSOSend }); len(m.Args) != 1 {
 		t.Fatalf("wes: %s", show(m))
 	}
 	sync = awaitSync(ctx, wes, "board")
@@ -110,11 +110,11 @@ func TestWebSocketWhiteboard(t *testing.T) {
 	version := sync.Version
 
 	// A browser overwriting "last" gets success, then the server's onSync restores it.
-	wes.send(wsmsg.Message{Type: wsmsg.TypeSOSet, Name: "board", Key: "last", Value: 99.0})
+	wes.Send(wsmsg.Message{Type: wsmsg.TypeSOSet, Name: "board", Key: "last", Value: 99.0})
 	if m := awaitSync(ctx, wes, "board"); !hasChange(m, wsmsg.CodeSuccess, "last") || m.Version <= version {
 		t.Fatalf("wes: %s, want success", show(m))
 	}
-	wes.await(ctx, "last restored", func(m wsmsg.Message) bool {
+	wes.Await(ctx, "last restored", func(m wsmsg.Message) bool {
 		return m.Type == wsmsg.TypeSOSync && syncSlots(m)["last"] == 2.0
 	})
 	ann.await(ctx, func(e sharedobject.Event) bool {
@@ -122,7 +122,7 @@ func TestWebSocketWhiteboard(t *testing.T) {
 	})
 
 	// A delete reaches everyone, the deleter too.
-	wes.send(wsmsg.Message{Type: wsmsg.TypeSODelete, Name: "board", Key: "s1"})
+	wes.Send(wsmsg.Message{Type: wsmsg.TypeSODelete, Name: "board", Key: "s1"})
 	sync = awaitSync(ctx, wes, "board")
 	if !hasChange(sync, wsmsg.CodeDelete, "s1") {
 		t.Fatalf("wes: %s, want delete s1", show(sync))
@@ -131,16 +131,16 @@ func TestWebSocketWhiteboard(t *testing.T) {
 
 	// A browser holding the current version gets only what changed since: nothing.
 	vic := connectWS(t, o, "whiteboard/room1", "vic")
-	vic.send(wsmsg.Message{Type: wsmsg.TypeSOUse, Name: "board", Persistent: true, Version: sync.Version})
+	vic.Send(wsmsg.Message{Type: wsmsg.TypeSOUse, Name: "board", Persistent: true, Version: sync.Version})
 	if m := awaitSync(ctx, vic, "board"); len(m.Changes) != 0 || m.Version != sync.Version {
 		t.Fatalf("vic at version %d: %s", sync.Version, show(m))
 	}
 
 	// A browser's departure is seen by the others: its presence slot goes.
-	vic.send(wsmsg.Message{Type: wsmsg.TypeSOUse, Name: "users"})
+	vic.Send(wsmsg.Message{Type: wsmsg.TypeSOUse, Name: "users"})
 	awaitSync(ctx, vic, "users")
-	wes.send(wsmsg.Message{Type: wsmsg.TypeSORelease, Name: "board"})
-	_ = wes.c.CloseNow()
+	wes.Send(wsmsg.Message{Type: wsmsg.TypeSORelease, Name: "board"})
+	_ = wes.C.CloseNow()
 	if m := awaitSync(ctx, vic, "users"); len(m.Changes) != 1 || m.Changes[0].Code != wsmsg.CodeDelete {
 		t.Fatalf("vic: %s, want wes's slot deleted", show(m))
 	}
@@ -156,25 +156,25 @@ func TestWebSocketAuthModule(t *testing.T) {
 	ctx := ctx5(t)
 
 	p := dialWS(t, o.wsURL("live?deny=1"), nil)
-	p.send(wsmsg.Message{Type: wsmsg.TypeConnect})
-	if m := p.next(ctx); m.Type != wsmsg.TypeRejected || infoString(m.Info, "description") != "denied by policy" {
+	p.Send(wsmsg.Message{Type: wsmsg.TypeConnect})
+	if m := p.Next(ctx); m.Type != wsmsg.TypeRejected || infoString(m.Info, "description") != "denied by policy" {
 		t.Fatalf("denied connect: %s", show(m))
 	}
 
 	r := connectWS(t, o, "live?reader=1")
-	r.send(wsmsg.Message{Type: wsmsg.TypeSOUse, Name: "private"})
-	if m := r.await(ctx, "so.status", func(m wsmsg.Message) bool { return m.Type == wsmsg.TypeSOStatus }); infoString(m.Info, "code") != sharedobject.CodeNoReadAccess {
+	r.Send(wsmsg.Message{Type: wsmsg.TypeSOUse, Name: "private"})
+	if m := r.Await(ctx, "so.status", func(m wsmsg.Message) bool { return m.Type == wsmsg.TypeSOStatus }); infoString(m.Info, "code") != sharedobject.CodeNoReadAccess {
 		t.Fatalf("private: %s", show(m))
 	}
-	r.send(wsmsg.Message{Type: wsmsg.TypeSOUse, Name: "public/room"})
+	r.Send(wsmsg.Message{Type: wsmsg.TypeSOUse, Name: "public/room"})
 	awaitSync(ctx, r, "public/room")
 
 	w := connectWS(t, o, "live")
-	w.send(wsmsg.Message{Type: wsmsg.TypeSOUse, Name: "locked"})
-	if m := w.await(ctx, "so.status", func(m wsmsg.Message) bool { return m.Type == wsmsg.TypeSOStatus }); infoString(m.Info, "code") != sharedobject.CodeNoReadAccess {
+	w.Send(wsmsg.Message{Type: wsmsg.TypeSOUse, Name: "locked"})
+	if m := w.Await(ctx, "so.status", func(m wsmsg.Message) bool { return m.Type == wsmsg.TypeSOStatus }); infoString(m.Info, "code") != sharedobject.CodeNoReadAccess {
 		t.Fatalf("locked: %s", show(m))
 	}
-	_ = w.c.CloseNow()
+	_ = w.C.CloseNow()
 
 	pm.mu.Lock()
 	defer pm.mu.Unlock()

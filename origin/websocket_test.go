@@ -27,11 +27,6 @@ func awaitRTMPCall(t *testing.T, ctx context.Context, c *rtmpclient.Client, meth
 	}
 }
 
-// awaitWSCall waits for the server's call of method on a WebSocket client.
-func awaitWSCall(ctx context.Context, p *wsPeer, method string) wsmsg.Message {
-	return p.await(ctx, method, func(m wsmsg.Message) bool { return m.Type == wsmsg.TypeCall && m.Method == method })
-}
-
 // TestWebSocketChat: two WebSocket clients and one RTMP client in apps/chat; what each says
 // reaches the other two (and itself), through Client.prototype.say and broadcastMsg.
 func TestWebSocketChat(t *testing.T) {
@@ -42,18 +37,18 @@ func TestWebSocketChat(t *testing.T) {
 	ann := connectWS(t, o, "chat/room", "ann")
 	bob := connectWS(t, o, "chat/room", "bob")
 	carol := dial(t, o.url("chat/room"), rtmpclient.Options{ConnectArgs: []any{"carol"}})
-	awaitWSCall(ctx, ann, "onJoin")
+	ann.AwaitCall(ctx, "onJoin")
 
-	if m := ann.call(ctx, 1, "who"); m.Type != wsmsg.TypeResult || len(m.Value.(*amf.Array).Dense) != 3 {
+	if m := ann.Call(ctx, 1, "who"); m.Type != wsmsg.TypeResult || len(m.Value.(*amf.Array).Dense) != 3 {
 		t.Fatalf("who: %s", show(m))
 	}
 	says := []struct {
 		nick string
 		say  func(text string)
 	}{
-		{"ann", func(text string) { ann.send(wsmsg.Message{Type: wsmsg.TypeCall, Method: "say", Args: []any{text}}) }},
+		{"ann", func(text string) { ann.Send(wsmsg.Message{Type: wsmsg.TypeCall, Method: "say", Args: []any{text}}) }},
 		{"bob", func(text string) {
-			bob.send(wsmsg.Message{Type: wsmsg.TypeCall, ID: 7, Method: "say", Args: []any{text}})
+			bob.Send(wsmsg.Message{Type: wsmsg.TypeCall, ID: 7, Method: "say", Args: []any{text}})
 		}},
 		{"carol", func(text string) {
 			if v, err := carol.Call(ctx, "say", text); err != nil || v != true {
@@ -65,7 +60,7 @@ func TestWebSocketChat(t *testing.T) {
 		text := "hello from " + s.nick + " ✓"
 		s.say(text)
 		for _, p := range []*wsPeer{ann, bob} {
-			m := awaitWSCall(ctx, p, "onMessage")
+			m := p.AwaitCall(ctx, "onMessage")
 			if len(m.Args) != 2 || m.Args[0] != s.nick || m.Args[1] != text {
 				t.Fatalf("%s heard %s", s.nick, show(m))
 			}
@@ -74,15 +69,15 @@ func TestWebSocketChat(t *testing.T) {
 			t.Fatalf("carol heard %v", args)
 		}
 		if s.nick == "bob" { // the answer to his call comes after the broadcast
-			if m := bob.await(ctx, "result", func(m wsmsg.Message) bool { return m.ID == 7 }); m.Type != wsmsg.TypeResult || m.Value != true {
+			if m := bob.Await(ctx, "result", func(m wsmsg.Message) bool { return m.ID == 7 }); m.Type != wsmsg.TypeResult || m.Value != true {
 				t.Errorf("say: %s", show(m))
 			}
 		}
 	}
 
 	// A browser leaving is an ordinary departure.
-	_ = bob.c.Close(websocket.StatusNormalClosure, "")
-	if m := awaitWSCall(ctx, ann, "onLeave"); m.Args[0] != "bob" {
+	_ = bob.C.Close(websocket.StatusNormalClosure, "")
+	if m := ann.AwaitCall(ctx, "onLeave"); m.Args[0] != "bob" {
 		t.Fatalf("onLeave: %s", show(m))
 	}
 	if args := awaitRTMPCall(t, ctx, carol, "onLeave"); args[0] != "bob" {
@@ -110,8 +105,8 @@ func TestWebSocketConnectRejected(t *testing.T) {
 		{"chat/a%20b", nil, "NetConnection.Connect.InvalidApp", "Invalid application name"},
 	} {
 		p := dialWS(t, o.wsURL(tc.path), nil)
-		p.send(wsmsg.Message{Type: wsmsg.TypeConnect, Args: tc.args})
-		m := p.next(ctx)
+		p.Send(wsmsg.Message{Type: wsmsg.TypeConnect, Args: tc.args})
+		m := p.Next(ctx)
 		app, _ := m.Info.(*amf.Object)
 		var reason string
 		if app != nil {
@@ -123,7 +118,7 @@ func TestWebSocketConnectRejected(t *testing.T) {
 			!strings.Contains(reason+infoString(m.Info, "description"), tc.text) {
 			t.Errorf("%s %v: %s", tc.path, tc.args, show(m))
 		}
-		if err := p.closed(ctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
+		if err := p.Closed(ctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 			t.Errorf("%s: closed with %v, want a normal close", tc.path, err)
 		}
 	}
@@ -152,46 +147,46 @@ Client.prototype.publish = function () { return "never called"; };
 	ctx := ctx5(t)
 	h := http.Header{"User-Agent": {"test-agent/1"}, "Referer": {"http://page.example/app.html"}}
 	p := dialWS(t, o.wsURL("calls/i1?token=abc"), h)
-	p.send(wsmsg.Message{Type: wsmsg.TypeConnect})
-	if m := p.next(ctx); m.Type != wsmsg.TypeConnected || infoString(m.Info, "code") != "NetConnection.Connect.Success" {
+	p.Send(wsmsg.Message{Type: wsmsg.TypeConnect})
+	if m := p.Next(ctx); m.Type != wsmsg.TypeConnected || infoString(m.Info, "code") != "NetConnection.Connect.Success" {
 		t.Fatalf("connect: %s", show(m))
 	}
 	wantInfo := "ws|127.0.0.1|test-agent/1||http://page.example/app.html|token=abc|ws://" + o.srv.WebAddr().String() + "/fms/calls/i1?token=abc"
-	if m := p.call(ctx, 1, "info"); m.Value != wantInfo {
+	if m := p.Call(ctx, 1, "info"); m.Value != wantInfo {
 		t.Errorf("info = %s, want %q", show(m), wantInfo)
 	}
 
-	p.send(wsmsg.Message{Type: wsmsg.TypeCall, ID: 2, Method: "ask", Args: []any{"q1"}})
-	call := awaitWSCall(ctx, p, "answer")
+	p.Send(wsmsg.Message{Type: wsmsg.TypeCall, ID: 2, Method: "ask", Args: []any{"q1"}})
+	call := p.AwaitCall(ctx, "answer")
 	if call.ID <= 0 || len(call.Args) != 1 || call.Args[0] != "q1" {
 		t.Fatalf("server call: %s", show(call))
 	}
-	p.send(wsmsg.Message{Type: wsmsg.TypeResult, ID: call.ID, Value: &amf.Object{Props: []amf.Prop{{Key: "n", Value: 42.0}}}})
-	if m := p.await(ctx, "result 2", func(m wsmsg.Message) bool { return m.ID == 2 }); m.Value != `ok:{"n":42}` {
+	p.Send(wsmsg.Message{Type: wsmsg.TypeResult, ID: call.ID, Value: &amf.Object{Props: []amf.Prop{{Key: "n", Value: 42.0}}}})
+	if m := p.Await(ctx, "result 2", func(m wsmsg.Message) bool { return m.ID == 2 }); m.Value != `ok:{"n":42}` {
 		t.Errorf("ask answered: %s", show(m))
 	}
 
-	p.send(wsmsg.Message{Type: wsmsg.TypeCall, ID: 3, Method: "ask", Args: []any{"q2"}})
-	call = awaitWSCall(ctx, p, "answer")
-	p.send(wsmsg.Message{Type: wsmsg.TypeError, ID: call.ID, Info: &amf.Object{Props: []amf.Prop{
+	p.Send(wsmsg.Message{Type: wsmsg.TypeCall, ID: 3, Method: "ask", Args: []any{"q2"}})
+	call = p.AwaitCall(ctx, "answer")
+	p.Send(wsmsg.Message{Type: wsmsg.TypeError, ID: call.ID, Info: &amf.Object{Props: []amf.Prop{
 		{Key: "level", Value: "error"}, {Key: "code", Value: "App.Nope"}, {Key: "description", Value: "no"}}}})
-	if m := p.await(ctx, "result 3", func(m wsmsg.Message) bool { return m.ID == 3 }); m.Value != "failed:App.Nope:no" {
+	if m := p.Await(ctx, "result 3", func(m wsmsg.Message) bool { return m.ID == 3 }); m.Value != "failed:App.Nope:no" {
 		t.Errorf("ask failed: %s", show(m))
 	}
 
 	// Publish and play are refused with a clear status, never handed to the app.
 	for id, method := range map[float64]string{4: "publish", 5: "play", 6: "createStream"} {
-		m := p.call(ctx, id, method, "x")
+		m := p.Call(ctx, id, method, "x")
 		if m.Type != wsmsg.TypeError || infoString(m.Info, "code") != "NetConnection.Call.Failed" ||
 			!strings.Contains(infoString(m.Info, "description"), "need RTMP") {
 			t.Errorf("%s: %s", method, show(m))
 		}
 	}
-	if m := p.call(ctx, 8, "nosuchmethod"); m.Type != wsmsg.TypeError || infoString(m.Info, "code") != "NetConnection.Call.Failed" {
+	if m := p.Call(ctx, 8, "nosuchmethod"); m.Type != wsmsg.TypeError || infoString(m.Info, "code") != "NetConnection.Call.Failed" {
 		t.Errorf("missing method: %s", show(m))
 	}
-	p.send(wsmsg.Message{Type: wsmsg.TypePing, ID: 9})
-	if m := p.await(ctx, "pong", func(m wsmsg.Message) bool { return m.Type == wsmsg.TypePong }); m.ID != 9 {
+	p.Send(wsmsg.Message{Type: wsmsg.TypePing, ID: 9})
+	if m := p.Await(ctx, "pong", func(m wsmsg.Message) bool { return m.Type == wsmsg.TypePong }); m.ID != 9 {
 		t.Errorf("pong: %s", show(m))
 	}
 }
