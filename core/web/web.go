@@ -11,6 +11,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -120,13 +121,23 @@ func (s *Server) handoff(cfg *tls.Config) netserver.Handler {
 	}
 }
 
-// refuseHTTP answers a connection the limits refused with 503 and why, bounded in time.
+// refuseHTTP answers a connection the limits refused with 503 and why, bounded in time. The
+// answer goes out at once; the request that may still be arriving is then read and dropped
+// until the client closes (at most 16 KiB, within the bound), because closing a socket with
+// unread bytes resets it, and a reset can destroy the answer before the client reads it.
 func refuseHTTP(_ context.Context, c net.Conn, reason string) {
 	defer c.Close()
-	_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+	_ = c.SetDeadline(time.Now().Add(time.Second))
 	body := netserver.RefusalDescription(reason) + "\n"
-	_, _ = fmt.Fprintf(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"+
+	_, err := fmt.Fprintf(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"+
 		"Content-Length: %d\r\nConnection: close\r\nRetry-After: 1\r\n\r\n%s", len(body), body)
+	if err != nil {
+		return
+	}
+	if tc, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = tc.CloseWrite()
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(c, 16<<10))
 }
 
 // connListener is the listener net/http serves: netserver's handlers hand it the connections its
