@@ -12,6 +12,7 @@ import (
 	"github.com/fmsgo/fmsgo/core/rtmpconn"
 	"github.com/fmsgo/fmsgo/core/rtmpmsg"
 	"github.com/fmsgo/fmsgo/core/sharedobject"
+	"github.com/fmsgo/fmsgo/core/vod"
 	"github.com/fmsgo/fmsgo/core/wsconn"
 	"github.com/fmsgo/fmsgo/core/wsmsg"
 	"github.com/fmsgo/fmsgo/origin/session"
@@ -204,6 +205,11 @@ func (c *wsClient) PublishStopped(uint32, *amf.Object) {}
 
 // StartPlay is never reached (call refuses play); it refuses all the same.
 func (c *wsClient) StartPlay(uint32, string, bool, *live.Hub) (session.Play, error) {
+	return nil, errNoMedia
+}
+
+// StartFilePlay implements session.Transport: no media over this transport, recorded or live.
+func (c *wsClient) StartFilePlay(uint32, string, bool, *vod.Player) (session.Play, error) {
 	return nil, errNoMedia
 }
 
