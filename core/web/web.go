@@ -7,6 +7,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -122,12 +123,16 @@ func (s *Server) handoff(cfg *tls.Config) netserver.Handler {
 }
 
 // refuseHTTP answers a connection the limits refused with 503 and why, bounded in time. The
-// answer goes out at once; the request that may still be arriving is then read and dropped
-// until the client closes (at most 16 KiB, within the bound), because closing a socket with
-// unread bytes resets it, and a reset can destroy the answer before the client reads it.
+// request's head is read first (16 KiB at most): an HTTP client takes an answer that comes
+// before its request was sent for a broken connection. Then the write side is shut and what
+// is left is read away, because closing a socket with unread bytes resets it, and a reset can
+// destroy the answer before the client reads it.
 func refuseHTTP(_ context.Context, c net.Conn, reason string) {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if !readRequestHead(c, 16<<10) {
+		return
+	}
 	body := netserver.RefusalDescription(reason) + "\n"
 	_, err := fmt.Fprintf(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"+
 		"Content-Length: %d\r\nConnection: close\r\nRetry-After: 1\r\n\r\n%s", len(body), body)
@@ -138,6 +143,24 @@ func refuseHTTP(_ context.Context, c net.Conn, reason string) {
 		_ = tc.CloseWrite()
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(c, 16<<10))
+}
+
+// readRequestHead reads until the blank line that ends a request's head, at most limit bytes;
+// false if the client sent none in time.
+func readRequestHead(c net.Conn, limit int) bool {
+	buf := make([]byte, 0, 1024)
+	chunk := make([]byte, 1024)
+	for len(buf) < limit {
+		n, err := c.Read(chunk)
+		buf = append(buf, chunk[:n]...)
+		if bytes.Contains(buf, []byte("\r\n\r\n")) {
+			return true
+		}
+		if err != nil {
+			return false
+		}
+	}
+	return true // a head this long gets its answer all the same
 }
 
 // connListener is the listener net/http serves: netserver's handlers hand it the connections its
