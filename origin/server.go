@@ -26,6 +26,7 @@ import (
 	"github.com/fmsgo/fmsgo/core/wsconn"
 	"github.com/fmsgo/fmsgo/origin/session"
 	"github.com/fmsgo/fmsgo/scripting"
+	"github.com/fmsgo/fmsgo/scripting/webclient"
 	"github.com/rs/zerolog"
 )
 
@@ -80,6 +81,9 @@ type Config struct {
 	// configuring in Go Add to it.
 	Modules plugin.Tables    `toml:"modules"`
 	Plugins plugin.Selection `toml:"-"`
+	// VirtualDirectories map a path prefix of the apps' File objects ("/videos") onto a host
+	// folder (FMS's VirtualDirectory; relative folders against the config file's folder).
+	VirtualDirectories map[string]string `toml:"virtual_directories"`
 	// ConfigDir is the folder of the -config file, against which modules resolve relative paths.
 	ConfigDir string `toml:"-"`
 }
@@ -123,6 +127,13 @@ type Limits struct {
 	// instances together, unless its app.json says sharedObjects.diskQuotaMB (0: 64, negative:
 	// no limit).
 	SharedObjectDiskQuotaMB int64 `toml:"shared_object_disk_quota_mb"`
+	// The apps' File objects and HTTP requests (LoadVars, XML.load): each app's disk budget
+	// (0: 256, negative: no limit), and each instance's request timeout, answer size cap and
+	// requests under way at once (0: the defaults of scripting/webclient).
+	AppFileQuotaMB     int64         `toml:"app_file_quota_mb"`
+	AppHTTPTimeout     time.Duration `toml:"app_http_timeout"`
+	AppHTTPMaxBody     int64         `toml:"app_http_max_body_bytes"`
+	AppHTTPMaxInFlight int           `toml:"app_http_max_in_flight"`
 }
 
 // DefaultConfig returns the defaults of DESIGN.md's flags.
@@ -203,6 +214,8 @@ func New(cfg Config, log zerolog.Logger) (*Server, error) {
 		Contain: scripting.Containment{InstanceMemoryLimitMB: cfg.Limits.InstanceMemoryMB,
 			CPUShare: cfg.Limits.InstanceCPUShare, CPUWindow: cfg.Limits.InstanceCPUWindow},
 		NoFileEvents: !cfg.AppsEvents, RescanEvery: cfg.AppsPoll, Live: cfg.Limits.ApplyJoin(cfg.Limits.Live),
+		VirtualDirs: virtualDirs(cfg), FileQuotaMB: cfg.Limits.AppFileQuotaMB,
+		HTTP:   webclient.Config{Timeout: cfg.Limits.AppHTTPTimeout, MaxBody: cfg.Limits.AppHTTPMaxBody, MaxInFlight: cfg.Limits.AppHTTPMaxInFlight},
 		Events: s.emitAppEvent, RPC: s.plugins.RPC(), SOStore: s.plugins.SOStore()}, log)
 	if err != nil {
 		s.stopModules()
