@@ -1,11 +1,25 @@
 package jsloop
 
 import (
+	"runtime"
 	"testing"
 	"time"
 
 	"github.com/dop251/goja"
 )
+
+// runInlineOnceIdle runs fn inline as soon as the loop is idle: a loop just started, or whose
+// job has just signalled the test, may not be back asleep yet, and RunInline refuses until then.
+func runInlineOnceIdle(t *testing.T, tl *testLoop, fn Job) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !tl.RunInline(fn) {
+		if time.Now().After(deadline) {
+			t.Fatal("not run inline: the loop never went idle")
+		}
+		runtime.Gosched()
+	}
+}
 
 // TestRunInlineWhenIdle: an idle loop runs the job on the caller's goroutine before RunInline
 // returns; a busy one (a job running, or jobs queued) refuses, so the caller posts and order is
@@ -14,8 +28,9 @@ func TestRunInlineWhenIdle(t *testing.T) {
 	t.Parallel()
 	tl := startLoop(t, Options{})
 	ran := false
-	if !tl.RunInline(func(*goja.Runtime) error { ran = true; return nil }) || !ran {
-		t.Fatal("an idle loop did not run the job inline")
+	runInlineOnceIdle(t, tl, func(*goja.Runtime) error { ran = true; return nil })
+	if !ran {
+		t.Fatal("an idle loop did not run the job inline before RunInline returned")
 	}
 	release, running := make(chan struct{}), make(chan struct{})
 	var order []string // touched by jobs only
@@ -48,13 +63,10 @@ func TestRunInlineTimerFires(t *testing.T) {
 	t.Parallel()
 	tl := startLoop(t, Options{})
 	tl.mustRun(t, tl.installDone)
-	ok := tl.RunInline(func(rt *goja.Runtime) error {
+	runInlineOnceIdle(t, tl, func(rt *goja.Runtime) error {
 		_, err := rt.RunString(`setTimeout(function () { done("fired"); }, 20);`)
 		return err
 	})
-	if !ok {
-		t.Fatal("not run inline")
-	}
 	select {
 	case ev := <-tl.events:
 		if len(ev) != 1 || ev[0] != "fired" {
@@ -70,9 +82,7 @@ func TestRunInlineTimerFires(t *testing.T) {
 func TestRunInlineStopEndsLoop(t *testing.T) {
 	t.Parallel()
 	tl := startLoop(t, Options{})
-	if !tl.RunInline(func(*goja.Runtime) error { tl.Stop(); return nil }) {
-		t.Fatal("not run inline")
-	}
+	runInlineOnceIdle(t, tl, func(*goja.Runtime) error { tl.Stop(); return nil })
 	select {
 	case <-tl.Done():
 	case <-time.After(10 * time.Second):
