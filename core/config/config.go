@@ -98,6 +98,23 @@ func normalizeHeader(line string) string {
 	return strings.Join(parts, ".")
 }
 
+// WithoutFlag is args without the string flag name and its value (-name v, -name=v): a command
+// that turns one of its flags into another (-check-config FILE into -config FILE).
+func WithoutFlag(args []string, name string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := strings.TrimPrefix(strings.TrimPrefix(args[i], "-"), "-")
+		switch {
+		case a == name:
+			i++ // its value
+		case strings.HasPrefix(a, name+"="):
+		default:
+			out = append(out, args[i])
+		}
+	}
+	return out
+}
+
 // FindFlag returns the value of -name/--name in args (as "-name v" or "-name=v"), so that the
 // config file can be read before the flags are defined with its values as defaults.
 func FindFlag(args []string, name string) string {

@@ -58,3 +58,10 @@ func TestFindFlag(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestWithoutFlag(t *testing.T) {
+	got := WithoutFlag([]string{"-a", "1", "-check-config", "f.toml", "--check-config=g", "-b"}, "check-config")
+	if strings.Join(got, " ") != "-a 1 -b" {
+		t.Fatalf("got %q", got)
+	}
+}

@@ -22,7 +22,7 @@ func checkConfig(args []string, stdout io.Writer) error {
 	if path == "" {
 		return fmt.Errorf("-check-config needs a file: -check-config origin.toml")
 	}
-	args = append(withoutFlag(args, "check-config"), "-config", path)
+	args = append(config.WithoutFlag(args, "check-config"), "-config", path)
 	cfg, _, err := parseConfig(args)
 	if err != nil {
 		return err
@@ -61,25 +61,10 @@ func summary(cfg origin.Config, srv *origin.Server) string {
 	return b.String()
 }
 
+// orOff names an empty listen address as the flags mean it.
 func orOff(addr string) string {
 	if addr == "" {
 		return "off"
 	}
 	return addr
-}
-
-// withoutFlag is args without the string flag name and its value.
-func withoutFlag(args []string, name string) []string {
-	var out []string
-	for i := 0; i < len(args); i++ {
-		a := strings.TrimPrefix(strings.TrimPrefix(args[i], "-"), "-")
-		switch {
-		case a == name:
-			i++ // its value
-		case strings.HasPrefix(a, name+"="):
-		default:
-			out = append(out, args[i])
-		}
-	}
-	return out
 }

@@ -19,7 +19,7 @@ func checkConfig(args []string, stdout io.Writer) error {
 	if path == "" {
 		return fmt.Errorf("-check-config needs a file: -check-config edge.toml")
 	}
-	cfg, _, err := parseConfig(append(withoutFlag(args, "check-config"), "-config", path))
+	cfg, _, err := parseConfig(append(config.WithoutFlag(args, "check-config"), "-config", path))
 	if err != nil {
 		return err
 	}
@@ -31,25 +31,10 @@ func checkConfig(args []string, stdout io.Writer) error {
 	return err
 }
 
+// orOff names an empty listen address as the flags mean it.
 func orOff(addr string) string {
 	if addr == "" {
 		return "off"
 	}
 	return addr
-}
-
-// withoutFlag is args without the string flag name and its value.
-func withoutFlag(args []string, name string) []string {
-	var out []string
-	for i := 0; i < len(args); i++ {
-		a := strings.TrimPrefix(strings.TrimPrefix(args[i], "-"), "-")
-		switch {
-		case a == name:
-			i++ // its value
-		case strings.HasPrefix(a, name+"="):
-		default:
-			out = append(out, args[i])
-		}
-	}
-	return out
 }
